@@ -1,0 +1,74 @@
+/// A runbook source text with its path, and the mapping from byte offsets to
+/// line and column that every diagnostic needs.
+public final class SourceFile: Sendable, Hashable {
+  public let path: String
+  public let text: String
+  /// UTF-8 offset of the first byte of each line.
+  public let lineStarts: [Int]
+  public let bytes: [UInt8]
+
+  public init(path: String, text: String) {
+    self.path = path
+    self.text = text
+    let bytes = Array(text.utf8)
+    self.bytes = bytes
+    var starts = [0]
+    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
+    self.lineStarts = starts
+  }
+
+  /// 1-based line and column (in characters) of a UTF-8 offset.
+  public func location(of offset: Int) -> SourceLocation {
+    let clamped = max(0, min(offset, bytes.count))
+    var lo = 0, hi = lineStarts.count - 1
+    while lo < hi {
+      let mid = (lo + hi + 1) / 2
+      if lineStarts[mid] <= clamped { lo = mid } else { hi = mid - 1 }
+    }
+    let lineStart = lineStarts[lo]
+    let prefix = bytes[lineStart..<clamped]
+    let column = String(decoding: prefix, as: UTF8.self).count + 1
+    return SourceLocation(line: lo + 1, column: column)
+  }
+
+  /// The text of a 1-based line, without its line break.
+  public func lineText(_ line: Int) -> String {
+    guard line >= 1, line <= lineStarts.count else { return "" }
+    let start = lineStarts[line - 1]
+    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
+  }
+
+  /// The source text covered by a range.
+  public func slice(_ range: SourceRange) -> String {
+    let s = max(0, min(range.start, bytes.count)), e = max(s, min(range.end, bytes.count))
+    return String(decoding: bytes[s..<e], as: UTF8.self)
+  }
+
+  public static func == (a: SourceFile, b: SourceFile) -> Bool { a === b }
+  public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+  public var line: Int
+  public var column: Int
+  public init(line: Int, column: Int) { self.line = line; self.column = column }
+  public var description: String { "\(line):\(column)" }
+}
+
+/// A half-open span of UTF-8 offsets in one source file.
+public struct SourceRange: Sendable, Hashable {
+  public var file: SourceFile
+  public var start: Int
+  public var end: Int
+  public init(file: SourceFile, start: Int, end: Int) {
+    self.file = file; self.start = start; self.end = max(start, end)
+  }
+  public var startLocation: SourceLocation { file.location(of: start) }
+  /// The smallest range covering both.
+  public func union(_ other: SourceRange) -> SourceRange {
+    SourceRange(file: file, start: min(start, other.start), end: max(end, other.end))
+  }
+  public var text: String { file.slice(self) }
+}

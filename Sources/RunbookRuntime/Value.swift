@@ -1,0 +1,314 @@
+import RunbookLanguage
+
+/// A runbook value. Lists and maps live in class boxes so that appends and
+/// element writes are in place; they still behave as values, because every
+/// mutation copies a box that is shared (copy on write, see `Mutation`).
+public enum Value: Sendable {
+  case null
+  case bool(Bool)
+  case int(Int)
+  case float(Double)
+  case string(String)
+  /// Milliseconds.
+  case duration(Int)
+  case list(ListBox)
+  case map(MapBox)
+  case range(RangeBox)
+  case function(FunctionBox)
+}
+
+// MARK: - Boxes
+
+public final class ListBox: @unchecked Sendable {
+  public var items: [Value]
+  public init(_ items: [Value] = []) { self.items = items }
+}
+
+public final class RangeBox: Sendable {
+  public let start: Int, end: Int, step: Int
+  public init(start: Int, end: Int, step: Int) { self.start = start; self.end = end; self.step = step }
+  public var count: Int {
+    if step > 0 { return start < end ? (end - start + step - 1) / step : 0 }
+    return start > end ? (start - end - step - 1) / -step : 0
+  }
+  public func element(_ i: Int) -> Int { start + i * step }
+}
+
+/// A map key: strings, ints and bools. The FNV-1a hash is computed once and
+/// fed to the hash table directly, bypassing SipHash (the measured bottleneck
+/// of map-heavy programs).
+public struct MapKey: Hashable, Sendable {
+  public enum Storage: Hashable, Sendable { case string(String), int(Int), bool(Bool) }
+  public let storage: Storage
+  public let hash: Int
+
+  public init(_ s: String) {
+    storage = .string(s)
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    hash = Int(bitPattern: UInt(h))
+  }
+  public init(_ i: Int) {
+    storage = .int(i)
+    var x = UInt64(bitPattern: Int64(i)) &* 0x9E37_79B9_7F4A_7C15
+    x ^= x >> 29
+    hash = Int(bitPattern: UInt(x))
+  }
+  public init(_ b: Bool) { storage = .bool(b); hash = b ? 0x51ed_270b : 0x2f6b_3a1d }
+
+  public static func == (a: MapKey, b: MapKey) -> Bool { a.hash == b.hash && a.storage == b.storage }
+  public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+  public func _rawHashValue(seed: Int) -> Int { hash ^ seed }
+
+  public var value: Value {
+    switch storage {
+    case .string(let s): return .string(s)
+    case .int(let i): return .int(i)
+    case .bool(let b): return .bool(b)
+    }
+  }
+}
+
+/// An insertion-ordered map. Small maps (records) are searched linearly; an
+/// index is built once a map grows past `indexThreshold` entries.
+public final class MapBox: @unchecked Sendable {
+  public private(set) var keys: [MapKey]
+  public private(set) var values: [Value]
+  private var index: [MapKey: Int]?
+  private static let indexThreshold = 8
+
+  public init() { keys = []; values = []; index = nil }
+  public init(keys: [MapKey], values: [Value]) {
+    self.keys = keys; self.values = values
+    if keys.count > MapBox.indexThreshold { rebuildIndex() }
+  }
+  /// A record from string-keyed fields, in order.
+  public convenience init(_ fields: KeyValuePairs<String, Value>) {
+    self.init()
+    for (k, v) in fields { self[MapKey(k)] = v }
+  }
+  public convenience init(fields: [(String, Value)]) {
+    self.init()
+    for (k, v) in fields { self[MapKey(k)] = v }
+  }
+
+  public var count: Int { keys.count }
+
+  public func copy() -> MapBox { MapBox(keys: keys, values: values) }
+
+  private func rebuildIndex() {
+    var idx = [MapKey: Int](minimumCapacity: keys.count * 2)
+    for (i, k) in keys.enumerated() { idx[k] = i }
+    index = idx
+  }
+
+  public func position(of key: MapKey) -> Int? {
+    if let index { return index[key] }
+    for i in 0..<keys.count where keys[i] == key { return i }
+    return nil
+  }
+
+  public subscript(key: MapKey) -> Value? {
+    get { position(of: key).map { values[$0] } }
+    set {
+      if let i = position(of: key) {
+        if let newValue { values[i] = newValue } else { remove(at: i) }
+        return
+      }
+      guard let newValue else { return }
+      keys.append(key)
+      values.append(newValue)
+      if index != nil { index![key] = keys.count - 1 } else if keys.count > MapBox.indexThreshold { rebuildIndex() }
+    }
+  }
+
+  public subscript(field: String) -> Value? {
+    get { self[MapKey(field)] }
+    set { self[MapKey(field)] = newValue }
+  }
+
+  private func remove(at i: Int) {
+    keys.remove(at: i)
+    values.remove(at: i)
+    if index != nil { rebuildIndex() }
+  }
+}
+
+/// A callable value: a user closure or a built-in.
+public final class FunctionBox: @unchecked Sendable {
+  public enum Kind { case closure(Closure), builtin(Builtin) }
+  public let kind: Kind
+  public init(_ kind: Kind) { self.kind = kind }
+  public var name: String {
+    switch kind {
+    case .closure(let c): return c.code.name
+    case .builtin(let b): return b.name
+    }
+  }
+}
+
+// MARK: - Convenience
+
+extension Value {
+  public static func record(_ fields: KeyValuePairs<String, Value>) -> Value { .map(MapBox(fields)) }
+  public static func record(fields: [(String, Value)]) -> Value { .map(MapBox(fields: fields)) }
+  public static func list(_ items: [Value]) -> Value { .list(ListBox(items)) }
+  public static func optionalString(_ s: String?) -> Value { s.map { .string($0) } ?? .null }
+
+  public var typeName: String {
+    switch self {
+    case .null: return "nil"
+    case .bool: return "bool"
+    case .int: return "int"
+    case .float: return "float"
+    case .string: return "string"
+    case .duration: return "duration"
+    case .list: return "list"
+    case .map: return "map"
+    case .range: return "range"
+    case .function: return "function"
+    }
+  }
+
+  public var isTruthy: Bool {
+    switch self {
+    case .null: return false
+    case .bool(let b): return b
+    default: return true
+    }
+  }
+
+  public var asString: String? { if case .string(let s) = self { return s }; return nil }
+  public var asInt: Int? { if case .int(let i) = self { return i }; return nil }
+  public var asBool: Bool? { if case .bool(let b) = self { return b }; return nil }
+  public var asMap: MapBox? { if case .map(let m) = self { return m }; return nil }
+  public var asList: [Value]? {
+    switch self {
+    case .list(let l): return l.items
+    case .range(let r): return (0..<r.count).map { .int(r.element($0)) }
+    default: return nil
+    }
+  }
+
+  /// A field of a map value, or nil.
+  public subscript(field: String) -> Value? { asMap?[field] }
+}
+
+// MARK: - Equality and ordering
+
+extension Value: Equatable {
+  public static func == (a: Value, b: Value) -> Bool {
+    switch (a, b) {
+    case (.null, .null): return true
+    case let (.bool(x), .bool(y)): return x == y
+    case let (.int(x), .int(y)): return x == y
+    case let (.float(x), .float(y)): return x == y
+    case let (.int(x), .float(y)): return Double(x) == y
+    case let (.float(x), .int(y)): return x == Double(y)
+    case let (.string(x), .string(y)): return x == y
+    case let (.duration(x), .duration(y)): return x == y
+    case let (.list(x), .list(y)): return x === y || x.items == y.items
+    case let (.map(x), .map(y)):
+      if x === y { return true }
+      guard x.count == y.count else { return false }
+      for (i, k) in x.keys.enumerated() { guard let v = y[k], v == x.values[i] else { return false } }
+      return true
+    case let (.range(x), .range(y)): return x.start == y.start && x.end == y.end && x.step == y.step
+    case let (.function(x), .function(y)): return x === y
+    default: return false
+    }
+  }
+}
+
+// MARK: - Rendering
+
+extension Value {
+  /// How `print` and interpolation show a value: strings bare.
+  public var displayString: String {
+    if case .string(let s) = self { return s }
+    return repr
+  }
+
+  /// How a value appears inside a list or map: strings quoted.
+  public var repr: String {
+    switch self {
+    case .null: return "nil"
+    case .bool(let b): return b ? "true" : "false"
+    case .int(let i): return String(i)
+    case .float(let d): return Value.formatFloat(d)
+    case .string(let s): return Value.quote(s)
+    case .duration(let ms): return Value.formatDuration(ms)
+    case .list(let l): return "[" + l.items.map(\.repr).joined(separator: ", ") + "]"
+    case .map(let m):
+      if m.count == 0 { return "{}" }
+      var parts: [String] = []
+      for (i, k) in m.keys.enumerated() { parts.append("\(Value.keyRepr(k)): \(m.values[i].repr)") }
+      return "{" + parts.joined(separator: ", ") + "}"
+    case .range(let r):
+      return r.step == 1 ? "range(\(r.start), \(r.end))" : "range(\(r.start), \(r.end), \(r.step))"
+    case .function(let f):
+      switch f.kind {
+      case .closure: return "<fn \(f.name)>"
+      case .builtin: return "<builtin \(f.name)>"
+      }
+    }
+  }
+
+  public static func keyRepr(_ k: MapKey) -> String {
+    switch k.storage {
+    case .string(let s): return isIdentifier(s) ? s : quote(s)
+    case .int(let i): return String(i)
+    case .bool(let b): return b ? "true" : "false"
+    }
+  }
+
+  public static func isIdentifier(_ s: String) -> Bool {
+    guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
+      return false
+    }
+    return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+  }
+
+  public static func quote(_ s: String) -> String {
+    var out = "\""
+    for ch in s.unicodeScalars {
+      switch ch {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\t": out += "\\t"
+      case "\r": out += "\\r"
+      case "$": out += "$"
+      default:
+        if ch.value < 0x20 { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
+      }
+    }
+    return out + "\""
+  }
+
+  public static func formatFloat(_ d: Double) -> String {
+    if d.isNaN { return "nan" }
+    if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+    if d == d.rounded(), abs(d) < 1e16 { return String(format: "%.1f", d) }
+    return "\(d)"
+  }
+
+  public static func formatDuration(_ ms: Int) -> String {
+    if ms == 0 { return "0s" }
+    var rest = abs(ms)
+    var out = ms < 0 ? "-" : ""
+    let units: [(String, Int)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+    for (suffix, size) in units where rest >= size {
+      out += "\(rest / size)\(suffix)"
+      rest %= size
+    }
+    return out
+  }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
