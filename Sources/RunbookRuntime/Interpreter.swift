@@ -9,16 +9,58 @@ public protocol InterpreterHost: AnyObject {
   func stepFinished(_ name: String, error: RuntimeError?)
 }
 
-/// A compiled function body (shared by all closures made from one `fn`).
+/// A variable captured by a closure: shared between the frame that declared
+/// it and every closure that captured it.
+final class Cell {
+  var value: Value
+  init(_ value: Value) { self.value = value }
+}
+
+/// The registers a piece of compiled code sees: its value slots, the cells of
+/// its captured locals (same indexes), and the closure it runs in.
+struct Frame {
+  let slots: UnsafeMutablePointer<Value>
+  let cells: UnsafeMutablePointer<Cell?>
+  let closure: Closure?
+}
+
+/// How a statement finished.
+enum Flow { case normal, breakLoop, continueLoop, returned }
+
+typealias ExprCode = (Frame) throws -> Value
+typealias CondCode = (Frame) throws -> Bool
+typealias StmtCode = (Frame) throws -> Flow
+
+/// Where a closure gets each captured variable from when it is created.
+enum UpvalueSource {
+  case enclosingCell(Int)
+  case enclosingUpvalue(Int)
+}
+
+/// A compiled function body, shared by all closures made from one `fn`.
 public final class CompiledFunction: @unchecked Sendable {
   public let name: String
-  init(name: String) { self.name = name }
+  let parameters: [String]
+  /// Code evaluating each parameter's default in the callee's frame, or nil if required.
+  var defaults: [ExprCode?]
+  var frameSize = 0
+  /// Parameters whose slots must be wrapped in cells on entry (captured).
+  var celledParameters: [Int] = []
+  var body: StmtCode = { _ in .normal }
+  var upvalueSources: [UpvalueSource] = []
+  let range: SourceRange?
+
+  init(name: String, parameters: [String], range: SourceRange?) {
+    self.name = name; self.parameters = parameters; self.range = range
+    self.defaults = Array(repeating: nil, count: parameters.count)
+  }
 }
 
 /// A function value: code plus captured variables.
 public final class Closure: @unchecked Sendable {
   public let code: CompiledFunction
-  init(code: CompiledFunction) { self.code = code }
+  let upvalues: [Cell]
+  init(code: CompiledFunction, upvalues: [Cell]) { self.code = code; self.upvalues = upvalues }
 }
 
 /// Runs compiled programs. One interpreter per session; a REPL keeps one alive
@@ -30,20 +72,203 @@ public final class Interpreter: @unchecked Sendable {
   public internal(set) var currentStep: String?
   private let cancelled = Atomic<Bool>(false)
 
+  /// The value stack: each call's frame is a window into it.
+  let stack: UnsafeMutablePointer<Value>
+  let stackCells: UnsafeMutablePointer<Cell?>
+  let stackCapacity = 1 << 20
+  var stackTop = 0
+  /// Slots of the main program (top-level and REPL names).
+  let globals: UnsafeMutablePointer<Value>
+  let globalCells: UnsafeMutablePointer<Cell?>
+  let globalCapacity = 1 << 16
+  var callDepth = 0
+  public var maxCallDepth = 3_000
+  /// The value of the last `return` (or a function's last expression).
+  var returnValue: Value = .null
+
   public init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
     self.host = host; self.registry = registry; self.environment = environment
+    stack = .allocate(capacity: stackCapacity)
+    stackCells = .allocate(capacity: stackCapacity)
+    globals = .allocate(capacity: globalCapacity)
+    globals.initialize(repeating: .null, count: globalCapacity)
+    globalCells = .allocate(capacity: globalCapacity)
+    globalCells.initialize(repeating: nil, count: globalCapacity)
   }
+
+  deinit {
+    globals.deinitialize(count: globalCapacity)
+    globals.deallocate()
+    globalCells.deinitialize(count: globalCapacity)
+    globalCells.deallocate()
+    stack.deallocate()
+    stackCells.deallocate()
+  }
+
+  var mainFrame: Frame { Frame(slots: globals, cells: globalCells, closure: nil) }
 
   /// Asks a running program to stop at the next loop iteration or call.
   public func cancel() { cancelled.store(true, ordering: .relaxed) }
-  public func checkCancelled() throws {
+  public func clearCancellation() { cancelled.store(false, ordering: .relaxed) }
+  @inline(__always) public func checkCancelled() throws {
     if cancelled.load(ordering: .relaxed) {
       cancelled.store(false, ordering: .relaxed)
       throw RuntimeError("interrupted", code: "interrupted")
     }
   }
 
-  public func call(_ function: FunctionBox, arguments: [Value], range: SourceRange?) throws -> Value {
-    throw RuntimeError("not implemented yet", code: "internal")
+  // MARK: Calls
+
+  /// Calls a user closure whose arguments have already been bound to
+  /// parameter order (`nil` = use the default).
+  @inline(__always)
+  func invoke(
+    _ closure: Closure, range: SourceRange?, defaulted: [Int], bind: (UnsafeMutablePointer<Value>) throws -> Void
+  ) throws -> Value {
+    let code = closure.code
+    let base = stackTop
+    let size = code.frameSize
+    if base + size > stackCapacity || callDepth >= maxCallDepth {
+      throw RuntimeError(
+        "recursion is too deep (more than \(maxCallDepth) nested calls); check for a function that calls itself without end",
+        code: "recursion_limit", range: range)
+    }
+    let slots = stack + base
+    let cells = stackCells + base
+    slots.initialize(repeating: .null, count: size)
+    cells.initialize(repeating: nil, count: size)
+    stackTop = base + size
+    callDepth += 1
+    defer {
+      slots.deinitialize(count: size)
+      cells.deinitialize(count: size)
+      stackTop = base
+      callDepth -= 1
+    }
+    try bind(slots)
+    let frame = Frame(slots: slots, cells: cells, closure: closure)
+    for i in defaulted { slots[i] = try code.defaults[i]!(frame) }
+    for p in code.celledParameters { cells[p] = Cell(slots[p]) }
+    switch try code.body(frame) {
+    case .returned:
+      let v = returnValue
+      returnValue = .null
+      return v
+    default: return .null
+    }
+  }
+
+  /// Calls any function value with positional (and optionally labelled) arguments.
+  public func call(_ function: FunctionBox, arguments: [Value], labels: [String?]? = nil, range: SourceRange?) throws -> Value {
+    let labels = labels ?? Array(repeating: nil, count: arguments.count)
+    switch function.kind {
+    case .builtin(let builtin):
+      let binding = try ArgumentBinding.bind(
+        parameters: builtin.parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) },
+        labels: labels, functionName: builtin.name)
+      var args = builtin.boundArguments(binding: binding, values: arguments)
+      do {
+        return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
+      } catch var e as RuntimeError {
+        if e.range == nil { e.range = range }
+        throw e
+      }
+    case .closure(let closure):
+      let code = closure.code
+      let binding = try ArgumentBinding.bind(
+        parameters: code.parameters.enumerated().map { ($1, code.defaults[$0] != nil, false) },
+        labels: labels, functionName: code.name)
+      return try invoke(closure, range: range, defaulted: binding.defaulted) { slots in
+        for (p, source) in binding.sources.enumerated() {
+          if case .argument(let a) = source { slots[p] = arguments[a] }
+        }
+      }
+    }
+  }
+}
+
+/// How call arguments map to parameters, decided once per call site when
+/// the callee is known statically, or per call otherwise.
+struct ArgumentBinding {
+  enum Source { case argument(Int), defaultValue, variadic([Int]) }
+  var sources: [Source]
+  /// Parameters that take their default value.
+  var defaulted: [Int] {
+    sources.indices.filter { if case .defaultValue = sources[$0] { return true }; return false }
+  }
+
+  struct Failure: Error { let message: String; let argumentIndex: Int? }
+
+  /// parameters: (name, hasDefault, isVariadic); labels: one per argument.
+  static func bind(parameters: [(String, Bool, Bool)], labels: [String?], functionName: String) throws -> ArgumentBinding {
+    var sources: [Source?] = Array(repeating: nil, count: parameters.count)
+    var nextPositional = 0
+    var variadic: [Int] = []
+    let variadicIndex = parameters.firstIndex { $0.2 }
+    var seenLabel = false
+    for (a, label) in labels.enumerated() {
+      if let label {
+        seenLabel = true
+        guard let p = parameters.firstIndex(where: { $0.0 == label }) else {
+          let names = parameters.map { "`\($0.0)`" }.joined(separator: ", ")
+          throw RuntimeError(
+            "`\(functionName)` has no parameter `\(label)`" + (parameters.isEmpty ? "" : " (its parameters: \(names))"),
+            code: "argument_error", details: .int(a))
+        }
+        if sources[p] != nil {
+          throw RuntimeError("argument `\(label)` of `\(functionName)` is given twice", code: "argument_error", details: .int(a))
+        }
+        sources[p] = .argument(a)
+      } else {
+        if seenLabel {
+          throw RuntimeError("positional arguments must come before labelled ones in the call to `\(functionName)`",
+                             code: "argument_error", details: .int(a))
+        }
+        while nextPositional < parameters.count, sources[nextPositional] != nil, nextPositional != variadicIndex {
+          nextPositional += 1
+        }
+        if let v = variadicIndex, nextPositional >= v {
+          variadic.append(a)
+          continue
+        }
+        guard nextPositional < parameters.count else {
+          throw RuntimeError(
+            "`\(functionName)` takes \(parameters.count == 0 ? "no" : "at most \(parameters.count)") argument\(parameters.count == 1 ? "" : "s"), but \(labels.count) were given",
+            code: "argument_error", details: .int(a))
+        }
+        sources[nextPositional] = .argument(a)
+        nextPositional += 1
+      }
+    }
+    var result: [Source] = []
+    for (p, param) in parameters.enumerated() {
+      if p == variadicIndex { result.append(.variadic(variadic)); continue }
+      if let s = sources[p] { result.append(s); continue }
+      guard param.1 else {
+        throw RuntimeError("missing argument `\(param.0)` in the call to `\(functionName)`", code: "argument_error")
+      }
+      result.append(.defaultValue)
+    }
+    return ArgumentBinding(sources: result)
+  }
+}
+
+extension Builtin {
+  /// Arranges evaluated argument values into parameter order.
+  func boundArguments(binding: ArgumentBinding, values: [Value]) -> Arguments {
+    var ordered: [Value] = []
+    ordered.reserveCapacity(parameters.count)
+    var rest: [Value] = []
+    for (p, source) in binding.sources.enumerated() {
+      switch source {
+      case .argument(let a): ordered.append(values[a])
+      case .defaultValue:
+        if case .value(let v) = parameters[p].defaultValue { ordered.append(v) } else { ordered.append(.null) }
+      case .variadic(let idx):
+        rest = idx.map { values[$0] }
+        ordered.append(.null)
+      }
+    }
+    return Arguments(values: ordered, rest: rest, builtin: self)
   }
 }

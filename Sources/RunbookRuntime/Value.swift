@@ -72,8 +72,8 @@ public struct MapKey: Hashable, Sendable {
 /// An insertion-ordered map. Small maps (records) are searched linearly; an
 /// index is built once a map grows past `indexThreshold` entries.
 public final class MapBox: @unchecked Sendable {
-  public private(set) var keys: [MapKey]
-  public private(set) var values: [Value]
+  public internal(set) var keys: [MapKey]
+  public internal(set) var values: [Value]
   private var index: [MapKey: Int]?
   private static let indexThreshold = 8
 

@@ -1,0 +1,338 @@
+import RunbookLanguage
+
+extension Compiler {
+  // MARK: - Calls
+
+  func compileCall(callee: Expr, arguments: [Argument], range: SourceRange) -> ExprCode {
+    let labels = arguments.map { $0.label?.name }
+    let argCodes = arguments.map { compileExpr($0.value) }
+    let interp = self.interp
+
+    if case .name(let name) = callee.kind {
+      guard let resolved = resolve(name, range: callee.range, preferCallable: true) else {
+        let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
+        let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; run `runbook builtins` to list the built-ins"
+        error("unknown function `\(name)`\(hint)", callee.range)
+        return { _ in .null }
+      }
+      if case .builtin(let builtin) = resolved.resolution {
+        return compileBuiltinCall(builtin, arguments: arguments, argCodes: argCodes, range: range)
+      }
+      if case .function(let signature)? = resolved.binding?.kind {
+        return compileStaticUserCall(signature, load: loadCode(resolved.resolution), arguments: arguments, argCodes: argCodes, range: range)
+      }
+    }
+
+    let calleeCode = compileExpr(callee)
+    return { f in
+      let target = try calleeCode(f)
+      guard case .function(let box) = target else {
+        throw RuntimeError("cannot call \(target.typeName); only functions can be called", code: "type_error", range: callee.range)
+      }
+      var values: [Value] = []
+      values.reserveCapacity(argCodes.count)
+      for c in argCodes { values.append(try c(f)) }
+      do {
+        return try interp.call(box, arguments: values, labels: labels, range: range)
+      } catch var e as RuntimeError where e.code == "argument_error" && e.range == nil {
+        e.range = range
+        throw e
+      }
+    }
+  }
+
+  /// The range of the argument an argument error points at.
+  private func argumentRange(_ error: RuntimeError, _ arguments: [Argument], _ fallback: SourceRange) -> SourceRange {
+    guard case .int(let i) = error.details, i < arguments.count else { return fallback }
+    let a = arguments[i]
+    return a.label.map { $0.range.union(a.value.range) } ?? a.value.range
+  }
+
+  private func compileStaticUserCall(
+    _ signature: FunctionSignature, load: @escaping ExprCode, arguments: [Argument], argCodes: [ExprCode], range: SourceRange
+  ) -> ExprCode {
+    let binding: ArgumentBinding
+    do {
+      binding = try ArgumentBinding.bind(
+        parameters: signature.parameters.map { ($0.0, $0.1, false) }, labels: arguments.map { $0.label?.name },
+        functionName: signature.name)
+    } catch let e as RuntimeError {
+      error(e.message, argumentRange(e, arguments, range))
+      return { _ in .null }
+    } catch { return { _ in .null } }
+    // Arguments are evaluated in source order, straight into the callee's slots.
+    var writes: [(argument: Int, slot: Int)] = []
+    for (p, source) in binding.sources.enumerated() {
+      if case .argument(let a) = source { writes.append((a, p)) }
+    }
+    writes.sort { $0.argument < $1.argument }
+    let plan = writes.map { (argCodes[$0.argument], $0.slot) }
+    let defaulted = binding.defaulted
+    let interp = self.interp
+    let name = signature.name
+    if plan.count == 1 {
+      let (code, slot) = plan[0]
+      return { f in
+        guard case .function(let box) = try load(f), case .closure(let closure) = box.kind else {
+          throw RuntimeError("`\(name)` is not defined yet", code: "name_error", range: range)
+        }
+        return try interp.invoke(closure, range: range, defaulted: defaulted) { slots in slots[slot] = try code(f) }
+      }
+    }
+    return { f in
+      guard case .function(let box) = try load(f), case .closure(let closure) = box.kind else {
+        throw RuntimeError("`\(name)` is not defined yet", code: "name_error", range: range)
+      }
+      return try interp.invoke(closure, range: range, defaulted: defaulted) { slots in
+        for (code, slot) in plan { slots[slot] = try code(f) }
+      }
+    }
+  }
+
+  private func compileBuiltinCall(_ builtin: Builtin, arguments: [Argument], argCodes: [ExprCode], range: SourceRange) -> ExprCode {
+    let binding: ArgumentBinding
+    do {
+      binding = try ArgumentBinding.bind(
+        parameters: builtin.parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) },
+        labels: arguments.map { $0.label?.name }, functionName: builtin.name)
+    } catch let e as RuntimeError {
+      error(e.message, argumentRange(e, arguments, range))
+      return { _ in .null }
+    } catch { return { _ in .null } }
+    for (p, source) in binding.sources.enumerated() {
+      guard case .argument(let a) = source else { continue }
+      let param = builtin.parameters[p]
+      if let t = staticType(arguments[a].value), !param.type.acceptsStatic(t), !(t == .null && param.acceptsNil) {
+        error("argument `\(param.name)` of `\(builtin.name)` must be \(param.type.article) \(param.type.rawValue), not \(t.rawValue)",
+              arguments[a].value.range)
+      }
+    }
+    let interp = self.interp
+    return { f in
+      var values: [Value] = []
+      values.reserveCapacity(argCodes.count)
+      for c in argCodes { values.append(try c(f)) }
+      var args = builtin.boundArguments(binding: binding, values: values)
+      try builtin.checkTypes(args, range: range)
+      do {
+        return try builtin.implementation(&args, CallContext(interpreter: interp, range: range))
+      } catch var e as RuntimeError {
+        if e.range == nil { e.range = range }
+        throw e
+      }
+    }
+  }
+
+  // MARK: - Assignment
+
+  func compileAssignment(target: Expr, op: AssignOp, value: Expr, range: SourceRange) -> StmtCode {
+    guard let rootName = assignmentRoot(target) else {
+      error("cannot assign to this expression; assign to a variable, an element `x[i]` or a field `x.name`", target.range)
+      return { _ in .normal }
+    }
+    guard let resolved = resolve(rootName.name, range: rootName.range, forReading: op != .assign || !isName(target)) else {
+      reportUndefined(rootName.name, range: rootName.range)
+      return { _ in .normal }
+    }
+    guard checkAssignable(rootName, resolved, wholeVariable: isName(target)) else { return { _ in .normal } }
+    let c = compileExpr(value)
+    let binaryOp: BinaryOp? = {
+      switch op {
+      case .assign: return nil
+      case .add: return .add
+      case .subtract: return .subtract
+      case .multiply: return .multiply
+      case .divide: return .divide
+      }
+    }()
+
+    if isName(target) {
+      if op == .assign {
+        let store = storeCode(resolved.resolution)
+        return { f in try store(f, c(f)); return .normal }
+      }
+      let storage = withStorage(resolved.resolution)
+      let combine = compoundCombiner(binaryOp!, range: range)
+      if case .list(let items) = value.kind, op == .add {
+        // `xs += [a, b]` appends in place without building the right-hand list.
+        let itemCodes = items.map { compileExpr($0) }
+        return { f in
+          var added: [Value] = []
+          added.reserveCapacity(itemCodes.count)
+          for ic in itemCodes { added.append(try ic(f)) }
+          try storage(f) { slot in
+            if case .list = slot { Compiler.appendInPlace(&slot, added) } else { slot = try Operators.add(slot, .list(added), range) }
+          }
+          return .normal
+        }
+      }
+      return { f in
+        let v = try c(f)
+        try storage(f) { slot in try combine(&slot, v) }
+        return .normal
+      }
+    }
+
+    let update = compileUpdate(target, insertIfMissing: op == .assign)
+    let combine = binaryOp.map { compoundCombiner($0, range: range) }
+    return { f in
+      let v = try c(f)
+      try update(f) { slot in
+        if let combine { try combine(&slot, v) } else { slot = v }
+      }
+      return .normal
+    }
+  }
+
+  private func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
+
+  /// The variable at the root of `x`, `x[i]`, `x.f[j]`...
+  private func assignmentRoot(_ e: Expr) -> Identifier? {
+    switch e.kind {
+    case .name(let n): return Identifier(n, e.range)
+    case .index(let base, _), .member(let base, _): return assignmentRoot(base)
+    default: return nil
+    }
+  }
+
+  private func checkAssignable(_ name: Identifier, _ resolved: ResolvedName, wholeVariable: Bool) -> Bool {
+    let verb = wholeVariable ? "assign to" : "modify"
+    guard let binding = resolved.binding else {
+      error("cannot \(verb) `\(name.name)`: it is a built-in function", name.range)
+      return false
+    }
+    switch binding.kind {
+    case .function:
+      error("cannot \(verb) `\(name.name)`: it is a function declared with `fn`", name.range)
+      return false
+    case .runbookParam:
+      error("cannot \(verb) `\(name.name)`: it is a runbook param; copy it into a `var` first", name.range)
+      return false
+    case .variable, .parameter:
+      if !binding.isMutable {
+        error("cannot \(verb) `\(name.name)`: it is declared with `let`; declare it with `var` to change it", name.range)
+        return false
+      }
+      return true
+    }
+  }
+
+  private func compoundCombiner(_ op: BinaryOp, range: SourceRange) -> (inout Value, Value) throws -> Void {
+    switch op {
+    case .add:
+      return { slot, v in
+        if case .int(let a) = slot, case .int(let b) = v {
+          let (s, o) = a.addingReportingOverflow(b)
+          if !o { slot = .int(s); return }
+        }
+        if case .list = slot, case .list(let add) = v { Compiler.appendInPlace(&slot, add.items); return }
+        slot = try Operators.add(slot, v, range)
+      }
+    default:
+      return { slot, v in slot = try Operators.binary(op, slot, v, range: range) }
+    }
+  }
+
+  /// Appends to the list in `slot`, copying it first only if it is shared.
+  static func appendInPlace(_ slot: inout Value, _ items: [Value]) {
+    guard case .list(var box) = slot else { return }
+    slot = .null
+    if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
+    box.items.append(contentsOf: items)
+    slot = .list(box)
+  }
+
+  typealias Update = (Frame, (inout Value) throws -> Void) throws -> Void
+
+  /// In-place access to the storage an assignment target denotes, copying
+  /// shared lists and maps on the way down (copy on write).
+  private func compileUpdate(_ target: Expr, insertIfMissing: Bool) -> Update {
+    let range = target.range
+    switch target.kind {
+    case .name(let n):
+      guard let r = resolve(n, range: range, forReading: false) else { return { _, _ in } }
+      return withStorage(r.resolution)
+    case .index(let base, let indexExpr):
+      let parent = compileUpdate(base, insertIfMissing: false)
+      let index = compileExpr(indexExpr)
+      return { f, body in
+        let i = try index(f)
+        try parent(f) { container in
+          try Compiler.updateElement(&container, index: i, insertIfMissing: insertIfMissing, range: range, body)
+        }
+      }
+    case .member(let base, let name):
+      let parent = compileUpdate(base, insertIfMissing: false)
+      let key = Value.string(name.name)
+      return { f, body in
+        try parent(f) { container in
+          guard case .map = container else {
+            throw RuntimeError("cannot set field `\(name.name)` on \(container.typeName); only maps have fields", code: "type_error", range: range)
+          }
+          try Compiler.updateElement(&container, index: key, insertIfMissing: insertIfMissing, range: range, body)
+        }
+      }
+    default:
+      return { _, _ in }
+    }
+  }
+
+  static func updateElement(
+    _ container: inout Value, index: Value, insertIfMissing: Bool, range: SourceRange, _ body: (inout Value) throws -> Void
+  ) throws {
+    switch container {
+    case .list(var box):
+      container = .null
+      if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
+      defer { container = .list(box) }
+      let i = try Operators.listIndex(index, count: box.items.count, range)
+      try body(&box.items[i])
+    case .map(var box):
+      container = .null
+      if !isKnownUniquelyReferenced(&box) { box = box.copy() }
+      defer { container = .map(box) }
+      let key = try Operators.requireMapKey(index, range)
+      if let pos = box.position(of: key) {
+        try body(&box.values[pos])
+      } else if insertIfMissing {
+        var v = Value.null
+        try body(&v)
+        box[key] = v
+      } else {
+        throw RuntimeError("key \(index.repr) not found in map\(Operators.keysHint(box))", code: "key_error", range: range)
+      }
+    case .string:
+      throw RuntimeError("strings cannot be changed in place; build a new string instead", code: "type_error", range: range)
+    default:
+      throw RuntimeError("cannot assign into \(container.typeName) with `[]`", code: "type_error", range: range)
+    }
+  }
+}
+
+extension BuiltinParameter {
+  var acceptsNil: Bool {
+    if isOptional { return true }
+    if case .value(.null) = defaultValue { return true }
+    return false
+  }
+}
+
+extension Builtin {
+  /// Checks argument values against declared parameter types before the
+  /// implementation runs, so every built-in reports bad arguments the same way.
+  func checkTypes(_ args: Arguments, range: SourceRange?) throws {
+    for (i, p) in parameters.enumerated() where p.type != .any {
+      if p.isVariadic {
+        for v in args.rest where !p.type.accepts(v) {
+          throw RuntimeError("arguments of `\(name)` must be \(p.type.article) \(p.type.rawValue), not \(v.typeName)", code: "type_error", range: range)
+        }
+        continue
+      }
+      let v = args.values[i]
+      if p.type.accepts(v) { continue }
+      if case .null = v, p.acceptsNil { continue }
+      throw RuntimeError("argument `\(p.name)` of `\(name)` must be \(p.type.article) \(p.type.rawValue), not \(v.typeName)",
+                         code: "type_error", range: range)
+    }
+  }
+}

@@ -1,0 +1,332 @@
+import RunbookLanguage
+
+extension Compiler {
+  // MARK: - Static types
+
+  /// The type of an expression when it is visible without running it.
+  func staticType(_ e: Expr) -> ValueType? {
+    switch e.kind {
+    case .nilLiteral: return .null
+    case .boolLiteral: return .bool
+    case .intLiteral: return .int
+    case .floatLiteral: return .float
+    case .durationLiteral: return .duration
+    case .stringLiteral, .interpolation: return .string
+    case .list: return .list
+    case .map: return .map
+    case .function: return .function
+    case .unary(.not, _): return .bool
+    case .binary(let op, _, _):
+      switch op {
+      case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .contains, .notContains: return .bool
+      default: return nil
+      }
+    default: return nil
+    }
+  }
+
+  // MARK: - Expressions
+
+  func compileExpr(_ e: Expr) -> ExprCode {
+    let range = e.range
+    switch e.kind {
+    case .nilLiteral: return { _ in .null }
+    case .boolLiteral(let b):
+      let v = Value.bool(b)
+      return { _ in v }
+    case .intLiteral(let i):
+      let v = Value.int(i)
+      return { _ in v }
+    case .floatLiteral(let d):
+      let v = Value.float(d)
+      return { _ in v }
+    case .durationLiteral(let ms):
+      let v = Value.duration(ms)
+      return { _ in v }
+    case .stringLiteral(let s):
+      let v = Value.string(s)
+      return { _ in v }
+
+    case .interpolation(let parts):
+      let codes: [(String?, ExprCode?)] = parts.map {
+        switch $0 {
+        case .text(let t): return (t, nil)
+        case .expression(let x): return (nil, compileExpr(x))
+        }
+      }
+      return { f in
+        var s = ""
+        for (text, code) in codes {
+          if let text { s += text } else { s += try code!(f).displayString }
+        }
+        return .string(s)
+      }
+
+    case .name(let name):
+      guard let r = resolve(name, range: range) else {
+        reportUndefined(name, range: range)
+        return { _ in .null }
+      }
+      return loadCode(r.resolution)
+
+    case .list(let items):
+      let codes = items.map { compileExpr($0) }
+      return { f in
+        var values: [Value] = []
+        values.reserveCapacity(codes.count)
+        for c in codes { values.append(try c(f)) }
+        return .list(ListBox(values))
+      }
+
+    case .map(let entries):
+      var seen: [String: SourceRange] = [:]
+      for entry in entries {
+        if let prev = seen[entry.key] {
+          error("key `\(entry.key)` appears twice in this map (first at column \(prev.startLocation.column))", entry.keyRange)
+        }
+        seen[entry.key] = entry.keyRange
+      }
+      let keys = entries.map { MapKey($0.key) }
+      let codes = entries.map { compileExpr($0.value) }
+      return { f in
+        var values: [Value] = []
+        values.reserveCapacity(codes.count)
+        for c in codes { values.append(try c(f)) }
+        return .map(MapBox(keys: keys, values: values))
+      }
+
+    case .unary(let op, let operand):
+      let c = compileExpr(operand)
+      switch op {
+      case .negate: return { f in try Operators.negate(c(f), range) }
+      case .not: return { f in .bool(!(try c(f).isTruthy)) }
+      }
+
+    case .binary(let op, let lhs, let rhs):
+      return compileBinary(op, lhs, rhs, range: range)
+
+    case .call(let callee, let arguments):
+      return compileCall(callee: callee, arguments: arguments, range: range)
+
+    case .member(let base, let name):
+      let b = compileExpr(base)
+      let key = MapKey(name.name)
+      let field = name.name
+      return { f in
+        let v = try b(f)
+        if case .map(let m) = v, let found = m[key] { return found }
+        return try Operators.member(v, key, name: field, range: range)
+      }
+
+    case .index(let base, let index):
+      let b = compileExpr(base), i = compileExpr(index)
+      return { f in
+        let container = try b(f)
+        let idx = try i(f)
+        if case .list(let l) = container, case .int(let n) = idx, n >= 0, n < l.items.count { return l.items[n] }
+        return try Operators.index(container, idx, range: range)
+      }
+
+    case .function(let decl):
+      return compileFunctionExpression(decl)
+
+    case .step(let nameExpr, let body):
+      return compileStep(nameExpr: nameExpr, body: body, range: range)
+
+    case .invalid:
+      return { _ in throw RuntimeError("this expression could not be parsed", code: "syntax_error", range: range) }
+    }
+  }
+
+  func reportUndefined(_ name: String, range: SourceRange) {
+    let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
+    if let suggestion = closestName(to: name, in: candidates) {
+      error("undefined name `\(name)`; did you mean `\(suggestion)`?", range)
+    } else {
+      error("undefined name `\(name)`", range)
+    }
+  }
+
+  /// Compiles an expression used as a condition, skipping the boxed bool for comparisons.
+  func compileCondition(_ e: Expr) -> CondCode {
+    if case .binary(let op, let lhs, let rhs) = e.kind {
+      let range = e.range
+      switch op {
+      case .less, .lessEqual, .greater, .greaterEqual:
+        let l = compileExpr(lhs), r = compileExpr(rhs)
+        let test: (Int) -> Bool
+        switch op {
+        case .less: test = { $0 < 0 }
+        case .lessEqual: test = { $0 <= 0 }
+        case .greater: test = { $0 > 0 }
+        default: test = { $0 >= 0 }
+        }
+        if op == .less {
+          return { f in
+            let a = try l(f), b = try r(f)
+            if case .int(let x) = a, case .int(let y) = b { return x < y }
+            return test(try Operators.compare(a, b, op: op.rawValue, range: range))
+          }
+        }
+        return { f in
+          let a = try l(f), b = try r(f)
+          if case .int(let x) = a, case .int(let y) = b { return test(x < y ? -1 : (x == y ? 0 : 1)) }
+          return test(try Operators.compare(a, b, op: op.rawValue, range: range))
+        }
+      case .equal, .notEqual:
+        let l = compileExpr(lhs), r = compileExpr(rhs)
+        let negate = op == .notEqual
+        return { f in
+          let a = try l(f), b = try r(f)
+          if case .int(let x) = a, case .int(let y) = b { return (x == y) != negate }
+          if case .string(let x) = a, case .string(let y) = b { return (x == y) != negate }
+          return (a == b) != negate
+        }
+      case .and:
+        let l = compileCondition(lhs), r = compileCondition(rhs)
+        return { f in try l(f) && r(f) }
+      case .or:
+        let l = compileCondition(lhs), r = compileCondition(rhs)
+        return { f in try l(f) || r(f) }
+      default: break
+      }
+    }
+    if case .unary(.not, let operand) = e.kind {
+      let c = compileCondition(operand)
+      return { f in !(try c(f)) }
+    }
+    let c = compileExpr(e)
+    return { f in try c(f).isTruthy }
+  }
+
+  private func compileBinary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, range: SourceRange) -> ExprCode {
+    switch op {
+    case .and:
+      let l = compileExpr(lhs), r = compileExpr(rhs)
+      return { f in
+        let a = try l(f)
+        return a.isTruthy ? try r(f) : a
+      }
+    case .or:
+      let l = compileExpr(lhs), r = compileExpr(rhs)
+      return { f in
+        let a = try l(f)
+        return a.isTruthy ? a : try r(f)
+      }
+    case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
+      let c = compileCondition(Expr(.binary(op, lhs, rhs), range))
+      return { f in .bool(try c(f)) }
+    default: break
+    }
+    let l = compileExpr(lhs), r = compileExpr(rhs)
+    switch op {
+    case .add:
+      return { f in
+        let a = try l(f), b = try r(f)
+        if case .int(let x) = a, case .int(let y) = b {
+          let (s, o) = x.addingReportingOverflow(y)
+          if !o { return .int(s) }
+        }
+        return try Operators.add(a, b, range)
+      }
+    case .subtract:
+      return { f in
+        let a = try l(f), b = try r(f)
+        if case .int(let x) = a, case .int(let y) = b {
+          let (s, o) = x.subtractingReportingOverflow(y)
+          if !o { return .int(s) }
+        }
+        return try Operators.arithmetic(.subtract, a, b, range)
+      }
+    case .multiply:
+      return { f in
+        let a = try l(f), b = try r(f)
+        if case .int(let x) = a, case .int(let y) = b {
+          let (s, o) = x.multipliedReportingOverflow(by: y)
+          if !o { return .int(s) }
+        }
+        return try Operators.arithmetic(.multiply, a, b, range)
+      }
+    case .remainder:
+      return { f in
+        let a = try l(f), b = try r(f)
+        if case .int(let x) = a, case .int(let y) = b, y > 0, x >= 0 { return .int(x % y) }
+        return try Operators.arithmetic(.remainder, a, b, range)
+      }
+    default:
+      return { f in try Operators.binary(op, l(f), r(f), range: range) }
+    }
+  }
+
+  // MARK: - Steps
+
+  private func compileStep(nameExpr: Expr, body: Block, range: SourceRange) -> ExprCode {
+    let name = compileExpr(nameExpr)
+    // The step's value lives in a hidden local of the enclosing code.
+    let resultSlot: Resolution
+    if fn.isMain {
+      guard let s = globals.allocate() else { return { _ in .null } }
+      resultSlot = .slot(s)
+    } else {
+      resultSlot = .slot(fn.nextSlot)
+      fn.nextSlot += 1
+      fn.maxSlots = max(fn.maxSlots, fn.nextSlot)
+    }
+    let load = loadCode(resultSlot), store = storeCode(resultSlot)
+    let savedLoopDepth = fn.loopDepth
+    fn.loopDepth = 0
+    fn.stepDepth += 1
+    let b = compileBlock(body, tail: .store(store))
+    fn.stepDepth -= 1
+    fn.loopDepth = savedLoopDepth
+    let interp = self.interp
+    let headerRange = nameExpr.range.union(SourceRange(file: range.file, start: range.start, end: nameExpr.range.end))
+    return { f in
+      let stepName = try name(f).displayString
+      try store(f, .null)
+      let outer = interp.currentStep
+      interp.currentStep = stepName
+      interp.host.stepStarted(stepName, range: headerRange)
+      do {
+        _ = try b(f)
+      } catch var e as RuntimeError {
+        if e.stepName == nil { e.stepName = stepName }
+        interp.currentStep = outer
+        interp.host.stepFinished(stepName, error: e)
+        throw e
+      }
+      interp.currentStep = outer
+      interp.host.stepFinished(stepName, error: nil)
+      let v = try load(f)
+      try store(f, .null)
+      return v
+    }
+  }
+}
+
+/// The candidate closest to a misspelt name, if one is close enough to suggest.
+func closestName(to name: String, in candidates: [String]) -> String? {
+  var best: (String, Int)? = nil
+  let limit = max(1, name.count / 3)
+  for c in Set(candidates) where c != name {
+    let d = editDistance(name, c)
+    if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
+  }
+  return best?.0
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+  let x = Array(a.utf8), y = Array(b.utf8)
+  if x.isEmpty { return y.count }
+  if y.isEmpty { return x.count }
+  var prev = Array(0...y.count)
+  var cur = prev
+  for i in 1...x.count {
+    cur[0] = i
+    for j in 1...y.count {
+      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+    }
+    swap(&prev, &cur)
+  }
+  return prev[y.count]
+}

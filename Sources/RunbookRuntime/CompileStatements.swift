@@ -1,0 +1,341 @@
+import RunbookLanguage
+
+extension Compiler {
+  func compileStatement(_ stmt: Stmt) -> StmtCode {
+    let range = stmt.range
+    switch stmt.kind {
+    case .expression(let e):
+      let c = compileExpr(e)
+      return { f in _ = try c(f); return .normal }
+
+    case .binding(let name, let isMutable, let value):
+      let c = compileExpr(value)
+      guard let r = declareLocal(name, isMutable: isMutable, kind: .variable, type: staticType(value)) else {
+        return { _ in .normal }
+      }
+      let store = storeCode(r)
+      return { f in try store(f, c(f)); return .normal }
+
+    case .assign(let target, let op, let value):
+      return compileAssignment(target: target, op: op, value: value, range: range)
+
+    case .ifElse(let branches, let elseBody):
+      let conds = branches.map { compileCondition($0.condition) }
+      let bodies = branches.map { compileBlock($0.body) }
+      let otherwise = elseBody.map { compileBlock($0) }
+      if conds.count == 1 {
+        let c = conds[0], b = bodies[0]
+        if let o = otherwise { return { f in try c(f) ? try b(f) : try o(f) } }
+        return { f in try c(f) ? try b(f) : .normal }
+      }
+      return { f in
+        for i in 0..<conds.count where try conds[i](f) { return try bodies[i](f) }
+        return try otherwise?(f) ?? .normal
+      }
+
+    case .forIn(let first, let second, let iterable, let body):
+      return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
+
+    case .whileLoop(let condition, let body):
+      let c = compileCondition(condition)
+      fn.loopDepth += 1
+      let b = compileBlock(body)
+      fn.loopDepth -= 1
+      let interp = self.interp
+      return { f in
+        while try c(f) {
+          try interp.checkCancelled()
+          switch try b(f) {
+          case .breakLoop: return .normal
+          case .returned: return .returned
+          default: continue
+          }
+        }
+        return .normal
+      }
+
+    case .breakLoop:
+      if fn.stepDepth > 0 && fn.loopDepth == 0 {
+        error("`break` cannot leave a step; end the loop inside the step instead", range)
+      } else if fn.loopDepth == 0 { error("`break` outside of a loop; it can only appear inside `for` or `while`", range) }
+      return { _ in .breakLoop }
+
+    case .continueLoop:
+      if fn.stepDepth > 0 && fn.loopDepth == 0 {
+        error("`continue` cannot leave a step; a step's value is its last expression", range)
+      } else if fn.loopDepth == 0 { error("`continue` outside of a loop; it can only appear inside `for` or `while`", range) }
+      return { _ in .continueLoop }
+
+    case .returnValue(let value):
+      if fn.stepDepth > 0 {
+        error("`return` cannot leave a step; a step's value is its last expression", range)
+      } else if fn.isMain { error("`return` outside of a function", range) }
+      let interp = self.interp
+      guard let value else { return { _ in interp.returnValue = .null; return .returned } }
+      let c = compileExpr(value)
+      return { f in interp.returnValue = try c(f); return .returned }
+
+    case .function(let decl):
+      if decl.name != nil, let code = hoistedCode.removeValue(forKey: decl.range.start) {
+        compileFunctionBody(decl, into: code)
+      }
+      return { _ in .normal }
+
+    case .param(let p):
+      return compileParam(p, range: range)
+
+    case .require(let condition, let message):
+      let c = compileCondition(condition)
+      let m = message.map { compileExpr($0) }
+      let text = "requirement failed: \(condition.range.text)"
+      return { f in
+        if try c(f) { return .normal }
+        let msg = try m.map { try $0(f).displayString } ?? text
+        throw RuntimeError(msg, code: "requirement_failed", range: condition.range)
+      }
+
+    case .fail(let message, let code):
+      let m = compileExpr(message)
+      let c = code.map { compileExpr($0) }
+      return { f in
+        let msg = try m(f).displayString
+        let codeText = try c.map { try $0(f).displayString } ?? "failed"
+        throw RuntimeError(msg, code: codeText, range: range)
+      }
+
+    case .tryCatch(let body, let errorName, let handler):
+      let b = compileBlock(body)
+      var prelude: [StmtCode] = []
+      var bindError: ((Frame, Value) throws -> Void)? = nil
+      pushScope()
+      if let errorName, let r = declareLocal(errorName, isMutable: false, kind: .variable) {
+        bindError = storeCode(r)
+        if case .cell(let s) = r { prelude.append { f in f.cells[s] = Cell(.null); return .normal } }
+      }
+      let h = compileBlock(handler)
+      popScope()
+      let interp = self.interp
+      return { f in
+        let savedStep = interp.currentStep
+        do {
+          return try b(f)
+        } catch let e as RuntimeError where e.code != "interrupted" {
+          interp.currentStep = savedStep
+          for p in prelude { _ = try p(f) }
+          try bindError?(f, e.asValue)
+          return try h(f)
+        }
+      }
+
+    case .output(let name, let value):
+      if !(fn.isMain && fn.scopes.isEmpty) { error("`output` can only appear at the top level of a runbook", range) }
+      if let previous = outputNames[name.name] {
+        error("output `\(name.name)` is already defined at line \(previous.startLocation.line)", name.range)
+      }
+      outputNames[name.name] = name.range
+      let c = compileExpr(value)
+      let io = self.io, key = name.name
+      return { f in
+        let v = try c(f)
+        if let i = io.outputs.firstIndex(where: { $0.name == key }) { io.outputs[i].value = v } else { io.outputs.append((key, v)) }
+        return .normal
+      }
+
+    case .importFile:
+      // Imports are loaded by the session before the importing file runs.
+      if !(fn.isMain && fn.scopes.isEmpty) { error("`import` can only appear at the top level of a runbook", range) }
+      return { _ in .normal }
+    }
+  }
+
+  // MARK: - Params
+
+  private func compileParam(_ p: ParamDecl, range: SourceRange) -> StmtCode {
+    guard fn.isMain && fn.scopes.isEmpty else {
+      error("`param` can only appear at the top level of a runbook", range)
+      return { _ in .normal }
+    }
+    let type = ValueType(declared: p.type.name)
+    if type == nil {
+      error("unknown type `\(p.type.name)`; use string, int, float, bool, duration, list, map or any", p.type.range)
+    }
+    var defaultCode: ExprCode? = nil
+    if let d = p.defaultValue {
+      if let type, let st = staticType(d), !type.acceptsStatic(st) {
+        error("the default value of `\(p.name.name)` must be \(type.article) \(type.rawValue), not \(st.rawValue)", d.range)
+      }
+      defaultCode = compileExpr(d)
+    }
+    declaredParams.append(p)
+    guard let r = declareLocal(p.name, isMutable: false, kind: .runbookParam, type: type) else { return { _ in .normal } }
+    let store = storeCode(r)
+    let io = self.io, name = p.name.name
+    return { f in
+      if let supplied = io.paramValues[name] {
+        try store(f, supplied)
+      } else if let defaultCode {
+        try store(f, defaultCode(f))
+      } else {
+        throw RuntimeError("missing value for param `\(name)`; pass it with --param \(name)=VALUE", code: "param_error", range: p.name.range)
+      }
+      return .normal
+    }
+  }
+
+  // MARK: - Functions
+
+  /// Compiles an anonymous function expression into code that makes a closure.
+  func compileFunctionExpression(_ decl: FunctionDecl) -> ExprCode {
+    let code = CompiledFunction(name: decl.name?.name ?? "fn", parameters: decl.parameters.map(\.name.name), range: decl.range)
+    compileFunctionBody(decl, into: code)
+    return closureMaker(code)
+  }
+
+  func compileFunctionBody(_ decl: FunctionDecl, into code: CompiledFunction) {
+    let state = FunctionState(
+      parent: fn, isMain: false,
+      usesCells: containsFunction(decl.body.statements) || decl.parameters.contains { $0.defaultValue.map(containsFunction) ?? false })
+    let saved = fn
+    fn = state
+    pushScope()
+    var seen: [String: SourceRange] = [:]
+    for p in decl.parameters {
+      if let prev = seen[p.name.name] {
+        error("parameter `\(p.name.name)` is declared twice (first at column \(prev.startLocation.column))", p.name.range)
+      }
+      seen[p.name.name] = p.name.range
+      let slot = state.nextSlot
+      state.nextSlot += 1
+      state.maxSlots = max(state.maxSlots, state.nextSlot)
+      state.scopes[0][p.name.name] = Binding(
+        slot: slot, isMutable: true, kind: .parameter, range: p.name.range, isCelled: state.usesCells, isUsed: true)
+      state.scopeOrder[0].append(p.name.name)
+    }
+    // Defaults see the parameters before them, evaluated in the callee's frame.
+    for (i, p) in decl.parameters.enumerated() {
+      if let d = p.defaultValue { code.defaults[i] = compileExpr(d) }
+    }
+    code.body = compileBlock(decl.body, tail: .returnValue)
+    popScope()
+    code.frameSize = max(state.maxSlots, 1)
+    code.celledParameters = state.usesCells ? Array(0..<decl.parameters.count) : []
+    code.upvalueSources = state.upvalues.map(\.source)
+    fn = saved
+  }
+
+  // MARK: - Loops
+
+  private func compileFor(first: Identifier, second: Identifier?, iterable: Expr, body: Block, range: SourceRange) -> StmtCode {
+    let iter = compileExpr(iterable)
+    pushScope()
+    let r1 = declareLocal(first, isMutable: false, kind: .variable)
+    let r2 = second.flatMap { declareLocal($0, isMutable: false, kind: .variable) }
+    // Loop variables count as used: `for _ in` is not required.
+    for name in [first.name] + (second.map { [$0.name] } ?? []) {
+      if let i = fn.scopes.indices.last, fn.scopes[i][name] != nil { fn.scopes[i][name]!.isUsed = true }
+      if fn.isMain && fn.scopes.isEmpty { globals.bindings[name]?.isUsed = true }
+    }
+    fn.loopDepth += 1
+    let b = compileBlock(body)
+    fn.loopDepth -= 1
+    popScope()
+    guard let r1 else { return { _ in .normal } }
+    let interp = self.interp
+    let iterRange = iterable.range
+    let two = second != nil
+
+    // The common case, an int range into a plain slot, runs without allocation.
+    if !two, case .slot(let s) = r1 {
+      return { f in
+        let seq = try iter(f)
+        if case .range(let r) = seq {
+          var i = r.start
+          let end = r.end, step = r.step
+          while step > 0 ? i < end : i > end {
+            try interp.checkCancelled()
+            f.slots[s] = .int(i)
+            switch try b(f) {
+            case .breakLoop: return .normal
+            case .returned: return .returned
+            default: break
+            }
+            i += step
+          }
+          return .normal
+        }
+        return try Compiler.iterate(seq, two: false, range: iterRange, interp: interp) { a, _ in
+          f.slots[s] = a
+          return try b(f)
+        }
+      }
+    }
+    let store1 = bindLoopVariable(r1)
+    let store2 = r2.map { bindLoopVariable($0) }
+    return { f in
+      let seq = try iter(f)
+      return try Compiler.iterate(seq, two: two, range: iterRange, interp: interp) { a, bValue in
+        store1(f, a)
+        if let store2 { store2(f, bValue) }
+        return try b(f)
+      }
+    }
+  }
+
+  /// Loop variables get a fresh cell per iteration when captured, so each
+  /// closure made in the loop sees its own value.
+  private func bindLoopVariable(_ r: Resolution) -> (Frame, Value) -> Void {
+    switch r {
+    case .cell(let s): return { f, v in f.cells[s] = Cell(v) }
+    case .slot(let s): return { f, v in f.slots[s] = v }
+    default: return { _, _ in }
+    }
+  }
+
+  static func iterate(_ seq: Value, two: Bool, range: SourceRange, interp: Interpreter, _ body: (Value, Value) throws -> Flow) throws -> Flow {
+    func run(_ a: Value, _ b: Value) throws -> Flow? {
+      try interp.checkCancelled()
+      switch try body(a, b) {
+      case .breakLoop: return .normal
+      case .returned: return .returned
+      default: return nil
+      }
+    }
+    switch seq {
+    case .range(let r):
+      for i in 0..<r.count {
+        let v = Value.int(r.element(i))
+        if let flow = try (two ? run(.int(i), v) : run(v, .null)) { return flow }
+      }
+    case .list(let l):
+      let items = l.items
+      for (i, item) in items.enumerated() {
+        if let flow = try (two ? run(.int(i), item) : run(item, .null)) { return flow }
+      }
+    case .map(let m):
+      let keys = m.keys, values = m.values
+      for i in 0..<keys.count {
+        if let flow = try run(keys[i].value, values[i]) { return flow }
+      }
+    case .string(let s):
+      for (i, ch) in s.enumerated() {
+        if let flow = try (two ? run(.int(i), .string(String(ch))) : run(.string(String(ch)), .null)) { return flow }
+      }
+    default:
+      throw Operators.iterationError(seq, range)
+    }
+    return .normal
+  }
+}
+
+extension ValueType {
+  var article: String { [.int, .any].contains(self) ? "an" : "a" }
+
+  /// Whether a statically known type fits where this type is expected.
+  func acceptsStatic(_ t: ValueType) -> Bool {
+    switch (self, t) {
+    case (.any, _), (_, .any): return true
+    case (.float, .int), (.number, .int), (.number, .float): return true
+    default: return self == t
+    }
+  }
+}

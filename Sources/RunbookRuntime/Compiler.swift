@@ -1,0 +1,383 @@
+import RunbookLanguage
+
+/// Values the compiled program reads from and writes to its session:
+/// supplied `param` values and recorded `output`s.
+final class ProgramIO {
+  var paramValues: [String: Value] = [:]
+  var outputs: [(name: String, value: Value)] = []
+}
+
+/// Lowers checked syntax to Swift closures over resolved slots, and reports
+/// every static finding on the way: undefined names, unknown functions, bad
+/// argument labels and counts, assignment to `let`, visible type mismatches,
+/// misplaced `break`/`return`, unused variables and unreachable code.
+final class Compiler {
+  unowned(unsafe) let interp: Interpreter
+  let registry: BuiltinRegistry
+  let globals: GlobalScope
+  let io: ProgramIO
+  let isREPL: Bool
+  var diagnostics: [Diagnostic] = []
+  var fn: FunctionState
+  /// `param` declarations seen, in order.
+  var declaredParams: [ParamDecl] = []
+  var outputNames: [String: SourceRange] = [:]
+
+  init(interpreter: Interpreter, globals: GlobalScope, io: ProgramIO, isREPL: Bool, mainUsesCells: Bool) {
+    self.interp = interpreter
+    self.registry = interpreter.registry
+    self.globals = globals
+    self.io = io
+    self.isREPL = isREPL
+    self.fn = FunctionState(parent: nil, isMain: true, usesCells: mainUsesCells)
+  }
+
+  func error(_ message: String, _ range: SourceRange) { diagnostics.append(.error(message, at: range)) }
+  func warning(_ message: String, _ range: SourceRange) { diagnostics.append(.warning(message, at: range)) }
+
+  // MARK: - Units
+
+  /// Compiles a whole file (or REPL entry) as a continuation of the main program.
+  func compileUnit(_ unit: SourceUnit, isImported: Bool) -> StmtCode {
+    predeclareGlobals(unit.statements, isImported: isImported)
+    let hoisted = hoistFunctions(unit.statements, atTopLevel: true)
+    let body = compileStatements(unit.statements)
+    if !isREPL { warnUnusedGlobals(unit) }
+    return { f in
+      for h in hoisted { try h(f) }
+      for c in body {
+        let flow = try c(f)
+        if flow != .normal { return flow }
+      }
+      return .normal
+    }
+  }
+
+  /// Top-level `let`/`var`/`param` names are known to function bodies from
+  /// the start, so a helper function may be declared above the values it uses.
+  private func predeclareGlobals(_ statements: [Stmt], isImported: Bool) {
+    for stmt in statements {
+      let decl: (Identifier, Bool, BindingKind, ValueType?)?
+      switch stmt.kind {
+      case .binding(let name, let mutable, let value): decl = (name, mutable, .variable, staticType(value))
+      case .param(let p): decl = (p.name, false, .runbookParam, ValueType(declared: p.type.name))
+      case .function(let d) where d.name != nil:
+        decl = (d.name!, false, .function(signature(d)), .function)
+      default: decl = nil
+      }
+      guard let (name, mutable, kind, type) = decl else { continue }
+      if let existing = globals.bindings[name.name], !(isREPL && existing.isDeclared) {
+        if existing.range != name.range {
+          error("`\(name.name)` is already defined at line \(existing.range.startLocation.line)\(existing.range.file !== name.range.file ? " of \(existing.range.file.path)" : "")", name.range)
+        }
+        continue
+      }
+      if registry[name.name] != nil, case .function = kind {
+        error("`\(name.name)` is the name of a built-in; choose another name for this function", name.range)
+      }
+      guard let slot = globals.allocate() else {
+        error("too many top-level names (more than \(globals.capacity))", name.range)
+        continue
+      }
+      var isDeclared = false
+      if case .function = kind { isDeclared = true }
+      globals.bindings[name.name] = Binding(
+        slot: slot, isMutable: mutable, kind: kind, range: name.range, isCelled: false,
+        isUsed: isImported, isDeclared: isDeclared, staticType: type)
+    }
+  }
+
+  private func warnUnusedGlobals(_ unit: SourceUnit) {
+    for stmt in unit.statements {
+      guard case .binding(let name, _, _) = stmt.kind, let b = globals.bindings[name.name],
+        b.range == name.range, !b.isUsed, !name.name.hasPrefix("_")
+      else { continue }
+      warning("`\(name.name)` is never used; remove it or name it `_\(name.name)`", name.range)
+    }
+  }
+
+  func signature(_ d: FunctionDecl) -> FunctionSignature {
+    FunctionSignature(name: d.name?.name ?? "fn", parameters: d.parameters.map { ($0.name.name, $0.defaultValue != nil) })
+  }
+
+  // MARK: - Declarations
+
+  /// Code objects of `fn` declarations that were hoisted but not yet compiled,
+  /// keyed by the declaration's start offset.
+  var hoistedCode: [Int: CompiledFunction] = [:]
+
+  /// Declares a block's `fn` names up front and creates their closures when
+  /// the block is entered, so they can be called before their declaration.
+  /// Bodies are compiled later, at the declaration, where the names they use
+  /// are in scope.
+  private func hoistFunctions(_ statements: [Stmt], atTopLevel: Bool) -> [StmtCode] {
+    var codes: [StmtCode] = []
+    for stmt in statements {
+      guard case .function(let d) = stmt.kind, let name = d.name else { continue }
+      let resolution: Resolution
+      if atTopLevel && fn.isMain {
+        guard let b = globals.bindings[name.name], b.range == name.range else { continue }
+        resolution = .slot(b.slot)
+      } else {
+        if registry[name.name] != nil {
+          error("`\(name.name)` is the name of a built-in; choose another name for this function", name.range)
+        }
+        guard let r = declareLocal(name, isMutable: false, kind: .function(signature(d)), type: .function) else { continue }
+        resolution = r
+      }
+      let code = CompiledFunction(name: name.name, parameters: d.parameters.map(\.name.name), range: d.range)
+      hoistedCode[d.range.start] = code
+      let make = closureMaker(code)
+      let store = storeCode(resolution)
+      codes.append { f in try store(f, make(f)); return .normal }
+    }
+    return codes
+  }
+
+  func closureMaker(_ code: CompiledFunction) -> ExprCode {
+    return { f in
+      let sources = code.upvalueSources
+      var cells: [Cell] = []
+      cells.reserveCapacity(sources.count)
+      for source in sources {
+        switch source {
+        case .enclosingCell(let i): cells.append(f.cells[i]!)
+        case .enclosingUpvalue(let u): cells.append(f.closure!.upvalues[u])
+        }
+      }
+      return .function(FunctionBox(.closure(Closure(code: code, upvalues: cells))))
+    }
+  }
+
+  /// Declares a name in the innermost scope; nil after reporting a duplicate.
+  @discardableResult
+  func declareLocal(_ name: Identifier, isMutable: Bool, kind: BindingKind, type: ValueType? = nil) -> Resolution? {
+    if fn.isMain && fn.scopes.isEmpty {
+      // A top-level statement of the main program: predeclared as a global.
+      guard var b = globals.bindings[name.name] else { return nil }
+      if b.range == name.range || isREPL {
+        if isREPL && b.range != name.range, let slot = globals.allocate() {
+          b = Binding(slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: false, isUsed: true, staticType: type)
+        }
+        b.isDeclared = true
+        globals.bindings[name.name] = b
+        return .slot(b.slot)
+      }
+      return nil
+    }
+    let scope = fn.scopes.count - 1
+    if let existing = fn.scopes[scope][name.name] {
+      error("`\(name.name)` is already defined in this scope at line \(existing.range.startLocation.line)", name.range)
+      return nil
+    }
+    let slot: Int
+    if fn.isMain {
+      guard let s = globals.allocate() else {
+        error("too many names in the main program (more than \(globals.capacity))", name.range)
+        return nil
+      }
+      slot = s
+    } else {
+      slot = fn.nextSlot
+      fn.nextSlot += 1
+      fn.maxSlots = max(fn.maxSlots, fn.nextSlot)
+    }
+    fn.scopes[scope][name.name] = Binding(
+      slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: fn.usesCells, staticType: type)
+    fn.scopeOrder[scope].append(name.name)
+    return fn.usesCells ? .cell(slot) : .slot(slot)
+  }
+
+  func pushScope() {
+    fn.scopes.append([:])
+    fn.scopeOrder.append([])
+  }
+
+  /// Pops a scope, warning about unused variables; returns its celled slots.
+  @discardableResult
+  func popScope() -> [Int] {
+    let scope = fn.scopes.removeLast()
+    let order = fn.scopeOrder.removeLast()
+    var celled: [Int] = []
+    for name in order {
+      guard let b = scope[name] else { continue }
+      if b.isCelled { celled.append(b.slot) }
+      if !b.isUsed, !name.hasPrefix("_") {
+        switch b.kind {
+        case .variable: warning("`\(name)` is never used; remove it or name it `_\(name)`", b.range)
+        case .function: warning("function `\(name)` is never used", b.range)
+        default: break
+        }
+      }
+    }
+    if !fn.isMain, let lowest = scope.values.map(\.slot).min() { fn.nextSlot = min(fn.nextSlot, lowest) }
+    return celled
+  }
+
+  // MARK: - Name resolution
+
+  struct ResolvedName {
+    var resolution: Resolution
+    var binding: Binding?
+  }
+
+  /// Finds what a name refers to; marks it used when `forReading`.
+  func resolve(_ name: String, range: SourceRange, forReading: Bool = true, preferCallable: Bool = false) -> ResolvedName? {
+    if let found = resolveBinding(name, in: fn, range: range, forReading: forReading) {
+      if preferCallable, let builtin = registry[name] {
+        if case .function = found.binding?.kind {} else { return ResolvedName(resolution: .builtin(builtin), binding: nil) }
+      }
+      return found
+    }
+    if let builtin = registry[name] { return ResolvedName(resolution: .builtin(builtin), binding: nil) }
+    return nil
+  }
+
+  private func resolveBinding(_ name: String, in state: FunctionState, range: SourceRange, forReading: Bool) -> ResolvedName? {
+    if let (scope, b) = state.lookupLocal(name) {
+      if forReading { state.scopes[scope][name]!.isUsed = true }
+      return ResolvedName(resolution: b.isCelled ? .cell(b.slot) : .slot(b.slot), binding: b)
+    }
+    if state.isMain {
+      guard let b = globals.bindings[name] else { return nil }
+      if forReading { globals.bindings[name]!.isUsed = true }
+      if state === fn && !b.isDeclared {
+        error("`\(name)` is used before its declaration at line \(b.range.startLocation.line)", range)
+      }
+      return ResolvedName(resolution: state === fn ? .slot(b.slot) : .global(b.slot), binding: b)
+    }
+    guard let parent = state.parent, let outer = resolveBinding(name, in: parent, range: range, forReading: forReading) else {
+      return nil
+    }
+    switch outer.resolution {
+    case .global, .builtin: return outer
+    case .slot(let s) where parent.isMain: return ResolvedName(resolution: .global(s), binding: outer.binding)
+    case .cell(let s): return ResolvedName(resolution: .upvalue(state.addUpvalue(name, .enclosingCell(s))), binding: outer.binding)
+    case .upvalue(let u): return ResolvedName(resolution: .upvalue(state.addUpvalue(name, .enclosingUpvalue(u))), binding: outer.binding)
+    case .slot:
+      // Unreachable: a function enclosing another keeps its locals in cells.
+      error("internal error: `\(name)` cannot be captured here", range)
+      return nil
+    }
+  }
+
+  func loadCode(_ r: Resolution) -> ExprCode {
+    switch r {
+    case .slot(let s): return { f in f.slots[s] }
+    case .cell(let s): return { f in f.cells[s]!.value }
+    case .upvalue(let u): return { f in f.closure!.upvalues[u].value }
+    case .global(let g):
+      let globals = interp.globals
+      return { _ in globals[g] }
+    case .builtin(let b):
+      let v = Value.function(FunctionBox(.builtin(b)))
+      return { _ in v }
+    }
+  }
+
+  func storeCode(_ r: Resolution) -> (Frame, Value) throws -> Void {
+    switch r {
+    case .slot(let s): return { f, v in f.slots[s] = v }
+    case .cell(let s): return { f, v in f.cells[s]!.value = v }
+    case .upvalue(let u): return { f, v in f.closure!.upvalues[u].value = v }
+    case .global(let g):
+      let globals = interp.globals
+      return { _, v in globals[g] = v }
+    case .builtin: return { _, _ in }
+    }
+  }
+
+  /// In-place access to a variable's storage, for element updates.
+  func withStorage(_ r: Resolution) -> (Frame, (inout Value) throws -> Void) throws -> Void {
+    switch r {
+    case .slot(let s): return { f, body in try body(&f.slots[s]) }
+    case .cell(let s): return { f, body in try body(&f.cells[s]!.value) }
+    case .upvalue(let u): return { f, body in try body(&f.closure!.upvalues[u].value) }
+    case .global(let g):
+      let globals = interp.globals
+      return { _, body in try body(&globals[g]) }
+    case .builtin: return { _, _ in }
+    }
+  }
+
+  // MARK: - Blocks and statements
+
+  enum Tail {
+    case discard
+    /// The last expression statement's value becomes the function's result.
+    case returnValue
+    /// The last expression statement's value is stored (a step's value).
+    case store((Frame, Value) throws -> Void)
+  }
+
+  /// Compiles a block in a new scope; cells for its captured locals are made fresh on each entry.
+  func compileBlock(_ block: Block, tail: Tail = .discard, prelude: [StmtCode] = []) -> StmtCode {
+    pushScope()
+    let hoisted = hoistFunctions(block.statements, atTopLevel: false)
+    let codes = prelude + hoisted + compileStatements(block.statements, tail: tail)
+    let celled = popScope()
+    if celled.isEmpty {
+      switch codes.count {
+      case 0: return { _ in .normal }
+      case 1: return codes[0]
+      case 2:
+        let a = codes[0], b = codes[1]
+        return { f in
+          let r = try a(f)
+          if r != .normal { return r }
+          return try b(f)
+        }
+      default:
+        return { f in
+          for c in codes {
+            let r = try c(f)
+            if r != .normal { return r }
+          }
+          return .normal
+        }
+      }
+    }
+    return { f in
+      for s in celled { f.cells[s] = Cell(.null) }
+      for c in codes {
+        let r = try c(f)
+        if r != .normal { return r }
+      }
+      return .normal
+    }
+  }
+
+  func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtCode] {
+    var codes: [StmtCode] = []
+    var reportedUnreachable = false
+    var exited = false
+    for (i, stmt) in statements.enumerated() {
+      if exited && !reportedUnreachable {
+        warning("this code is never reached", stmt.range)
+        reportedUnreachable = true
+      }
+      let isLast = i == statements.count - 1
+      if isLast, case .expression(let e) = stmt.kind {
+        switch tail {
+        case .discard: break
+        case .returnValue:
+          let c = compileExpr(e)
+          let interp = self.interp
+          codes.append { f in interp.returnValue = try c(f); return .returned }
+          continue
+        case .store(let store):
+          let c = compileExpr(e)
+          codes.append { f in try store(f, c(f)); return .normal }
+          continue
+        }
+      }
+      if case .function = stmt.kind { _ = compileStatement(stmt); continue }
+      codes.append(compileStatement(stmt))
+      switch stmt.kind {
+      case .returnValue, .breakLoop, .continueLoop, .fail: exited = true
+      default: break
+      }
+    }
+    return codes
+  }
+}

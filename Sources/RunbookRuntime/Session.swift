@@ -1,0 +1,397 @@
+import Foundation
+import RunbookLanguage
+
+/// A declared `param` of a runbook, as the CLI and REPL show it.
+public struct ParamInfo: Sendable {
+  public var name: String
+  public var type: ValueType
+  public var defaultText: String?
+  public var doc: String?
+  public var range: SourceRange
+  public var isRequired: Bool { defaultText == nil }
+}
+
+/// A file compiled with its imports, ready to run in the session that compiled it.
+public final class Program {
+  public let params: [ParamInfo]
+  /// Warnings (a program is only made when there are no errors).
+  public let diagnostics: [Diagnostic]
+  let code: [StmtCode]
+  init(params: [ParamInfo], diagnostics: [Diagnostic], code: [StmtCode]) {
+    self.params = params; self.diagnostics = diagnostics; self.code = code
+  }
+}
+
+public struct RunOutcome {
+  public var diagnostics: [Diagnostic]
+  public var error: RuntimeError?
+  public var outputs: [(name: String, value: Value)]
+  public var succeeded: Bool { error == nil && !diagnostics.contains { $0.severity == .error } }
+  /// True when the run stopped before running anything (syntax, check or param errors).
+  public var failedBeforeRunning: Bool { diagnostics.contains { $0.severity == .error } }
+}
+
+public struct EvaluationOutcome {
+  public var diagnostics: [Diagnostic]
+  public var error: RuntimeError?
+  /// The value of the entry's last expression statement, if it had one.
+  public var value: Value?
+  /// The text ended inside an unfinished construct; ask for more input.
+  public var isIncomplete: Bool
+  public var succeeded: Bool { error == nil && !diagnostics.contains { $0.severity == .error } }
+}
+
+/// One program run or one REPL session: an interpreter plus the top-level
+/// names, params and outputs that persist between the files and lines it runs.
+public final class Session {
+  public let interpreter: Interpreter
+  let globals: GlobalScope
+  let io = ProgramIO()
+  private var loadedFiles: Set<String> = []
+  private var replEntries = 0
+
+  public init(registry: BuiltinRegistry, host: InterpreterHost, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    interpreter = Interpreter(host: host, registry: registry, environment: environment)
+    globals = GlobalScope(capacity: interpreter.globalCapacity)
+  }
+
+  public var outputs: [(name: String, value: Value)] { io.outputs }
+  public func cancel() { interpreter.cancel() }
+
+  /// Names defined at the top level so far (for completion).
+  public var globalNames: [String] { globals.bindings.filter { $0.value.isDeclared }.keys.sorted() }
+
+  /// The current value of a top-level name.
+  public func global(_ name: String) -> Value? {
+    guard let b = globals.bindings[name], b.isDeclared else { return nil }
+    return interpreter.globals[b.slot]
+  }
+
+  // MARK: - Files
+
+  /// Parses and checks a file and everything it imports, without running it.
+  public func compile(path: String) -> (program: Program?, diagnostics: [Diagnostic]) {
+    onLargeStack {
+      var diagnostics: [Diagnostic] = []
+      var codes: [StmtCode] = []
+      var params: [ParamInfo] = []
+      let snapshot = (globals.bindings, globals.nextSlot)
+      self.compileFile(
+        path: Session.canonical(path), importedFrom: nil, chain: [], isImported: false,
+        diagnostics: &diagnostics, codes: &codes, params: &params)
+      if diagnostics.contains(where: { $0.severity == .error }) {
+        (globals.bindings, globals.nextSlot) = snapshot
+        return (nil, diagnostics)
+      }
+      return (Program(params: params, diagnostics: diagnostics, code: codes), diagnostics)
+    }
+  }
+
+  private static func canonical(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+  }
+
+  private func compileFile(
+    path: String, importedFrom: SourceRange?, chain: [String], isImported: Bool,
+    diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo]
+  ) {
+    if loadedFiles.contains(path) { return }
+    let displayPath = importedFrom == nil ? Session.displayPath(path) : Session.displayPath(path)
+    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+      let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
+      diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
+      return
+    }
+    let file = SourceFile(path: displayPath, text: text)
+    let (unit, syntax) = Parser.parse(file)
+    diagnostics += syntax
+    if syntax.contains(where: { $0.severity == .error }) { return }
+    loadedFiles.insert(path)
+
+    // Imports run first, in order, each once.
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    for stmt in unit.statements {
+      guard case .importFile(let relative, let pathRange) = stmt.kind else { continue }
+      let target = directory.appendingPathComponent(relative).standardizedFileURL.path
+      if target == path || chain.contains(target) {
+        let cycle = (chain + [path, target]).drop { $0 != target }.map(Session.displayPath).joined(separator: " -> ")
+        diagnostics.append(.error("import cycle: \(cycle)", at: pathRange))
+        continue
+      }
+      compileFile(path: target, importedFrom: pathRange, chain: chain + [path], isImported: true,
+                  diagnostics: &diagnostics, codes: &codes, params: &params)
+    }
+    if isImported {
+      for stmt in unit.statements {
+        switch stmt.kind {
+        case .param: diagnostics.append(.error("an imported file cannot declare a `param`; declare it in the main runbook", at: stmt.range))
+        case .output: diagnostics.append(.error("an imported file cannot declare an `output`; declare it in the main runbook", at: stmt.range))
+        default: break
+        }
+      }
+    }
+    let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: false,
+                            mainUsesCells: mainProgramNeedsCells(unit.statements))
+    codes.append(compiler.compileUnit(unit, isImported: isImported))
+    diagnostics += compiler.diagnostics
+    params += compiler.declaredParams.map { p in
+      ParamInfo(name: p.name.name, type: ValueType(declared: p.type.name) ?? .any,
+                defaultText: p.defaultValue?.range.text, doc: p.doc, range: p.name.range)
+    }
+  }
+
+  /// Paths relative to the working directory when under it, as compilers print them.
+  static func displayPath(_ path: String) -> String {
+    let cwd = FileManager.default.currentDirectoryPath
+    if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
+    return path
+  }
+
+  /// Converts `--param name=value` texts and JSON values to the declared
+  /// types; reports unknown, missing and ill-typed params before anything runs.
+  public func bindParams(_ program: Program, strings: [String: String], values: [String: Value] = [:]) -> [Diagnostic] {
+    var problems: [Diagnostic] = []
+    let declared = Dictionary(program.params.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+    for name in Set(strings.keys).union(values.keys).sorted() where declared[name] == nil {
+      let known = program.params.map(\.name)
+      let hint = closestName(to: name, in: known).map { "; did you mean `\($0)`?" }
+        ?? (known.isEmpty ? "; this runbook declares no params" : "; its params: \(known.joined(separator: ", "))")
+      problems.append(.error("unknown param `\(name)`\(hint)", at: nil))
+    }
+    for p in program.params {
+      if let v = values[p.name] {
+        if p.type.accepts(v) { io.paramValues[p.name] = v } else {
+          problems.append(Diagnostic(.error, "param `\(p.name)` must be \(p.type.article) \(p.type.rawValue), not \(v.typeName)", at: p.range))
+        }
+      } else if let text = strings[p.name] {
+        switch ParamParsing.parse(text, as: p.type) {
+        case .success(let v): io.paramValues[p.name] = v
+        case .failure(let message):
+          problems.append(Diagnostic(.error, "param `\(p.name)`: \(message)", at: p.range))
+        }
+      } else if p.isRequired {
+        problems.append(Diagnostic(.error, "missing required param `\(p.name)` (\(p.type.rawValue)); pass it with --param \(p.name)=VALUE", at: p.range))
+      }
+    }
+    return problems
+  }
+
+  /// Runs a compiled program; params must have been bound.
+  public func run(_ program: Program) -> RunOutcome {
+    onLargeStack {
+      interpreter.clearCancellation()
+      do {
+        for code in program.code { _ = try code(interpreter.mainFrame) }
+        return RunOutcome(diagnostics: program.diagnostics, error: nil, outputs: io.outputs)
+      } catch let e as RuntimeError {
+        return RunOutcome(diagnostics: program.diagnostics, error: e, outputs: io.outputs)
+      } catch {
+        return RunOutcome(diagnostics: program.diagnostics, error: RuntimeError("\(error)"), outputs: io.outputs)
+      }
+    }
+  }
+
+  /// Compiles, binds params and runs a file: the whole of `runbook run`.
+  public func runFile(path: String, params: [String: String] = [:], values: [String: Value] = [:]) -> RunOutcome {
+    let (program, diagnostics) = compile(path: path)
+    guard let program else { return RunOutcome(diagnostics: diagnostics, error: nil, outputs: []) }
+    let problems = bindParams(program, strings: params, values: values)
+    if !problems.isEmpty { return RunOutcome(diagnostics: diagnostics + problems, error: nil, outputs: []) }
+    return run(program)
+  }
+
+  // MARK: - REPL entries
+
+  /// Whether a REPL entry ends inside an unfinished construct.
+  public static func isIncomplete(_ source: String) -> Bool {
+    let (_, diagnostics) = Parser.parse(SourceFile(path: "<repl>", text: source))
+    return diagnostics.contains { $0.isIncompleteInput }
+  }
+
+  /// Parses, checks and runs one REPL entry as a continuation of the session.
+  public func evaluate(_ source: String, path: String = "<repl>") -> EvaluationOutcome {
+    onLargeStack {
+      replEntries += 1
+      let file = SourceFile(path: path, text: source)
+      let (unit, syntax) = Parser.parse(file)
+      if syntax.contains(where: { $0.severity == .error }) {
+        return EvaluationOutcome(diagnostics: syntax, error: nil, value: nil, isIncomplete: syntax.contains { $0.isIncompleteInput })
+      }
+      if let imp = unit.statements.first(where: { if case .importFile = $0.kind { return true }; return false }) {
+        return EvaluationOutcome(diagnostics: [.error("`import` is not available in the REPL; use `:load FILE`", at: imp.range)],
+                                 error: nil, value: nil, isIncomplete: false)
+      }
+      let snapshot = (globals.bindings, globals.nextSlot)
+      let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: true,
+                              mainUsesCells: mainProgramNeedsCells(unit.statements))
+      // A trailing expression is evaluated separately so its value can be shown.
+      if case .expression(let e)? = unit.statements.last?.kind {
+        let body = compiler.compileUnit(SourceUnit(file: file, statements: unit.statements.dropLast()), isImported: false)
+        let tail = compiler.compileExpr(e)
+        return finishEvaluation(compiler, snapshot: snapshot) {
+          _ = try body(self.interpreter.mainFrame)
+          return try tail(self.interpreter.mainFrame)
+        }
+      }
+      let body = compiler.compileUnit(unit, isImported: false)
+      return finishEvaluation(compiler, snapshot: snapshot) {
+        _ = try body(self.interpreter.mainFrame)
+        return nil
+      }
+    }
+  }
+
+  private func finishEvaluation(
+    _ compiler: Compiler, snapshot: ([String: Binding], Int), run: () throws -> Value?
+  ) -> EvaluationOutcome {
+    let diagnostics = compiler.diagnostics
+    if diagnostics.contains(where: { $0.severity == .error }) {
+      (globals.bindings, globals.nextSlot) = snapshot
+      return EvaluationOutcome(diagnostics: diagnostics, error: nil, value: nil, isIncomplete: false)
+    }
+    interpreter.clearCancellation()
+    do {
+      let v = try run()
+      return EvaluationOutcome(diagnostics: diagnostics, error: nil, value: v, isIncomplete: false)
+    } catch let e as RuntimeError {
+      return EvaluationOutcome(diagnostics: diagnostics, error: e, value: nil, isIncomplete: false)
+    } catch {
+      return EvaluationOutcome(diagnostics: diagnostics, error: RuntimeError("\(error)"), value: nil, isIncomplete: false)
+    }
+  }
+
+  /// Forgets every name, output and loaded file.
+  public func reset() {
+    globals.bindings = [:]
+    globals.nextSlot = 0
+    for i in 0..<interpreter.globalCapacity { interpreter.globals[i] = .null; interpreter.globalCells[i] = nil }
+    io.outputs = []
+    io.paramValues = [:]
+    loadedFiles = []
+  }
+}
+
+/// Runs interpreter work on a thread with a large stack, so deep (but
+/// bounded) recursion in a runbook ends in a clean error, not a crash.
+func onLargeStack<T>(_ body: () -> T) -> T {
+  withoutActuallyEscaping(body) { body in
+    nonisolated(unsafe) var result: T? = nil
+    nonisolated(unsafe) let work = body
+    let done = DispatchSemaphore(value: 0)
+    let thread = Thread {
+      result = work()
+      done.signal()
+    }
+    thread.stackSize = 1 << 29
+    thread.start()
+    done.wait()
+    return result!
+  }
+}
+
+/// Parsing of param values given as text on the command line.
+public enum ParamParsing {
+  public enum Result { case success(Value), failure(String) }
+
+  public static func parse(_ text: String, as type: ValueType) -> Result {
+    switch type {
+    case .string, .any: return .success(.string(text))
+    case .int:
+      guard let i = Int(text.replacingOccurrences(of: "_", with: "")) else { return .failure("expected an int, got \"\(text)\"") }
+      return .success(.int(i))
+    case .float, .number:
+      guard let d = Double(text) else { return .failure("expected a float, got \"\(text)\"") }
+      return .success(.float(d))
+    case .bool:
+      switch text.lowercased() {
+      case "true", "yes", "1": return .success(.bool(true))
+      case "false", "no", "0": return .success(.bool(false))
+      default: return .failure("expected true or false, got \"\(text)\"")
+      }
+    case .duration:
+      guard let ms = parseDuration(text) else { return .failure("expected a duration such as 30s, 10m or 2h, got \"\(text)\"") }
+      return .success(.duration(ms))
+    case .list, .map:
+      guard let v = JSONValue.parse(text), type.accepts(v)
+      else { return .failure("expected a JSON \(type.rawValue), got \"\(text)\"") }
+      return .success(v)
+    default: return .failure("params of type \(type.rawValue) are not supported")
+    }
+  }
+
+  /// `1h30m`, `500ms`, `2.5s` -> milliseconds.
+  public static func parseDuration(_ text: String) -> Int? {
+    var total = 0.0
+    var rest = Substring(text)
+    guard !rest.isEmpty else { return nil }
+    while !rest.isEmpty {
+      let number = rest.prefix { $0.isNumber || $0 == "." }
+      guard !number.isEmpty, let value = Double(number) else { return nil }
+      rest = rest.dropFirst(number.count)
+      let unit = rest.prefix { $0.isLetter }
+      rest = rest.dropFirst(unit.count)
+      let scale: Double
+      switch unit {
+      case "ms": scale = 1
+      case "s": scale = 1000
+      case "m": scale = 60_000
+      case "h": scale = 3_600_000
+      case "d": scale = 86_400_000
+      default: return nil
+      }
+      total += value * scale
+    }
+    return Int(total.rounded())
+  }
+}
+
+/// JSON as decoded for params: keeps bools, ints and floats apart.
+public indirect enum JSONValue: Decodable {
+  case null, bool(Bool), int(Int), float(Double), string(String), array([JSONValue]), object([(String, JSONValue)])
+
+  private struct Key: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+  }
+
+  public init(from decoder: Decoder) throws {
+    if let container = try? decoder.container(keyedBy: Key.self) {
+      self = .object(try container.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
+        ($0.stringValue, try container.decode(JSONValue.self, forKey: $0))
+      })
+      return
+    }
+    if var array = try? decoder.unkeyedContainer() {
+      var items: [JSONValue] = []
+      while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
+      self = .array(items)
+      return
+    }
+    let single = try decoder.singleValueContainer()
+    if single.decodeNil() { self = .null }
+    else if let b = try? single.decode(Bool.self) { self = .bool(b) }
+    else if let i = try? single.decode(Int.self) { self = .int(i) }
+    else if let d = try? single.decode(Double.self) { self = .float(d) }
+    else { self = .string(try single.decode(String.self)) }
+  }
+
+  public var value: Value {
+    switch self {
+    case .null: return .null
+    case .bool(let b): return .bool(b)
+    case .int(let i): return .int(i)
+    case .float(let d): return .float(d)
+    case .string(let s): return .string(s)
+    case .array(let items): return .list(ListBox(items.map(\.value)))
+    case .object(let fields): return .map(MapBox(fields: fields.map { ($0.0, $0.1.value) }))
+    }
+  }
+
+  /// Parses JSON text into a value; nil if it is not valid JSON.
+  public static func parse(_ text: String) -> Value? {
+    guard let data = text.data(using: .utf8) else { return nil }
+    return (try? JSONDecoder().decode(JSONValue.self, from: data))?.value
+  }
+}
