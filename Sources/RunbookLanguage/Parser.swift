@@ -181,11 +181,18 @@ public struct Parser {
   mutating func leaveNesting() { depth -= 1 }
 
   /// Skips to a statement boundary: a line break, `;` or `}` outside brackets,
-  /// the end, or a statement keyword that starts a line.
-  mutating func synchronize() {
+  /// the end, or a statement keyword that starts a line. Consumes at least one
+  /// token when the failed statement consumed none (it began at `statementPos`).
+  mutating func synchronize(statementPos: Int) {
     let saved = ignoreNewlines
     ignoreNewlines = false
     defer { ignoreNewlines = saved }
+    if pos == statementPos, !tokens[pos].isEndOfFile {
+      lastConsumedEnd = tokens[pos].range.end
+      pos += 1
+    } else if case .name = tokens[pos].kind, tokens[pos].isFirstOnLine {
+      return
+    }
     var nesting = 0
     while true {
       let token = tokens[pos]

@@ -173,7 +173,7 @@ extension Parser {
     return Expr(.call(callee: callee, arguments: arguments), callee.range.union(close))
   }
 
-  // argument = [ NAME , ":" ] , expression ;
+  // argument = [ ( NAME | KEYWORD ) , ":" ] , expression ;
   mutating func parseArgument() -> Argument {
     trace("argument")
     let token = peek()

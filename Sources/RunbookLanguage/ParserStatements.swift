@@ -28,10 +28,11 @@ extension Parser {
         recovering = false
         continue
       }
+      let statementPos = pos
       statements.append(parseStatement())
       if aborted { break }
       if recovering {
-        synchronize()
+        synchronize(statementPos: statementPos)
         recovering = false
         continue
       }
@@ -42,7 +43,7 @@ extension Parser {
       if !ended {
         error(
           "expected a line break or `;` after the statement, found \(next.description)", at: next.range)
-        synchronize()
+        synchronize(statementPos: statementPos)
         recovering = false
       }
     }
