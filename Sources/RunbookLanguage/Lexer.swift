@@ -1,0 +1,363 @@
+/// Turns source text into tokens. Lexical errors become diagnostics and an
+/// `.invalid` token, so the parser can carry on without repeating them.
+public struct Lexer {
+  /// Deepest allowed nesting of `${...}` inside strings (shared with the parser).
+  public static let maxNesting = 200
+
+  let file: SourceFile
+  let bytes: [UInt8]
+  var pos = 0
+  var diagnostics: [Diagnostic] = []
+  var interpolationDepth = 0
+  var atLineStart = true
+  /// End offset of the last unterminated-string report, to avoid reporting an
+  /// inner and an outer string that both stop at the same line end.
+  var lastUnterminatedEnd = -1
+  var nestingReported = false
+
+  init(file: SourceFile) {
+    self.file = file
+    self.bytes = file.bytes
+  }
+
+  /// All tokens of a file, ending with `.endOfFile`; runs of line breaks become one `.newline`.
+  public static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic]) {
+    var lexer = Lexer(file: file)
+    var tokens: [Token] = []
+    while true {
+      let token = lexer.nextToken()
+      if token.isNewline, tokens.isEmpty || tokens.last!.isNewline { continue }
+      tokens.append(token)
+      if token.isEndOfFile { break }
+    }
+    return (tokens, lexer.diagnostics)
+  }
+
+  // MARK: - Helpers
+
+  func byte(at offset: Int) -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+  var current: UInt8? { byte(at: pos) }
+
+  func range(_ start: Int, _ end: Int) -> SourceRange { SourceRange(file: file, start: start, end: end) }
+
+  mutating func error(_ message: String, _ start: Int, _ end: Int, incomplete: Bool = false) {
+    diagnostics.append(Diagnostic(.error, message, at: range(start, end), isIncompleteInput: incomplete))
+  }
+
+  static func isIdentStart(_ b: UInt8) -> Bool {
+    (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b == 0x5F
+  }
+  static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+  static func isIdentContinue(_ b: UInt8) -> Bool { isIdentStart(b) || isDigit(b) }
+  static func isHexDigit(_ b: UInt8) -> Bool {
+    isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46)
+  }
+
+  /// True when only whitespace lies between `offset` and the end of the text.
+  func onlyWhitespaceFollows(_ offset: Int) -> Bool {
+    var i = offset
+    while i < bytes.count {
+      switch bytes[i] {
+      case 0x20, 0x09, 0x0D, 0x0A: i += 1
+      default: return false
+      }
+    }
+    return true
+  }
+
+  /// Skips spaces, tabs, carriage returns and comments (not line breaks).
+  mutating func skipTrivia() {
+    while let b = current {
+      if b == 0x20 || b == 0x09 || b == 0x0D {
+        pos += 1
+      } else if b == UInt8(ascii: "#") {
+        while let c = current, c != 0x0A { pos += 1 }
+      } else {
+        return
+      }
+    }
+  }
+
+  // MARK: - Tokens
+
+  mutating func nextToken() -> Token {
+    skipTrivia()
+    let first = atLineStart
+    atLineStart = false
+    let start = pos
+    guard let b = current else {
+      return Token(.endOfFile, range(pos, pos), isFirstOnLine: first)
+    }
+    let kind: TokenKind
+    if b == 0x0A {
+      pos += 1
+      atLineStart = true
+      kind = .newline
+    } else if Lexer.isIdentStart(b) {
+      while let c = current, Lexer.isIdentContinue(c) { pos += 1 }
+      let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+      kind = Keyword(rawValue: text).map { .keyword($0) } ?? .name(text)
+    } else if Lexer.isDigit(b) {
+      kind = lexNumber()
+    } else if b == UInt8(ascii: "\"") {
+      kind = lexString()
+    } else {
+      kind = lexPunctuator()
+    }
+    return Token(kind, range(start, pos), isFirstOnLine: first)
+  }
+
+  mutating func lexPunctuator() -> TokenKind {
+    let start = pos
+    if let b1 = byte(at: pos + 1) {
+      let two = String(decoding: [bytes[pos], b1], as: UTF8.self)
+      if let p = Punctuator(rawValue: two) {
+        pos += 2
+        return .punctuator(p)
+      }
+    }
+    let b = bytes[pos]
+    if b < 0x80, let p = Punctuator(rawValue: String(UnicodeScalar(b))) {
+      pos += 1
+      return .punctuator(p)
+    }
+    // One whole UTF-8 scalar.
+    var length = 1
+    if b >= 0xF0 { length = 4 } else if b >= 0xE0 { length = 3 } else if b >= 0xC0 { length = 2 }
+    pos = min(bytes.count, pos + length)
+    let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+    let hint: String
+    switch text {
+    case "!": hint = "; use `not` to negate, or `!=` to compare"
+    case "&": hint = "; use `and`"
+    case "|": hint = "; use `or`"
+    case "'": hint = "; strings use double quotes"
+    default: hint = ""
+    }
+    error("unexpected character `\(text)`\(hint)", start, pos)
+    return .invalid
+  }
+
+  // MARK: - Numbers
+
+  mutating func consumeDigits() {
+    while let c = current, Lexer.isDigit(c) || c == UInt8(ascii: "_") { pos += 1 }
+  }
+
+  /// INT | FLOAT | DURATION: digits, optional fraction and exponent, optional unit.
+  mutating func lexNumber() -> TokenKind {
+    let start = pos
+    consumeDigits()
+    var isFloat = false
+    if current == UInt8(ascii: "."), let next = byte(at: pos + 1), Lexer.isDigit(next) {
+      isFloat = true
+      pos += 1
+      consumeDigits()
+    }
+    if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
+      var look = pos + 1
+      if byte(at: look) == UInt8(ascii: "+") || byte(at: look) == UInt8(ascii: "-") { look += 1 }
+      if let d = byte(at: look), Lexer.isDigit(d) {
+        isFloat = true
+        pos = look
+        consumeDigits()
+      }
+    }
+    let numberEnd = pos
+    while let c = current, Lexer.isIdentContinue(c) { pos += 1 }
+    let digits = String(decoding: bytes[start..<numberEnd], as: UTF8.self).replacingUnderscores()
+    let unit = String(decoding: bytes[numberEnd..<pos], as: UTF8.self)
+    let text = String(decoding: bytes[start..<pos], as: UTF8.self)
+    if unit.isEmpty {
+      if isFloat {
+        guard let value = Double(digits), value.isFinite else {
+          error("float literal `\(text)` is out of range", start, pos)
+          return .invalid
+        }
+        return .float(value)
+      }
+      guard let value = Int(digits) else {
+        error("integer literal `\(text)` is too large; the largest int is \(Int.max)", start, pos)
+        return .invalid
+      }
+      return .int(value)
+    }
+    let factor: Double
+    switch unit {
+    case "ms": factor = 1
+    case "s": factor = 1000
+    case "m": factor = 60_000
+    case "h": factor = 3_600_000
+    case "d": factor = 86_400_000
+    default:
+      error(
+        "invalid number `\(text)`; a number may only be followed by a duration unit (ms, s, m, h, d)",
+        start, pos)
+      return .invalid
+    }
+    if !isFloat, let whole = Int(digits) {
+      let (ms, overflow) = whole.multipliedReportingOverflow(by: Int(factor))
+      if !overflow { return .duration(ms) }
+    } else if let value = Double(digits) {
+      let ms = (value * factor).rounded()
+      if ms.isFinite, ms < 9.2e18 { return .duration(Int(ms)) }
+    }
+    error("duration `\(text)` is too large", start, pos)
+    return .invalid
+  }
+
+  // MARK: - Strings
+
+  /// STRING: `"..."` or `"""..."""`, with escapes and `${expr}` interpolation.
+  mutating func lexString() -> TokenKind {
+    let start = pos
+    let triple = byte(at: pos + 1) == UInt8(ascii: "\"") && byte(at: pos + 2) == UInt8(ascii: "\"")
+    pos += triple ? 3 : 1
+    if triple {
+      // A line break right after the opening quotes is dropped.
+      if current == 0x0D, byte(at: pos + 1) == 0x0A { pos += 2 } else if current == 0x0A { pos += 1 }
+    }
+    var parts: [StringTokenPart] = []
+    var text: [UInt8] = []
+    var hadError = false
+    func flush() {
+      if !text.isEmpty { parts.append(.text(String(decoding: text, as: UTF8.self))); text.removeAll() }
+    }
+    while true {
+      guard let b = current, triple || b != 0x0A else {
+        reportUnterminated(start: start, triple: triple)
+        return .invalid
+      }
+      if b == UInt8(ascii: "\"") {
+        if !triple {
+          pos += 1
+          break
+        }
+        if byte(at: pos + 1) == UInt8(ascii: "\""), byte(at: pos + 2) == UInt8(ascii: "\"") {
+          pos += 3
+          break
+        }
+        text.append(b)
+        pos += 1
+      } else if b == UInt8(ascii: "\\") {
+        if !lexEscape(into: &text) { hadError = true }
+      } else if b == UInt8(ascii: "$"), byte(at: pos + 1) == UInt8(ascii: "{") {
+        flush()
+        guard let part = lexInterpolation(triple: triple) else {
+          if interpolationDepth == 0, nestingReported, pos >= bytes.count { return .invalid }
+          reportUnterminated(start: start, triple: triple)
+          return .invalid
+        }
+        parts.append(part)
+      } else {
+        text.append(b)
+        pos += 1
+        if b == 0x0A { atLineStart = false }
+      }
+    }
+    flush()
+    return hadError ? .invalid : .string(parts)
+  }
+
+  mutating func reportUnterminated(start: Int, triple: Bool) {
+    defer { lastUnterminatedEnd = pos }
+    if lastUnterminatedEnd == pos { return }
+    let incomplete = pos >= bytes.count || onlyWhitespaceFollows(pos)
+    if triple {
+      error("unterminated string; close it with `\"\"\"`", start, pos, incomplete: true)
+    } else {
+      error(
+        "unterminated string; close it with `\"` before the end of the line (use `\\n` or `\"\"\"` for line breaks)",
+        start, pos, incomplete: incomplete)
+    }
+  }
+
+  /// One escape sequence after `\`; false (after reporting) when it is invalid.
+  mutating func lexEscape(into text: inout [UInt8]) -> Bool {
+    let start = pos
+    pos += 1
+    guard let e = current, e != 0x0A else {
+      error("a string cannot end with `\\`; write `\\\\` for a backslash", start, pos)
+      return false
+    }
+    pos += 1
+    switch e {
+    case UInt8(ascii: "n"): text.append(0x0A)
+    case UInt8(ascii: "t"): text.append(0x09)
+    case UInt8(ascii: "r"): text.append(0x0D)
+    case UInt8(ascii: "0"): text.append(0)
+    case UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "$"): text.append(e)
+    case UInt8(ascii: "u"):
+      var ok = current == UInt8(ascii: "{")
+      var value: UInt32 = 0
+      if ok {
+        pos += 1
+        var count = 0
+        while let h = current, Lexer.isHexDigit(h) {
+          value = value &* 16 &+ UInt32(Int(String(UnicodeScalar(h)), radix: 16)!)
+          count += 1
+          pos += 1
+        }
+        ok = count >= 1 && count <= 6 && current == UInt8(ascii: "}")
+        if ok { pos += 1 }
+      }
+      guard ok, let scalar = UnicodeScalar(value) else {
+        error(
+          "invalid unicode escape; write `\\u{` then 1 to 6 hex digits of a valid code point, then `}`",
+          start, pos)
+        return false
+      }
+      text.append(contentsOf: Array(String(Character(scalar)).utf8))
+    default:
+      var end = pos
+      if e >= 0x80 { while let c = byte(at: end), c & 0xC0 == 0x80 { end += 1 } }
+      pos = end
+      let shown = String(decoding: bytes[start..<end], as: UTF8.self)
+      error(
+        "invalid escape sequence `\(shown)`; use \\n \\t \\r \\\\ \\\" \\$ \\0 or \\u{...}",
+        start, end)
+      return false
+    }
+    return true
+  }
+
+  /// `${` tokens `}`; nil when the string ends (line break or end of input) first.
+  mutating func lexInterpolation(triple: Bool) -> StringTokenPart? {
+    let start = pos
+    pos += 2
+    interpolationDepth += 1
+    defer { interpolationDepth -= 1 }
+    if interpolationDepth > Lexer.maxNesting {
+      if !nestingReported {
+        nestingReported = true
+        error("nesting is too deep (more than \(Lexer.maxNesting) levels)", start, pos)
+      }
+      pos = bytes.count
+      lastUnterminatedEnd = pos
+      return nil
+    }
+    var tokens: [Token] = []
+    var braces = 0
+    while true {
+      skipTrivia()
+      guard let b = current, triple || b != 0x0A else { return nil }
+      if b == 0x0A {
+        pos += 1
+        continue
+      }
+      if b == UInt8(ascii: "}"), braces == 0 {
+        pos += 1
+        return .code(tokens, range: range(start, pos))
+      }
+      let token = nextToken()
+      if token.isPunctuator(.leftBrace) { braces += 1 }
+      if token.isPunctuator(.rightBrace) { braces -= 1 }
+      if token.isInvalid, nestingReported || lastUnterminatedEnd == pos { return nil }
+      tokens.append(token)
+    }
+  }
+}
+
+extension String {
+  func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}

@@ -1,0 +1,229 @@
+/// A recursive-descent parser for runbook. It never throws: syntax errors
+/// become diagnostics, and it resynchronises at statement boundaries so one
+/// run reports every error in a file. Productions are in `grammar/runbook.ebnf`;
+/// each parse function names its rule in a comment and, when tracing, records it.
+public struct Parser {
+  /// Deepest allowed nesting of expressions and blocks.
+  public static let maxNesting = 200
+
+  /// Parses a whole file.
+  public static func parse(_ file: SourceFile) -> (unit: SourceUnit, diagnostics: [Diagnostic]) {
+    let result = run(file, tracing: false)
+    return (result.unit, result.diagnostics)
+  }
+
+  /// Parses a whole file and reports which grammar productions were used.
+  public static func parseTracingProductions(_ file: SourceFile) -> (
+    unit: SourceUnit, diagnostics: [Diagnostic], productions: Set<String>
+  ) {
+    run(file, tracing: true)
+  }
+
+  static func run(_ file: SourceFile, tracing: Bool) -> (
+    unit: SourceUnit, diagnostics: [Diagnostic], productions: Set<String>
+  ) {
+    let (tokens, lexDiagnostics) = Lexer.tokenize(file)
+    var parser = Parser(file: file, tokens: tokens, tracing: tracing, isInterpolation: false)
+    if lexDiagnostics.contains(where: { $0.message.hasPrefix("nesting is too deep") }) {
+      parser.nestingReported = true
+    }
+    let unit = parser.parseSourceUnit()
+    let all = (lexDiagnostics + parser.diagnostics).enumerated().sorted {
+      let a = $0.element.range?.start ?? 0, b = $1.element.range?.start ?? 0
+      return a != b ? a < b : $0.offset < $1.offset
+    }.map(\.element)
+    return (unit, all, parser.productions)
+  }
+
+  let file: SourceFile
+  var tokens: [Token]
+  var pos = 0
+  var diagnostics: [Diagnostic] = []
+  var productions: Set<String> = []
+  let tracing: Bool
+  /// True inside an interpolation's tokens: its end-of-input is the closing `}`.
+  let isInterpolation: Bool
+  /// True inside `( )`, `[ ]` and map literals, where line breaks are skipped.
+  var ignoreNewlines = false
+  /// False in `if`/`while`/`for` heads, where `{` starts the block.
+  var allowMapLiteral = true
+  var depth = 0
+  /// Set once the nesting limit is hit; every parse function then returns at once.
+  var aborted = false
+  var nestingReported = false
+  /// Set after an error until the next statement boundary, to avoid cascades.
+  var recovering = false
+  var lastConsumedEnd = 0
+  /// Token index where the current statement began.
+  var statementStart = -1
+
+  init(file: SourceFile, tokens: [Token], tracing: Bool, isInterpolation: Bool) {
+    self.file = file
+    self.tokens = tokens
+    self.tracing = tracing
+    self.isInterpolation = isInterpolation
+    if let first = tokens.first { lastConsumedEnd = first.range.start }
+  }
+
+  // MARK: - Tracing and progress
+
+  mutating func trace(_ production: String) {
+    if tracing { productions.insert(production) }
+  }
+
+  /// Guards a parser loop: each iteration must consume a token. In debug builds a
+  /// stuck loop is an assertion failure; in release the loop ends.
+  struct LoopProgress {
+    var last = -1
+    mutating func madeProgress(_ pos: Int) -> Bool {
+      defer { last = pos }
+      if pos > last { return true }
+      assertionFailure("parser loop made no progress")
+      return false
+    }
+  }
+
+  // MARK: - Tokens
+
+  mutating func peek() -> Token {
+    if ignoreNewlines { while tokens[pos].isNewline { pos += 1 } }
+    return tokens[pos]
+  }
+
+  /// The token after the current one (line breaks not skipped).
+  mutating func peekSecond() -> Token {
+    _ = peek()
+    return tokens[min(pos + 1, tokens.count - 1)]
+  }
+
+  @discardableResult
+  mutating func advance() -> Token {
+    let token = peek()
+    if !token.isEndOfFile {
+      pos += 1
+      lastConsumedEnd = token.range.end
+    }
+    if token.isInvalid { recovering = true }
+    return token
+  }
+
+  mutating func at(_ p: Punctuator) -> Bool { peek().isPunctuator(p) }
+  mutating func at(_ k: Keyword) -> Bool { peek().isKeyword(k) }
+
+  mutating func eat(_ p: Punctuator) -> Token? { at(p) ? advance() : nil }
+  mutating func eat(_ k: Keyword) -> Token? { at(k) ? advance() : nil }
+
+  /// Skips line breaks where the grammar allows them (after operators, `,`, `=`, `:`).
+  mutating func skipNewlines() {
+    while tokens[pos].isNewline { pos += 1 }
+  }
+
+  /// True when the next token after any line breaks is `keyword`; consumes the breaks if so.
+  mutating func atAcrossNewlines(_ keyword: Keyword) -> Bool {
+    var i = pos
+    while tokens[i].isNewline { i += 1 }
+    guard tokens[i].isKeyword(keyword) else { return false }
+    pos = i
+    return true
+  }
+
+  func range(_ start: Int, _ end: Int) -> SourceRange { SourceRange(file: file, start: start, end: end) }
+
+  /// Where a missing token belongs: right after the previous token when the
+  /// offending token is on a later line (or is a line break or the end), else at it.
+  mutating func missingRange() -> SourceRange {
+    let token = peek()
+    if token.isNewline || token.isEndOfFile || token.isFirstOnLine {
+      return range(lastConsumedEnd, lastConsumedEnd)
+    }
+    return token.range
+  }
+
+  // MARK: - Diagnostics
+
+  /// Reports an error unless one is already being recovered from. An error
+  /// found at the end of the input is marked incomplete (more text could fix it).
+  mutating func error(_ message: String, at range: SourceRange, notes: [Diagnostic] = []) {
+    if recovering || aborted { return }
+    recovering = true
+    let token = peek()
+    if token.isInvalid { return }
+    let incomplete = token.isEndOfFile && !isInterpolation
+    diagnostics.append(Diagnostic(.error, message, at: range, notes: notes, isIncompleteInput: incomplete))
+  }
+
+  /// Reports a missing closing token, naming the construct and the line it opened on.
+  mutating func expectClosing(_ p: Punctuator, closing what: String, opener: Token) -> SourceRange {
+    if let close = eat(p) { return close.range }
+    let line = opener.range.startLocation.line
+    let note = Diagnostic(.note, "`\(opener.range.text)` opened here", at: opener.range)
+    error("expected `\(p.rawValue)` to close the \(what) opened at line \(line)", at: missingRange(), notes: [note])
+    return range(lastConsumedEnd, lastConsumedEnd)
+  }
+
+  /// Counts one level of nesting; false (after one report) when the limit is passed.
+  mutating func enterNesting() -> Bool {
+    if aborted { return false }
+    depth += 1
+    if depth > Parser.maxNesting {
+      if !nestingReported {
+        nestingReported = true
+        recovering = false
+        let token = peek()
+        diagnostics.append(.error("nesting is too deep (more than \(Parser.maxNesting) levels)", at: token.range))
+      }
+      aborted = true
+      return false
+    }
+    return true
+  }
+
+  mutating func leaveNesting() { depth -= 1 }
+
+  /// Skips to a statement boundary: a line break, `;` or `}` outside brackets,
+  /// the end, or a statement keyword that starts a line. Consumes at least one
+  /// token when the failed statement consumed none (it began at `statementPos`).
+  mutating func synchronize(statementPos: Int) {
+    let saved = ignoreNewlines
+    ignoreNewlines = false
+    defer { ignoreNewlines = saved }
+    if pos == statementPos, !tokens[pos].isEndOfFile {
+      lastConsumedEnd = tokens[pos].range.end
+      pos += 1
+    } else if case .name = tokens[pos].kind, tokens[pos].isFirstOnLine {
+      return
+    }
+    var nesting = 0
+    while true {
+      let token = tokens[pos]
+      if token.isEndOfFile { return }
+      if token.isFirstOnLine, pos > 0, Parser.startsStatement(token) { return }
+      if token.isFirstOnLine, token.isPunctuator(.rightBrace) { return }
+      switch token.kind {
+      case .newline, .punctuator(.semicolon):
+        if nesting == 0 { return }
+      case .punctuator(.leftParen), .punctuator(.leftBracket), .punctuator(.leftBrace):
+        nesting += 1
+      case .punctuator(.rightParen), .punctuator(.rightBracket):
+        nesting = max(0, nesting - 1)
+      case .punctuator(.rightBrace):
+        if nesting == 0 { return }
+        nesting -= 1
+      default: break
+      }
+      pos += 1
+      lastConsumedEnd = token.range.end
+    }
+  }
+
+  static func startsStatement(_ token: Token) -> Bool {
+    guard case .keyword(let k) = token.kind else { return false }
+    switch k {
+    case .let, .var, .fn, .if, .for, .while, .return, .break, .continue, .param, .require, .fail,
+      .try, .output, .import, .step:
+      return true
+    default:
+      return false
+    }
+  }
+}

@@ -1,0 +1,424 @@
+/// Expressions, by precedence (lowest first), then postfix forms and primaries.
+extension Parser {
+  // MARK: - Operators
+
+  // expression = orExpression ;
+  mutating func parseExpression() -> Expr {
+    trace("expression")
+    return parseOrExpression()
+  }
+
+  func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr) -> Expr {
+    Expr(.binary(op, lhs, rhs), lhs.range.union(rhs.range))
+  }
+
+  // orExpression = andExpression , { "or" , andExpression } ;
+  mutating func parseOrExpression() -> Expr {
+    trace("orExpression")
+    var lhs = parseAndExpression()
+    var progress = LoopProgress()
+    while !aborted, at(.or), progress.madeProgress(pos) {
+      advance()
+      skipNewlines()
+      lhs = binary(.or, lhs, parseAndExpression())
+    }
+    return lhs
+  }
+
+  // andExpression = notExpression , { "and" , notExpression } ;
+  mutating func parseAndExpression() -> Expr {
+    trace("andExpression")
+    var lhs = parseNotExpression()
+    var progress = LoopProgress()
+    while !aborted, at(.and), progress.madeProgress(pos) {
+      advance()
+      skipNewlines()
+      lhs = binary(.and, lhs, parseNotExpression())
+    }
+    return lhs
+  }
+
+  // notExpression = "not" , notExpression | comparison ;
+  mutating func parseNotExpression() -> Expr {
+    trace("notExpression")
+    guard at(.not) else { return parseComparison() }
+    let keyword = advance()
+    guard enterNesting() else { return Expr(.invalid, keyword.range) }
+    defer { leaveNesting() }
+    let operand = parseNotExpression()
+    return Expr(.unary(.not, operand), keyword.range.union(operand.range))
+  }
+
+  /// The comparison operator at the current token (`not in` is two tokens), without consuming it.
+  mutating func comparisonOperator() -> (BinaryOp, tokenCount: Int)? {
+    let token = peek()
+    switch token.kind {
+    case .punctuator(.equal): return (.equal, 1)
+    case .punctuator(.notEqual): return (.notEqual, 1)
+    case .punctuator(.less): return (.less, 1)
+    case .punctuator(.lessEqual): return (.lessEqual, 1)
+    case .punctuator(.greater): return (.greater, 1)
+    case .punctuator(.greaterEqual): return (.greaterEqual, 1)
+    case .keyword(.in): return (.contains, 1)
+    case .keyword(.not) where peekSecond().isKeyword(.in): return (.notContains, 2)
+    default: return nil
+    }
+  }
+
+  // comparison = additive , [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" , "in" ) , additive ] ;
+  mutating func parseComparison() -> Expr {
+    trace("comparison")
+    var lhs = parseAdditive()
+    var chained = false
+    var progress = LoopProgress()
+    while !aborted, let (op, count) = comparisonOperator(), progress.madeProgress(pos) {
+      let opStart = peek().range.start
+      for _ in 0..<count { advance() }
+      if chained {
+        error("comparison operators cannot be chained; use `and`", at: range(opStart, lastConsumedEnd))
+      }
+      chained = true
+      skipNewlines()
+      lhs = binary(op, lhs, parseAdditive())
+    }
+    return lhs
+  }
+
+  // additive = multiplicative , { ( "+" | "-" ) , multiplicative } ;
+  mutating func parseAdditive() -> Expr {
+    trace("additive")
+    var lhs = parseMultiplicative()
+    var progress = LoopProgress()
+    while !aborted, progress.madeProgress(pos) {
+      let op: BinaryOp
+      if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { break }
+      advance()
+      skipNewlines()
+      lhs = binary(op, lhs, parseMultiplicative())
+    }
+    return lhs
+  }
+
+  // multiplicative = unary , { ( "*" | "/" | "%" ) , unary } ;
+  mutating func parseMultiplicative() -> Expr {
+    trace("multiplicative")
+    var lhs = parseUnary()
+    var progress = LoopProgress()
+    while !aborted, progress.madeProgress(pos) {
+      let op: BinaryOp
+      if at(.star) { op = .multiply } else if at(.slash) { op = .divide } else if at(.percent) { op = .remainder } else { break }
+      advance()
+      skipNewlines()
+      lhs = binary(op, lhs, parseUnary())
+    }
+    return lhs
+  }
+
+  // unary = "-" , unary | postfix ;
+  mutating func parseUnary() -> Expr {
+    trace("unary")
+    guard at(.minus) else { return parsePostfix() }
+    let minus = advance()
+    guard enterNesting() else { return Expr(.invalid, minus.range) }
+    defer { leaveNesting() }
+    let operand = parseUnary()
+    return Expr(.unary(.negate, operand), minus.range.union(operand.range))
+  }
+
+  // MARK: - Postfix
+
+  // postfix = primary , { callSuffix | memberSuffix | indexSuffix } ;
+  mutating func parsePostfix() -> Expr {
+    trace("postfix")
+    var expr = parsePrimary()
+    var progress = LoopProgress()
+    while !aborted, progress.madeProgress(pos) {
+      if at(.leftParen) {
+        expr = parseCallSuffix(expr)
+      } else if at(.dot) {
+        expr = parseMemberSuffix(expr)
+      } else if at(.leftBracket) {
+        expr = parseIndexSuffix(expr)
+      } else {
+        break
+      }
+      if recovering { break }
+    }
+    return expr
+  }
+
+  // callSuffix = "(" , [ argument , { "," , argument } , [ "," ] ] , ")" ;
+  mutating func parseCallSuffix(_ callee: Expr) -> Expr {
+    trace("callSuffix")
+    let open = advance()
+    guard enterNesting() else { return Expr(.invalid, open.range) }
+    defer { leaveNesting() }
+    let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
+    (ignoreNewlines, allowMapLiteral) = (true, true)
+    var arguments: [Argument] = []
+    var sawLabel = false
+    var progress = LoopProgress()
+    while !aborted, !at(.rightParen), !peek().isEndOfFile, progress.madeProgress(pos) {
+      let argument = parseArgument()
+      if argument.label != nil {
+        sawLabel = true
+      } else if sawLabel {
+        error("positional arguments must come before labelled arguments", at: argument.value.range)
+      }
+      arguments.append(argument)
+      if recovering || eat(.comma) == nil { break }
+    }
+    let close = expectClosing(.rightParen, closing: "call", opener: open)
+    (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
+    return Expr(.call(callee: callee, arguments: arguments), callee.range.union(close))
+  }
+
+  // argument = [ ( NAME | KEYWORD ) , ":" ] , expression ;
+  mutating func parseArgument() -> Argument {
+    trace("argument")
+    let token = peek()
+    var label: Identifier?
+    if peekSecond().isPunctuator(.colon) {
+      switch token.kind {
+      case .name(let n): label = Identifier(n, token.range)
+      case .keyword(let k): label = Identifier(k.rawValue, token.range)
+      default: break
+      }
+    }
+    if label != nil {
+      advance()
+      advance()
+      skipNewlines()
+    }
+    return Argument(label: label, value: parseExpression())
+  }
+
+  // memberSuffix = "." , ( NAME | KEYWORD ) ;
+  mutating func parseMemberSuffix(_ base: Expr) -> Expr {
+    trace("memberSuffix")
+    advance()
+    let token = peek()
+    let name: String
+    switch token.kind {
+    case .name(let n): name = n
+    case .keyword(let k): name = k.rawValue
+    default:
+      error("expected a member name after `.`, found \(token.description)", at: missingRange())
+      return Expr(.invalid, base.range.union(range(lastConsumedEnd, lastConsumedEnd)))
+    }
+    advance()
+    return Expr(.member(base, name: Identifier(name, token.range)), base.range.union(token.range))
+  }
+
+  // indexSuffix = "[" , expression , "]" ;
+  mutating func parseIndexSuffix(_ base: Expr) -> Expr {
+    trace("indexSuffix")
+    let open = advance()
+    guard enterNesting() else { return Expr(.invalid, open.range) }
+    defer { leaveNesting() }
+    let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
+    (ignoreNewlines, allowMapLiteral) = (true, true)
+    let index = parseExpression()
+    let close = expectClosing(.rightBracket, closing: "index", opener: open)
+    (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
+    return Expr(.index(base, index), base.range.union(close))
+  }
+
+  // MARK: - Primaries
+
+  // primary = INT | FLOAT | DURATION | "true" | "false" | "nil" | NAME | stringLiteral | parenthesized | listLiteral | mapLiteral | functionExpression | stepExpression ;
+  mutating func parsePrimary() -> Expr {
+    trace("primary")
+    if aborted { return Expr(.invalid, range(lastConsumedEnd, lastConsumedEnd)) }
+    let token = peek()
+    switch token.kind {
+    case .int(let v): advance(); return Expr(.intLiteral(v), token.range)
+    case .float(let v): advance(); return Expr(.floatLiteral(v), token.range)
+    case .duration(let v): advance(); return Expr(.durationLiteral(milliseconds: v), token.range)
+    case .keyword(.true): advance(); return Expr(.boolLiteral(true), token.range)
+    case .keyword(.false): advance(); return Expr(.boolLiteral(false), token.range)
+    case .keyword(.nil): advance(); return Expr(.nilLiteral, token.range)
+    case .name(let n): advance(); return Expr(.name(n), token.range)
+    case .string: return parseStringLiteral()
+    case .punctuator(.leftParen): return parseParenthesized()
+    case .punctuator(.leftBracket): return parseListLiteral()
+    case .punctuator(.leftBrace) where allowMapLiteral: return parseMapLiteral()
+    case .keyword(.fn): return parseFunctionExpression()
+    case .keyword(.step): return parseStepExpression()
+    case .invalid:
+      advance()
+      return Expr(.invalid, token.range)
+    default:
+      let at = token.isNewline || token.isEndOfFile ? missingRange() : token.range
+      if pos == statementStart {
+        error("expected a statement, found \(token.description)", at: at)
+      } else if lastConsumedToken.map({ $0.isNewline || $0.isPunctuator(.semicolon) }) ?? true {
+        error("expected expression, found \(token.description)", at: at)
+      } else {
+        error("expected expression after `\(lastConsumedToken!.range.text)`", at: at)
+      }
+      return Expr(.invalid, at)
+    }
+  }
+
+  /// The last non-line-break token consumed, if any.
+  var lastConsumedToken: Token? {
+    var i = pos - 1
+    while i >= 0, tokens[i].isNewline { i -= 1 }
+    return i >= 0 ? tokens[i] : nil
+  }
+
+  // stringLiteral = STRING ;   (* its "${...}" parts are interpolations *)
+  mutating func parseStringLiteral() -> Expr {
+    trace("stringLiteral")
+    let token = advance()
+    guard case .string(let parts) = token.kind else { return Expr(.invalid, token.range) }
+    if let text = Parser.plainText(parts) { return Expr(.stringLiteral(text), token.range) }
+    var result: [StringPart] = []
+    for part in parts {
+      switch part {
+      case .text(let t): result.append(.text(t))
+      case .code(let codeTokens, let codeRange): result.append(.expression(parseInterpolation(codeTokens, codeRange)))
+      }
+      if aborted { break }
+    }
+    return Expr(.interpolation(result), token.range)
+  }
+
+  // interpolation = "${" , expression , "}" ;
+  mutating func parseInterpolation(_ codeTokens: [Token], _ codeRange: SourceRange) -> Expr {
+    trace("interpolation")
+    guard enterNesting() else { return Expr(.invalid, codeRange) }
+    defer { leaveNesting() }
+    let closing = range(codeRange.end - 1, codeRange.end)
+    guard !codeTokens.isEmpty else {
+      error("expected an expression inside `${}`", at: codeRange)
+      return Expr(.invalid, codeRange)
+    }
+    let end = Token(.endOfFile, closing, isFirstOnLine: false)
+    var sub = Parser(file: file, tokens: codeTokens + [end], tracing: tracing, isInterpolation: true)
+    sub.ignoreNewlines = true
+    sub.depth = depth
+    sub.nestingReported = nestingReported
+    sub.lastConsumedEnd = codeRange.start + 2
+    sub.recovering = recovering
+    let expr = sub.parseExpression()
+    if !sub.peek().isEndOfFile {
+      sub.error("expected `}` to end the interpolation, found \(sub.peek().description)", at: sub.peek().range)
+    }
+    diagnostics += sub.diagnostics
+    productions.formUnion(sub.productions)
+    nestingReported = sub.nestingReported
+    if sub.aborted { aborted = true }
+    if sub.recovering { recovering = true }
+    return expr
+  }
+
+  // parenthesized = "(" , expression , ")" ;
+  mutating func parseParenthesized() -> Expr {
+    trace("parenthesized")
+    let open = advance()
+    guard enterNesting() else { return Expr(.invalid, open.range) }
+    defer { leaveNesting() }
+    let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
+    (ignoreNewlines, allowMapLiteral) = (true, true)
+    var inner = parseExpression()
+    let close = expectClosing(.rightParen, closing: "`(`", opener: open)
+    (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
+    inner.range = open.range.union(close).union(inner.range)
+    return inner
+  }
+
+  // listLiteral = "[" , [ expression , { "," , expression } , [ "," ] ] , "]" ;
+  mutating func parseListLiteral() -> Expr {
+    trace("listLiteral")
+    let open = advance()
+    guard enterNesting() else { return Expr(.invalid, open.range) }
+    defer { leaveNesting() }
+    let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
+    (ignoreNewlines, allowMapLiteral) = (true, true)
+    var elements: [Expr] = []
+    var progress = LoopProgress()
+    while !aborted, !at(.rightBracket), !peek().isEndOfFile, progress.madeProgress(pos) {
+      elements.append(parseExpression())
+      if recovering || eat(.comma) == nil { break }
+    }
+    let close = expectClosing(.rightBracket, closing: "list", opener: open)
+    (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
+    return Expr(.list(elements), open.range.union(close))
+  }
+
+  // mapLiteral = "{" , [ mapEntry , { "," , mapEntry } , [ "," ] ] , "}" ;
+  mutating func parseMapLiteral() -> Expr {
+    trace("mapLiteral")
+    let open = advance()
+    guard enterNesting() else { return Expr(.invalid, open.range) }
+    defer { leaveNesting() }
+    let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
+    (ignoreNewlines, allowMapLiteral) = (true, true)
+    var entries: [MapEntry] = []
+    var progress = LoopProgress()
+    while !aborted, !at(.rightBrace), !peek().isEndOfFile, progress.madeProgress(pos) {
+      guard let entry = parseMapEntry() else { break }
+      entries.append(entry)
+      if recovering || eat(.comma) == nil { break }
+    }
+    let close = expectClosing(.rightBrace, closing: "map", opener: open)
+    (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
+    return Expr(.map(entries), open.range.union(close))
+  }
+
+  // mapEntry = ( NAME | KEYWORD | STRING ) , ":" , expression ;
+  mutating func parseMapEntry() -> MapEntry? {
+    trace("mapEntry")
+    let token = peek()
+    let key: String
+    switch token.kind {
+    case .name(let n): key = n
+    case .keyword(let k): key = k.rawValue
+    case .string(let parts):
+      guard let text = Parser.plainText(parts) else {
+        error("a map key must be a name or a plain string without `${}`", at: token.range)
+        return nil
+      }
+      key = text
+    default:
+      error("expected a map key (a name or a string), found \(token.description)", at: missingRange())
+      return nil
+    }
+    advance()
+    guard eat(.colon) != nil else {
+      error("expected `:` after the map key `\(key)`", at: missingRange())
+      return nil
+    }
+    skipNewlines()
+    return MapEntry(key: key, keyRange: token.range, value: parseExpression())
+  }
+
+  // functionExpression = "fn" , parameterList , block ;
+  mutating func parseFunctionExpression() -> Expr {
+    trace("functionExpression")
+    let keyword = advance()
+    if case .name(let n) = peek().kind {
+      error("a function expression has no name; declare `fn \(n)(...)` as a statement or remove the name", at: peek().range)
+      return Expr(.invalid, keyword.range)
+    }
+    let parameters = parseParameterList()
+    let body = parseBlock(owner: "fn")
+    let r = keyword.range.union(body.range)
+    return Expr(.function(FunctionDecl(name: nil, parameters: parameters, body: body, range: r)), r)
+  }
+
+  // stepExpression = "step" , stringLiteral , block ;
+  mutating func parseStepExpression() -> Expr {
+    trace("stepExpression")
+    let keyword = advance()
+    guard case .string = peek().kind else {
+      error("expected the step name as a string after `step`, as in `step \"deploy\" { }`", at: missingRange())
+      return Expr(.invalid, keyword.range)
+    }
+    let name = parseStringLiteral()
+    let body = parseBlock(owner: "step")
+    return Expr(.step(name: name, body: body), keyword.range.union(body.range))
+  }
+}

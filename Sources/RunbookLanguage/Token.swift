@@ -1,0 +1,73 @@
+/// The lexical tokens of runbook. Every token carries the source range it came from.
+
+public enum Keyword: String, Sendable, CaseIterable {
+  case `let`, `var`, fn, `return`, `if`, `else`, `for`, `in`, `while`, `break`, `continue`
+  case step, param, require, fail, `try`, `catch`, output, `import`
+  case `true`, `false`, `nil`, and, or, not
+}
+
+public enum Punctuator: String, Sendable, CaseIterable {
+  case leftParen = "(", rightParen = ")", leftBracket = "[", rightBracket = "]"
+  case leftBrace = "{", rightBrace = "}"
+  case comma = ",", colon = ":", semicolon = ";", dot = "."
+  case assign = "=", addAssign = "+=", subtractAssign = "-=", multiplyAssign = "*=", divideAssign = "/="
+  case equal = "==", notEqual = "!=", lessEqual = "<=", greaterEqual = ">=", less = "<", greater = ">"
+  case plus = "+", minus = "-", star = "*", slash = "/", percent = "%"
+}
+
+/// A piece of a string token: literal text, or the tokens of an interpolated `${expr}`.
+public enum StringTokenPart: Sendable {
+  case text(String)
+  /// The tokens between `${` and `}`; `range` covers the whole `${...}`.
+  case code([Token], range: SourceRange)
+}
+
+public enum TokenKind: Sendable {
+  case name(String)
+  case keyword(Keyword)
+  case int(Int)
+  case float(Double)
+  /// Whole milliseconds.
+  case duration(Int)
+  case string([StringTokenPart])
+  case punctuator(Punctuator)
+  case newline
+  case endOfFile
+  /// Malformed text the lexer already reported; the parser stays silent about it.
+  case invalid
+}
+
+public struct Token: Sendable {
+  public var kind: TokenKind
+  public var range: SourceRange
+  /// True when only whitespace precedes the token on its line.
+  public var isFirstOnLine: Bool
+  public init(_ kind: TokenKind, _ range: SourceRange, isFirstOnLine: Bool) {
+    self.kind = kind; self.range = range; self.isFirstOnLine = isFirstOnLine
+  }
+
+  public var isNewline: Bool { if case .newline = kind { true } else { false } }
+  public var isEndOfFile: Bool { if case .endOfFile = kind { true } else { false } }
+  public var isInvalid: Bool { if case .invalid = kind { true } else { false } }
+
+  public func isPunctuator(_ p: Punctuator) -> Bool {
+    if case .punctuator(let q) = kind { q == p } else { false }
+  }
+  public func isKeyword(_ k: Keyword) -> Bool {
+    if case .keyword(let q) = kind { q == k } else { false }
+  }
+
+  /// How a diagnostic names this token: "`)`", "the keyword `in`", "the end of the line".
+  public var description: String {
+    switch kind {
+    case .name(let n): "`\(n)`"
+    case .keyword(let k): "the keyword `\(k.rawValue)`"
+    case .int, .float, .duration: "the number `\(range.text)`"
+    case .string: "a string"
+    case .punctuator(let p): "`\(p.rawValue)`"
+    case .newline: "the end of the line"
+    case .endOfFile: "the end of the input"
+    case .invalid: "`\(range.text)`"
+    }
+  }
+}
