@@ -71,7 +71,7 @@ public final class Session {
 
   /// Parses and checks a file and everything it imports, without running it.
   public func compile(path: String) -> (program: Program?, diagnostics: [Diagnostic]) {
-    onLargeStack {
+    onLargeStack { [self] in
       var diagnostics: [Diagnostic] = []
       var codes: [StmtCode] = []
       var params: [ParamInfo] = []
@@ -79,12 +79,25 @@ public final class Session {
       self.compileFile(
         path: Session.canonical(path), importedFrom: nil, chain: [], isImported: false,
         diagnostics: &diagnostics, codes: &codes, params: &params)
+      diagnostics = Session.sorted(diagnostics)
       if diagnostics.contains(where: { $0.severity == .error }) {
         (globals.bindings, globals.nextSlot) = snapshot
         return (nil, diagnostics)
       }
       return (Program(params: params, diagnostics: diagnostics, code: codes), diagnostics)
     }
+  }
+
+  /// Diagnostics in source order, file by file (located ones first).
+  static func sorted(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+    diagnostics.enumerated().sorted { a, b in
+      switch (a.element.range, b.element.range) {
+      case let (x?, y?):
+        if x.file.path != y.file.path { return a.offset < b.offset }
+        return x.start != y.start ? x.start < y.start : a.offset < b.offset
+      default: return a.offset < b.offset
+      }
+    }.map(\.element)
   }
 
   private static func canonical(_ path: String) -> String {
@@ -178,7 +191,7 @@ public final class Session {
 
   /// Runs a compiled program; params must have been bound.
   public func run(_ program: Program) -> RunOutcome {
-    onLargeStack {
+    onLargeStack { [self] in
       interpreter.clearCancellation()
       do {
         for code in program.code { _ = try code(interpreter.mainFrame) }
@@ -210,7 +223,7 @@ public final class Session {
 
   /// Parses, checks and runs one REPL entry as a continuation of the session.
   public func evaluate(_ source: String, path: String = "<repl>") -> EvaluationOutcome {
-    onLargeStack {
+    onLargeStack { [self] in
       replEntries += 1
       let file = SourceFile(path: path, text: source)
       let (unit, syntax) = Parser.parse(file)
@@ -244,7 +257,7 @@ public final class Session {
   private func finishEvaluation(
     _ compiler: Compiler, snapshot: ([String: Binding], Int), run: () throws -> Value?
   ) -> EvaluationOutcome {
-    let diagnostics = compiler.diagnostics
+    let diagnostics = Session.sorted(compiler.diagnostics)
     if diagnostics.contains(where: { $0.severity == .error }) {
       (globals.bindings, globals.nextSlot) = snapshot
       return EvaluationOutcome(diagnostics: diagnostics, error: nil, value: nil, isIncomplete: false)
@@ -273,20 +286,24 @@ public final class Session {
 
 /// Runs interpreter work on a thread with a large stack, so deep (but
 /// bounded) recursion in a runbook ends in a clean error, not a crash.
-func onLargeStack<T>(_ body: () -> T) -> T {
-  withoutActuallyEscaping(body) { body in
-    nonisolated(unsafe) var result: T? = nil
-    nonisolated(unsafe) let work = body
-    let done = DispatchSemaphore(value: 0)
-    let thread = Thread {
-      result = work()
-      done.signal()
-    }
-    thread.stackSize = 1 << 29
-    thread.start()
-    done.wait()
-    return result!
+private final class LargeStackWork<T>: @unchecked Sendable {
+  var result: T? = nil
+  var work: (() -> T)? = nil
+}
+
+func onLargeStack<T>(_ body: @escaping () -> T) -> T {
+  let box = LargeStackWork<T>()
+  box.work = body
+  let done = DispatchSemaphore(value: 0)
+  let thread = Thread {
+    box.result = box.work!()
+    box.work = nil
+    done.signal()
   }
+  thread.stackSize = 1 << 29
+  thread.start()
+  done.wait()
+  return box.result!
 }
 
 /// Parsing of param values given as text on the command line.

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Foundation
+import RunbookLanguage
+import RunbookRuntime
+
+/// Exit codes, documented in the README.
+enum ExitStatus: Int32 {
+  case success = 0
+  /// The runbook ran and failed (a `fail`, a `require`, a service or runtime error).
+  case runbookFailed = 1
+  /// Bad command line: unknown flags, unknown, missing or ill-typed params, unreadable params file.
+  case usage = 2
+  /// The runbook has syntax or check errors; nothing ran.
+  case invalidRunbook = 3
+  /// A dry run succeeded and would change something (`--detailed-exitcode`).
+  case changesPending = 4
+  /// Interrupted by Ctrl-C.
+  case interrupted = 130
+}
+
+@main
+struct Runbook: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "runbook",
+    abstract: "Write, check, rehearse and run setup runbooks for Customer Insights, Dataverse and your own Data Lake.",
+    discussion: """
+      Exit codes: 0 success, 1 the runbook failed, 2 usage error (flags or params), \
+      3 syntax or check errors (nothing ran), 4 dry run with changes pending (with --detailed-exitcode), \
+      130 interrupted.
+      """,
+    version: "0.1.0",
+    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self],
+    defaultSubcommand: nil)
+}
+
+/// Writes a program's output to stdout and step progress to stderr.
+final class ConsoleHost: InterpreterHost {
+  let showSteps: Bool
+  init(showSteps: Bool) { self.showSteps = showSteps }
+  func write(_ text: String) { Console.out(text) }
+  func stepStarted(_ name: String, range: SourceRange?) {
+    if showSteps { Console.err("▸ step \(name)\n") }
+  }
+  func stepFinished(_ name: String, error: RuntimeError?) {
+    if showSteps { Console.err(error == nil ? "✓ step \(name)\n" : "✗ step \(name): \(error!.message)\n") }
+  }
+}
+
+/// Standard output and error. Output goes through FileHandle so nothing is
+/// buffered across a crash or mixed out of order with diagnostics.
+enum Console {
+  static func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+  static func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+  static var colorOnStderr: Bool {
+    isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+  }
+  static func printDiagnostics(_ diagnostics: [Diagnostic]) {
+    let color = colorOnStderr
+    for d in diagnostics { err(d.render(color: color)) }
+  }
+}
+
+func terminate(_ status: ExitStatus) -> Never {
+  Foundation.exit(status.rawValue)
+}
+
+// MARK: - run
+
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run", abstract: "Run a runbook.",
+    discussion: "Params are checked (unknown, missing, wrong type) before anything runs. Outputs are printed at the end.")
+
+  @ArgumentParser.Argument(help: "The runbook file.", completion: .file(extensions: ["runbook"]))
+  var file: String
+
+  @Option(name: .customLong("param"), help: ArgumentHelp("A param value, as name=value. Repeatable.", valueName: "name=value"))
+  var params: [String] = []
+
+  @Option(name: .customLong("params"), help: ArgumentHelp("A JSON file with an object of param values.", valueName: "file.json"))
+  var paramsFile: String?
+
+  func run() throws {
+    var strings: [String: String] = [:]
+    for p in params {
+      guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+        Console.err("error: --param expects name=value, got \"\(p)\"\n")
+        terminate(.usage)
+      }
+      strings[String(p[..<eq])] = String(p[p.index(after: eq)...])
+    }
+    var values: [String: Value] = [:]
+    if let paramsFile {
+      guard let data = FileManager.default.contents(atPath: paramsFile), let text = String(data: data, encoding: .utf8) else {
+        Console.err("error: cannot read params file `\(paramsFile)`\n")
+        terminate(.usage)
+      }
+      guard case .map(let m)? = JSONValue.parse(text) else {
+        Console.err("error: params file `\(paramsFile)` must hold a JSON object of param values\n")
+        terminate(.usage)
+      }
+      for (i, k) in m.keys.enumerated() { if case .string(let name) = k.value { values[name] = m.values[i] } }
+      for name in strings.keys { values[name] = nil }  // --param wins over the file
+    }
+
+    let host = ConsoleHost(showSteps: true)
+    let session = Session(registry: CoreBuiltins.makeRegistry(), host: host)
+    let (program, diagnostics) = session.compile(path: file)
+    Console.printDiagnostics(diagnostics)
+    guard let program else { terminate(.invalidRunbook) }
+    let problems = session.bindParams(program, strings: strings, values: values)
+    if !problems.isEmpty {
+      Console.printDiagnostics(problems)
+      terminate(.usage)
+    }
+    let outcome = session.run(program)
+    printOutputs(outcome.outputs)
+    if let error = outcome.error {
+      Console.printDiagnostics([error.diagnostic])
+      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+    }
+    terminate(.success)
+  }
+}
+
+func printOutputs(_ outputs: [(name: String, value: Value)]) {
+  guard !outputs.isEmpty else { return }
+  Console.out("\nOutputs:\n")
+  let width = outputs.map(\.name.count).max() ?? 0
+  for (name, value) in outputs {
+    Console.out("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(value.repr)\n")
+  }
+}
+
+// MARK: - check
+
+struct CheckCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "check", abstract: "Check runbooks for errors without running them.",
+    discussion: "Reports syntax errors, undefined names, unknown functions, bad argument labels or counts, assignment to `let`, visible type mismatches, misplaced break/continue/return, unused variables and unreachable code.")
+
+  @ArgumentParser.Argument(help: "The runbook files.", completion: .file(extensions: ["runbook"]))
+  var files: [String]
+
+  func run() throws {
+    var errors = 0, warnings = 0
+    for file in files {
+      let session = Session(registry: CoreBuiltins.makeRegistry(), host: ConsoleHost(showSteps: false))
+      let (_, diagnostics) = session.compile(path: file)
+      Console.printDiagnostics(diagnostics)
+      errors += diagnostics.filter { $0.severity == .error }.count
+      warnings += diagnostics.filter { $0.severity == .warning }.count
+    }
+    let summary = "\(files.count) file\(files.count == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+    Console.err(summary)
+    terminate(errors > 0 ? .invalidRunbook : .success)
+  }
+}
+
+// MARK: - builtins
+
+struct BuiltinsCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "builtins", abstract: "List the built-in functions with their signatures and doc lines.")
+
+  @ArgumentParser.Argument(help: "Show only this built-in.")
+  var name: String?
+
+  func run() throws {
+    let registry = CoreBuiltins.makeRegistry()
+    if let name {
+      guard let b = registry[name] else {
+        let hint = registry.all.map(\.name).filter { $0.contains(name) || name.contains($0) }
+        Console.err("error: no built-in named `\(name)`\(hint.isEmpty ? "" : "; similar: \(hint.joined(separator: ", "))")\n")
+        terminate(.usage)
+      }
+      Console.out("\(b.signature)\n  \(b.doc)\n  category: \(b.category), effect: \(b.effect.rawValue)\n")
+      return
+    }
+    var category = ""
+    for b in registry.all {
+      if b.category != category {
+        category = b.category
+        Console.out("\n\(category):\n")
+      }
+      Console.out("  \(b.signature)\n      \(b.doc)\n")
+    }
+  }
+}
