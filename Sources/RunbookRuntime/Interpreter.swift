@@ -147,8 +147,15 @@ public final class Interpreter: @unchecked Sendable {
     }
     try bind(slots)
     let frame = Frame(slots: slots, cells: cells, closure: closure)
-    for i in defaulted { slots[i] = try code.defaults[i]!(frame) }
-    for p in code.celledParameters { cells[p] = Cell(slots[p]) }
+    if code.celledParameters.isEmpty {
+      for i in defaulted { slots[i] = try code.defaults[i]!(frame) }
+    } else {
+      // Captured parameters live in cells; a default may read earlier ones.
+      for p in code.celledParameters {
+        if defaulted.contains(p) { slots[p] = try code.defaults[p]!(frame) }
+        cells[p] = Cell(slots[p])
+      }
+    }
     switch try code.body(frame) {
     case .returned:
       let v = returnValue

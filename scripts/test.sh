@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Builds runbook and runs every test: the language corpus, unit tests,
+# end-to-end tests of the binary and the REPL under a pseudo-terminal.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+swift build --build-tests
+swift test --skip-build "$@"
