@@ -13,6 +13,10 @@ import Glibc
 public struct PTYError: Error, CustomStringConvertible {
   public var message: String
   public var transcript: String
+  public init(message: String, transcript: String) {
+    self.message = message
+    self.transcript = transcript
+  }
   public var description: String { "\(message)\n--- transcript ---\n\(transcript)\n--- end ---" }
 }
 
@@ -95,9 +99,14 @@ public final class PTYProcess {
         var empty = sigset_t()
         sigemptyset(&empty)
         sigprocmask(SIG_SETMASK, &empty, nil)
-        for signal in [SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGTSTP] { Glibc.signal(signal, SIG_DFL) }
+        // (One call per signal: an array literal would allocate after fork.)
+        Glibc.signal(SIGINT, SIG_DFL)
+        Glibc.signal(SIGTERM, SIG_DFL)
+        Glibc.signal(SIGQUIT, SIG_DFL)
+        Glibc.signal(SIGPIPE, SIG_DFL)
+        Glibc.signal(SIGTSTP, SIG_DFL)
         argv.withUnsafeBufferPointer { a in
-          envp.withUnsafeBufferPointer { e in _ = execve(path, a.baseAddress, e.baseAddress) }
+          envp.withUnsafeBufferPointer { e in _ = execve(path!, a.baseAddress!, e.baseAddress!) }
         }
         _exit(127)
       }
