@@ -165,11 +165,14 @@ public final class REPL {
   }
 
   private func whileWatchingInterrupts<T>(baseline: Int?, _ body: () -> T) -> T {
-    guard let baseline, let reader = currentInterruptSource() else { return body() }
+    guard let baseline, let count = currentInterruptSource() else { return body() }
     let box = UncheckedSendableBox(session)
-    let watcher = InterruptWatcher(baseline: baseline, count: reader) { box.value.cancel() }
-    defer { watcher.stop() }
-    return body()
+    let watcher = InterruptWatcher(baseline: baseline, count: count) { box.value.cancel() }
+    let result = body()
+    watcher.stop()
+    // The terminal echoed ^C without a newline; start the report on a fresh line.
+    if count() != baseline { writeOut("\n") }
+    return result
   }
 
   private func currentInterruptSource() -> (@Sendable () -> Int)? {
@@ -210,13 +213,15 @@ public final class REPL {
       writeOut("Session reset.")
     case .quit:
       return .quit
-    case .load(let path):
+    case .load(let file):
+      let path = (file as NSString).expandingTildeInPath
       let result = whileWatchingInterrupts(baseline: baseline) { session.load(path: path) }
       report(result)
       guard result.success else { return .failed(result.failureStatus) }
       let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
       transcript.append("# :load \(path)\n" + text.trimmingWhitespace() + "\n# end of \(path)")
-    case .save(let path):
+    case .save(let file):
+      let path = (file as NSString).expandingTildeInPath
       let header = "# Saved from a runbook REPL session.\n"
       let body = transcript.joined(separator: "\n") + (transcript.isEmpty ? "" : "\n")
       do {
@@ -232,10 +237,10 @@ public final class REPL {
 
   // MARK: - Output
 
-  /// Writes `text` and a newline (unless empty) to standard output, flushed.
+  /// Writes `text` (unless empty) to standard output, ending it with a newline, flushed.
   private func writeOut(_ text: String) {
     guard !text.isEmpty else { return }
-    print(text.hasSuffix("\n") ? String(text.dropLast()) : text)
+    print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
     fflush(nil)
   }
 
