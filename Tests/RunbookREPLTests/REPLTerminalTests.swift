@@ -99,6 +99,22 @@ import Testing
     #expect(try repl.waitForExit() == .exited(0))
   }
 
+  @Test(arguments: ["dumb", nil])
+  func editingWorksWithDumbOrMissingTerm(term: String?) throws {
+    let home = try TemporaryDirectory()
+    var environment = Fixture.environment(home: home)
+    environment["TERM"] = term
+    let repl = try PTYProcess(executable: Fixture.executable(), environment: environment)
+    try repl.expectPrompt("runbook> ")
+    try repl.send("let longName = 40\r")
+    try repl.expectPrompt("runbook> ")
+    try repl.send("longN\t+ 2\r")
+    try repl.expect("42")
+    try repl.expectPrompt("runbook> ")
+    try repl.send(Self.ctrlD)
+    #expect(try repl.waitForExit() == .exited(0))
+  }
+
   @Test func ctrlDOnEmptyLineExitsWithZero() throws {
     let home = try TemporaryDirectory()
     let repl = try Fixture.start(home: home)
