@@ -34,5 +34,13 @@ let package = Package(
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
     .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),
+    // Drives a program under a pseudo-terminal; reusable for `runbook` itself.
+    .target(name: "PTYTestSupport", path: "Tests/PTYTestSupport"),
+    // The REPL over a small calculator language, for the REPL's pty tests.
+    .executableTarget(
+      name: "repl-fixture", dependencies: ["RunbookREPL", "RunbookRuntime", "RunbookLanguage"],
+      path: "Tests/REPLFixture"),
+    .testTarget(
+      name: "RunbookREPLTests", dependencies: ["RunbookREPL", "RunbookRuntime", "PTYTestSupport", "repl-fixture"]),
   ]
 )

@@ -1,0 +1,147 @@
+// libedit's readline-compatible API, which needs no variadic wrappers.
+// `@preconcurrency` lets Swift 6 assign libedit's C globals
+// (`rl_attempted_completion_function` and friends); see libedit.md.
+@preconcurrency import CLibEdit
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// State that C callbacks reach. A C function pointer cannot capture
+/// context, so libedit's completion callback and the SIGINT handler can
+/// only find their data through a global. This is the one global of the
+/// REPL; both parts are synchronised: the completion provider behind a
+/// `Mutex` (set by the REPL, read inside `readline`), the Ctrl-C count in an
+/// `Atomic` (lock-free, so safe to bump from a signal handler, and read by
+/// the evaluation watcher thread).
+final class LineEditorCallbackState: Sendable {
+  typealias Provider = @Sendable (_ word: String, _ lineBeforeWord: String) -> [String]
+  let completion = Mutex<Provider?>(nil)
+  let interrupts = Atomic<Int>(0)
+}
+
+let lineEditorCallbackState = LineEditorCallbackState()
+
+private func handleInterrupt(_ signal: Int32) {
+  lineEditorCallbackState.interrupts.add(1, ordering: .sequentiallyConsistent)
+}
+
+/// libedit's completion hook: asks the installed provider, and returns a
+/// `malloc`'d NULL-terminated array: the common prefix, then the matches.
+private func completeWord(
+  _ text: UnsafePointer<CChar>?, _ start: Int32, _ end: Int32
+) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
+  rl_attempted_completion_over = 1
+  let word = text.map { String(cString: $0) } ?? ""
+  var before = ""
+  if let buffer = rl_line_buffer {
+    let bytes = Array(String(cString: buffer).utf8)
+    before = String(decoding: bytes.prefix(max(0, min(Int(start), bytes.count))), as: UTF8.self)
+  }
+  let trimmed = before.trimmingWhitespace()
+  if trimmed == ":load" || trimmed == ":save" {
+    rl_attempted_completion_over = 0  // let libedit complete file names
+    return nil
+  }
+  guard let provider = lineEditorCallbackState.completion.withLock({ $0 }) else { return nil }
+  let matches = provider(word, before)
+  guard !matches.isEmpty else { return nil }
+  let entries = matches.count == 1 ? matches : [Completer.commonPrefix(matches)] + matches
+  // libedit frees the array and its strings with free(), so both come from malloc.
+  let raw = malloc(MemoryLayout<UnsafeMutablePointer<CChar>?>.stride * (entries.count + 1))!
+  let result = raw.bindMemory(to: UnsafeMutablePointer<CChar>?.self, capacity: entries.count + 1)
+  for (i, entry) in entries.enumerated() { result[i] = strdup(entry) }
+  result[entries.count] = nil
+  return result
+}
+
+/// Interactive input through libedit: emacs-style editing, arrows,
+/// history (bounded, persisted, secrets filtered), Tab completion, and
+/// Ctrl-C that cancels the line instead of ending the process.
+///
+/// Only one `LineEditor` may be open at a time (libedit's readline API is
+/// process-wide).
+public final class LineEditor: LineReader {
+  private let historyPath: String?
+  private let policy: HistoryPolicy
+  private var previousAction = sigaction()
+  private var isClosed = false
+
+  /// Loads history from `historyPath` (nil: no persistent history) and
+  /// installs the Ctrl-C handler.
+  public init(historyPath: String?, policy: HistoryPolicy = HistoryPolicy()) {
+    self.historyPath = historyPath
+    self.policy = policy
+    rl_readline_name = UnsafePointer(strdup("runbook"))
+    rl_attempted_completion_function = completeWord
+    // Operators and brackets end a word, `.` and `:` do not (fields, meta commands).
+    rl_basic_word_break_characters = UnsafePointer(strdup(" \t\n\"\\'`@$><=;|&{}()[],+-*/%!"))
+    using_history()
+    stifle_history(Int32(policy.maxEntries))
+    if let historyPath { _ = read_history(historyPath) }
+    installInterruptHandler()
+  }
+
+  deinit { close() }
+
+  /// SIGINT without `SA_RESTART`: `readline` returns NULL and the counter
+  /// tells Ctrl-C apart from Ctrl-D.
+  private func installInterruptHandler() {
+    _ = lineEditorCallbackState.interrupts.load(ordering: .relaxed)  // initialise the global first
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = handleInterrupt
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0
+    sigaction(SIGINT, &action, &previousAction)
+  }
+
+  public func read(prompt: String) -> LineInput {
+    let before = lineEditorCallbackState.interrupts.load(ordering: .sequentiallyConsistent)
+    guard let line = readline(prompt) else {
+      // libedit echoes ^C or ^D without a newline.
+      FileHandle.standardOutput.write(Data("\n".utf8))
+      let now = lineEditorCallbackState.interrupts.load(ordering: .sequentiallyConsistent)
+      return now != before ? .interrupted : .endOfInput
+    }
+    defer { free(line) }
+    return .line(String(cString: line))
+  }
+
+  public func recordHistory(_ entry: String) {
+    guard policy.shouldRecord(entry) else { return }
+    for line in entry.split(separator: "\n") where !String(line).trimmingWhitespace().isEmpty {
+      _ = add_history(String(line))
+    }
+    saveHistory()
+  }
+
+  /// Writes the (stifled, so bounded) history, readable by the user only.
+  private func saveHistory() {
+    guard let historyPath else { return }
+    let directory = (historyPath as NSString).deletingLastPathComponent
+    try? FileManager.default.createDirectory(
+      atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    if write_history(historyPath) == 0 { chmod(historyPath, 0o600) }
+  }
+
+  public var interruptCount: Int? { lineEditorCallbackState.interrupts.load(ordering: .sequentiallyConsistent) }
+
+  public func setCompletion(_ provider: @escaping @Sendable (String, String) -> [String]) {
+    lineEditorCallbackState.completion.withLock { $0 = provider }
+  }
+
+  public func close() {
+    guard !isClosed else { return }
+    isClosed = true
+    lineEditorCallbackState.completion.withLock { $0 = nil }
+    sigaction(SIGINT, &previousAction, nil)
+  }
+
+  /// The terminal's width, or 80.
+  public static func terminalColumns() -> Int {
+    let columns = Int(clibedit_terminal_columns(STDOUT_FILENO))
+    return columns > 0 ? columns : 80
+  }
+}
