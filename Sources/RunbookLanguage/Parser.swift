@@ -239,21 +239,26 @@ public struct Parser {
       return
     }
     var nesting = 0
+    var braces = 0
     while true {
       let token = tokens[pos]
       if token.isEndOfFile { return }
-      if token.isFirstOnLine, pos > 0, Parser.startsStatement(token) { return }
-      if token.isFirstOnLine, token.isPunctuator(.rightBrace), inBlock || nesting > 0 { return }
+      if token.isFirstOnLine, braces == 0, Parser.startsStatement(token) { return }
+      if token.isFirstOnLine, token.isPunctuator(.rightBrace), braces == 0, inBlock || nesting > 0 { return }
       switch token.kind {
       case .newline, .punctuator(.semicolon):
         if nesting == 0 { return }
-      case .punctuator(.leftParen), .punctuator(.leftBracket), .punctuator(.leftBrace):
+      case .punctuator(.leftParen), .punctuator(.leftBracket):
         nesting += 1
+      case .punctuator(.leftBrace):
+        nesting += 1
+        braces += 1
       case .punctuator(.rightParen), .punctuator(.rightBracket):
         nesting = max(0, nesting - 1)
       case .punctuator(.rightBrace):
         if nesting == 0, inBlock { return }
         nesting = max(0, nesting - 1)
+        braces = max(0, braces - 1)
       default: break
       }
       pos += 1

@@ -119,3 +119,16 @@ import Testing
     #expect(parse(text).diagnostics.map(\.message) == [Self.message])
   }
 }
+
+@Suite struct MoreRecoveryTests {
+  @Test func mapLiteralInLoopHeadIsOneError() {
+    let text = """
+      for key, value in {a: 1, "b c": 2,} {
+        require key != "", "keys are never empty"
+      }
+      let y = 2
+      let = 3
+      """
+    #expect(errors(text) == ["1:19: expected expression after `in`", "5:5: expected a name after `let`, found `=`"])
+  }
+}
