@@ -16,8 +16,12 @@ extension Parser {
   mutating func parseOrExpression() -> Expr {
     trace("orExpression")
     var lhs = parseAndExpression()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, at(.or), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(.or, lhs, parseAndExpression())
@@ -29,8 +33,12 @@ extension Parser {
   mutating func parseAndExpression() -> Expr {
     trace("andExpression")
     var lhs = parseNotExpression()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, at(.and), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(.and, lhs, parseNotExpression())
@@ -70,8 +78,12 @@ extension Parser {
     trace("comparison")
     var lhs = parseAdditive()
     var chained = false
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, let (op, count) = comparisonOperator(), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       let opStart = peek().range.start
       for _ in 0..<count { advance() }
       if chained {
@@ -88,10 +100,14 @@ extension Parser {
   mutating func parseAdditive() -> Expr {
     trace("additive")
     var lhs = parseMultiplicative()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
       let op: BinaryOp
       if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { break }
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(op, lhs, parseMultiplicative())
@@ -103,10 +119,14 @@ extension Parser {
   mutating func parseMultiplicative() -> Expr {
     trace("multiplicative")
     var lhs = parseUnary()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
       let op: BinaryOp
       if at(.star) { op = .multiply } else if at(.slash) { op = .divide } else if at(.percent) { op = .remainder } else { break }
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(op, lhs, parseUnary())
@@ -131,8 +151,13 @@ extension Parser {
   mutating func parsePostfix() -> Expr {
     trace("postfix")
     var expr = parsePrimary()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
+      guard at(.leftParen) || at(.dot) || at(.leftBracket) else { break }
+      guard enterNesting() else { break }
+      chain += 1
       if at(.leftParen) {
         expr = parseCallSuffix(expr)
       } else if at(.dot) {
