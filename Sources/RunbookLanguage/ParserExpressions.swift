@@ -191,7 +191,7 @@ extension Parser {
         error("positional arguments must come before labelled arguments", at: argument.value.range)
       }
       arguments.append(argument)
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightParen, after: "argument") else { break }
     }
     let close = expectClosing(.rightParen, closing: "call", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
@@ -247,6 +247,27 @@ extension Parser {
     let close = expectClosing(.rightBracket, closing: "index", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
     return Expr(.index(base, index), base.range.union(close))
+  }
+
+  /// After an element of a comma-separated list: true to parse another element.
+  /// A missing `,` before something that can start an element is reported and
+  /// treated as present, so the rest of the list still parses.
+  mutating func separated(by closer: Punctuator, after what: String) -> Bool {
+    if eat(.comma) != nil { return !recovering }
+    let token = peek()
+    if token.isPunctuator(closer) || token.isEndOfFile || !Parser.startsElement(token) { return false }
+    error("expected `,` or `\(closer.rawValue)` after the \(what)", at: missingRange())
+    return true
+  }
+
+  /// Tokens that can begin an expression, a map entry or a parameter.
+  static func startsElement(_ token: Token) -> Bool {
+    switch token.kind {
+    case .name, .int, .float, .duration, .string: return true
+    case .keyword(let k): return [.true, .false, .nil, .not, .fn, .step].contains(k)
+    case .punctuator(let p): return [.leftParen, .leftBracket, .leftBrace, .minus].contains(p)
+    default: return false
+    }
   }
 
   // MARK: - Primaries
@@ -366,7 +387,7 @@ extension Parser {
     var progress = LoopProgress()
     while !aborted, !at(.rightBracket), !peek().isEndOfFile, progress.madeProgress(pos) {
       elements.append(parseExpression())
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightBracket, after: "list element") else { break }
     }
     let close = expectClosing(.rightBracket, closing: "list", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
@@ -386,7 +407,7 @@ extension Parser {
     while !aborted, !at(.rightBrace), !peek().isEndOfFile, progress.madeProgress(pos) {
       guard let entry = parseMapEntry() else { break }
       entries.append(entry)
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightBrace, after: "map entry") else { break }
     }
     let close = expectClosing(.rightBrace, closing: "map", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)

@@ -62,7 +62,8 @@ extension Parser {
       return Block(statements: [], range: skipBraces())
     }
     guard let open = eat(.leftBrace) else {
-      error("expected `{` to start the body of the `\(owner)`, found \(peek().description)", at: missingRange())
+      let hint = at(.assign) ? "; to compare values, use `==`" : ""
+      error("expected `{` to start the body of the `\(owner)`, found \(peek().description)\(hint)", at: missingRange())
       return Block(statements: [], range: missingRange())
     }
     guard enterNesting() else { return Block(statements: [], range: open.range) }
@@ -176,7 +177,7 @@ extension Parser {
     while !aborted, !at(.rightParen), !peek().isEndOfFile, progress.madeProgress(pos) {
       guard let parameter = parseParameter() else { break }
       parameters.append(parameter)
-      if eat(.comma) == nil { break }
+      guard separated(by: .rightParen, after: "parameter") else { break }
     }
     _ = expectClosing(.rightParen, closing: "parameter list", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)

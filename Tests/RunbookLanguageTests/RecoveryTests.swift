@@ -12,16 +12,15 @@ import Testing
       f(1 2)
       x = [1, 2
       y = 3 +
-      z = 4  # the line break after `+` is skipped: `y = 3 + z`, then `= 4`
+      z = 4
       param p: number
       """
     #expect(errors(text) == [
       "1:5: expected a name after `let`, found `=`",
       "3:7: expected `=` after `var x`; a binding needs a value",
       "4:12: expected a name after `let`, found `=`",
-      "5:5: expected `)` to close the call opened at line 5",
-      "6:10: expected `]` to close the list opened at line 6",
-      "8:3: expected a line break or `;` after the statement, found `=`",
+      "5:5: expected `,` or `)` after the argument",
+      "6:10: expected `,` or `]` after the list element",
       "9:10: expected a type name (string, int, float, bool, duration, list, map, any)",
     ])
   }
@@ -121,6 +120,20 @@ import Testing
 }
 
 @Suite struct MoreRecoveryTests {
+  @Test func missingCommaInMultiLineLiteralIsOneError() {
+    let text = """
+      let m = {
+        a: 1
+        b: [
+          1
+          2
+        ]
+      }
+      let = 2
+      """
+    #expect(errors(text) == ["2:7: expected `,` or `}` after the map entry", "8:5: expected a name after `let`, found `=`"])
+  }
+
   @Test func mapLiteralInLoopHeadIsOneError() {
     let text = """
       for key, value in {a: 1, "b c": 2,} {
