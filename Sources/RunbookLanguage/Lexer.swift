@@ -292,8 +292,8 @@ public struct Lexer {
     let start = pos
     pos += 1
     guard let e = current, e != 0x0A else {
-      error("a string cannot end with `\\`; write `\\\\` for a backslash", start, pos)
-      return false
+      // The string is unterminated; that report covers this too.
+      return true
     }
     pos += 1
     switch e {

@@ -135,6 +135,11 @@ import Testing
     #expect(d.first?.isIncompleteInput == true)
   }
 
+  @Test func backslashAtEndOfLineIsOneError() {
+    let d = parse("x = \"abc\\\ny = 1").diagnostics
+    #expect(d.map(\.message) == [#"unterminated string; close it with `"` before the end of the line (use `\n` or `"""` for line breaks)"#])
+  }
+
   @Test func emptyInterpolation() {
     #expect(errors(#"x = "a ${} b""#) == ["1:8: expected an expression inside `${}`"])
   }
