@@ -30,7 +30,7 @@ let package = Package(
         "RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookREPL",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
-    .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"]),
+    .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
     .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),

@@ -121,6 +121,21 @@ public struct Lexer {
       pos += 1
       return .punctuator(p)
     }
+    if b == UInt8(ascii: "'") {
+      // A single-quoted string: one report for the whole thing.
+      pos += 1
+      while let c = current, c != 0x0A {
+        pos += 1
+        if c == UInt8(ascii: "'") { break }
+      }
+      error("unexpected character `'`; strings use double quotes", start, start + 1)
+      return .invalid
+    }
+    if (b == UInt8(ascii: "&") || b == UInt8(ascii: "|")), byte(at: pos + 1) == b {
+      pos += 2
+      error("unexpected `\(b == UInt8(ascii: "&") ? "&&" : "||")`; use `\(b == UInt8(ascii: "&") ? "and" : "or")`", start, pos)
+      return .invalid
+    }
     // One whole UTF-8 scalar.
     var length = 1
     if b >= 0xF0 { length = 4 } else if b >= 0xE0 { length = 3 } else if b >= 0xC0 { length = 2 }
@@ -277,8 +292,8 @@ public struct Lexer {
     let start = pos
     pos += 1
     guard let e = current, e != 0x0A else {
-      error("a string cannot end with `\\`; write `\\\\` for a backslash", start, pos)
-      return false
+      // The string is unterminated; that report covers this too.
+      return true
     }
     pos += 1
     switch e {

@@ -158,7 +158,52 @@ public struct Parser {
     let line = opener.range.startLocation.line
     let note = Diagnostic(.note, "`\(opener.range.text)` opened here", at: opener.range)
     error("expected `\(p.rawValue)` to close the \(what) opened at line \(line)", at: missingRange(), notes: [note])
+    if let close = skipToClosing(p) { return close.range }
     return range(lastConsumedEnd, lastConsumedEnd)
+  }
+
+  /// After a missing closer is reported: when the closer turns up later on the
+  /// same line, outside other brackets, skips the junk before it and consumes it.
+  mutating func skipToClosing(_ p: Punctuator) -> Token? {
+    if aborted { return nil }
+    var i = pos
+    var nesting = 0
+    while true {
+      let token = tokens[i]
+      if token.isEndOfFile || token.isNewline || (token.isFirstOnLine && i > pos) { return nil }
+      if token.isFirstOnLine, i == pos { return nil }
+      switch token.kind {
+      case .punctuator(.leftParen), .punctuator(.leftBracket), .punctuator(.leftBrace):
+        nesting += 1
+      case .punctuator(.rightParen), .punctuator(.rightBracket), .punctuator(.rightBrace):
+        if nesting == 0 {
+          guard token.isPunctuator(p) else { return nil }
+          pos = i + 1
+          lastConsumedEnd = token.range.end
+          return token
+        }
+        nesting -= 1
+      default: break
+      }
+      i += 1
+    }
+  }
+
+  /// Skips a `{ ... }` group without parsing it (used while recovering).
+  mutating func skipBraces() -> SourceRange {
+    let start = tokens[pos].range.start
+    var nesting = 0
+    while !tokens[pos].isEndOfFile {
+      let token = tokens[pos]
+      pos += 1
+      lastConsumedEnd = token.range.end
+      if token.isPunctuator(.leftBrace) { nesting += 1 }
+      if token.isPunctuator(.rightBrace) {
+        nesting -= 1
+        if nesting <= 0 { break }
+      }
+    }
+    return range(start, lastConsumedEnd)
   }
 
   /// Counts one level of nesting; false (after one report) when the limit is passed.
@@ -183,7 +228,7 @@ public struct Parser {
   /// Skips to a statement boundary: a line break, `;` or `}` outside brackets,
   /// the end, or a statement keyword that starts a line. Consumes at least one
   /// token when the failed statement consumed none (it began at `statementPos`).
-  mutating func synchronize(statementPos: Int) {
+  mutating func synchronize(statementPos: Int, inBlock: Bool) {
     let saved = ignoreNewlines
     ignoreNewlines = false
     defer { ignoreNewlines = saved }
@@ -194,21 +239,26 @@ public struct Parser {
       return
     }
     var nesting = 0
+    var braces = 0
     while true {
       let token = tokens[pos]
       if token.isEndOfFile { return }
-      if token.isFirstOnLine, pos > 0, Parser.startsStatement(token) { return }
-      if token.isFirstOnLine, token.isPunctuator(.rightBrace) { return }
+      if token.isFirstOnLine, braces == 0, Parser.startsStatement(token) { return }
+      if token.isFirstOnLine, token.isPunctuator(.rightBrace), braces == 0, inBlock || nesting > 0 { return }
       switch token.kind {
       case .newline, .punctuator(.semicolon):
         if nesting == 0 { return }
-      case .punctuator(.leftParen), .punctuator(.leftBracket), .punctuator(.leftBrace):
+      case .punctuator(.leftParen), .punctuator(.leftBracket):
         nesting += 1
+      case .punctuator(.leftBrace):
+        nesting += 1
+        braces += 1
       case .punctuator(.rightParen), .punctuator(.rightBracket):
         nesting = max(0, nesting - 1)
       case .punctuator(.rightBrace):
-        if nesting == 0 { return }
-        nesting -= 1
+        if nesting == 0, inBlock { return }
+        nesting = max(0, nesting - 1)
+        braces = max(0, braces - 1)
       default: break
       }
       pos += 1

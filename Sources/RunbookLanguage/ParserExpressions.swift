@@ -16,8 +16,12 @@ extension Parser {
   mutating func parseOrExpression() -> Expr {
     trace("orExpression")
     var lhs = parseAndExpression()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, at(.or), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(.or, lhs, parseAndExpression())
@@ -29,8 +33,12 @@ extension Parser {
   mutating func parseAndExpression() -> Expr {
     trace("andExpression")
     var lhs = parseNotExpression()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, at(.and), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(.and, lhs, parseNotExpression())
@@ -70,8 +78,12 @@ extension Parser {
     trace("comparison")
     var lhs = parseAdditive()
     var chained = false
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, let (op, count) = comparisonOperator(), progress.madeProgress(pos) {
+      guard enterNesting() else { break }
+      chain += 1
       let opStart = peek().range.start
       for _ in 0..<count { advance() }
       if chained {
@@ -88,10 +100,14 @@ extension Parser {
   mutating func parseAdditive() -> Expr {
     trace("additive")
     var lhs = parseMultiplicative()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
       let op: BinaryOp
       if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { break }
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(op, lhs, parseMultiplicative())
@@ -103,10 +119,14 @@ extension Parser {
   mutating func parseMultiplicative() -> Expr {
     trace("multiplicative")
     var lhs = parseUnary()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
       let op: BinaryOp
       if at(.star) { op = .multiply } else if at(.slash) { op = .divide } else if at(.percent) { op = .remainder } else { break }
+      guard enterNesting() else { break }
+      chain += 1
       advance()
       skipNewlines()
       lhs = binary(op, lhs, parseUnary())
@@ -131,8 +151,13 @@ extension Parser {
   mutating func parsePostfix() -> Expr {
     trace("postfix")
     var expr = parsePrimary()
+    var chain = 0
+    defer { depth -= chain }
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
+      guard at(.leftParen) || at(.dot) || at(.leftBracket) else { break }
+      guard enterNesting() else { break }
+      chain += 1
       if at(.leftParen) {
         expr = parseCallSuffix(expr)
       } else if at(.dot) {
@@ -166,7 +191,7 @@ extension Parser {
         error("positional arguments must come before labelled arguments", at: argument.value.range)
       }
       arguments.append(argument)
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightParen, after: "argument") else { break }
     }
     let close = expectClosing(.rightParen, closing: "call", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
@@ -222,6 +247,27 @@ extension Parser {
     let close = expectClosing(.rightBracket, closing: "index", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
     return Expr(.index(base, index), base.range.union(close))
+  }
+
+  /// After an element of a comma-separated list: true to parse another element.
+  /// A missing `,` before something that can start an element is reported and
+  /// treated as present, so the rest of the list still parses.
+  mutating func separated(by closer: Punctuator, after what: String) -> Bool {
+    if eat(.comma) != nil { return !recovering }
+    let token = peek()
+    if token.isPunctuator(closer) || token.isEndOfFile || !Parser.startsElement(token) { return false }
+    error("expected `,` or `\(closer.rawValue)` after the \(what)", at: missingRange())
+    return true
+  }
+
+  /// Tokens that can begin an expression, a map entry or a parameter.
+  static func startsElement(_ token: Token) -> Bool {
+    switch token.kind {
+    case .name, .int, .float, .duration, .string: return true
+    case .keyword(let k): return [.true, .false, .nil, .not, .fn, .step].contains(k)
+    case .punctuator(let p): return [.leftParen, .leftBracket, .leftBrace, .minus].contains(p)
+    default: return false
+    }
   }
 
   // MARK: - Primaries
@@ -341,7 +387,7 @@ extension Parser {
     var progress = LoopProgress()
     while !aborted, !at(.rightBracket), !peek().isEndOfFile, progress.madeProgress(pos) {
       elements.append(parseExpression())
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightBracket, after: "list element") else { break }
     }
     let close = expectClosing(.rightBracket, closing: "list", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
@@ -361,7 +407,7 @@ extension Parser {
     while !aborted, !at(.rightBrace), !peek().isEndOfFile, progress.madeProgress(pos) {
       guard let entry = parseMapEntry() else { break }
       entries.append(entry)
-      if recovering || eat(.comma) == nil { break }
+      guard separated(by: .rightBrace, after: "map entry") else { break }
     }
     let close = expectClosing(.rightBrace, closing: "map", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)

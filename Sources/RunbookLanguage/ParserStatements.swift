@@ -32,7 +32,7 @@ extension Parser {
       statements.append(parseStatement())
       if aborted { break }
       if recovering {
-        synchronize(statementPos: statementPos)
+        synchronize(statementPos: statementPos, inBlock: inBlock)
         recovering = false
         continue
       }
@@ -43,7 +43,7 @@ extension Parser {
       if !ended {
         error(
           "expected a line break or `;` after the statement, found \(next.description)", at: next.range)
-        synchronize(statementPos: statementPos)
+        synchronize(statementPos: statementPos, inBlock: inBlock)
         recovering = false
       }
     }
@@ -58,8 +58,12 @@ extension Parser {
       while tokens[i].isNewline { i += 1 }
       if tokens[i].isPunctuator(.leftBrace) { pos = i }
     }
+    if recovering, at(.leftBrace) {
+      return Block(statements: [], range: skipBraces())
+    }
     guard let open = eat(.leftBrace) else {
-      error("expected `{` to start the body of the `\(owner)`", at: missingRange())
+      let hint = at(.assign) ? "; to compare values, use `==`" : ""
+      error("expected `{` to start the body of the `\(owner)`, found \(peek().description)\(hint)", at: missingRange())
       return Block(statements: [], range: missingRange())
     }
     guard enterNesting() else { return Block(statements: [], range: open.range) }
@@ -173,7 +177,7 @@ extension Parser {
     while !aborted, !at(.rightParen), !peek().isEndOfFile, progress.madeProgress(pos) {
       guard let parameter = parseParameter() else { break }
       parameters.append(parameter)
-      if eat(.comma) == nil { break }
+      guard separated(by: .rightParen, after: "parameter") else { break }
     }
     _ = expectClosing(.rightParen, closing: "parameter list", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)

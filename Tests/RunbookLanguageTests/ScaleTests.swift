@@ -1,0 +1,26 @@
+import Testing
+
+@testable import RunbookLanguage
+
+@Suite struct ScaleTests {
+  /// A chain of binary or postfix operators nests the tree too, so it is
+  /// bounded by the same limit (the tree's consumers recurse over it).
+  @Test func longOperatorChains() {
+    let ok = "let x = " + Array(repeating: "1", count: 150).joined(separator: " + ")
+    #expect(parse(ok).diagnostics.isEmpty)
+    let sum = "let x = " + Array(repeating: "1", count: 20_000).joined(separator: " + ")
+    #expect(parse(sum).diagnostics.map(\.message) == [NestingTests.message])
+    let members = "let y = a" + String(repeating: ".b", count: 20_000)
+    #expect(parse(members).diagnostics.map(\.message) == [NestingTests.message])
+    let mixed = "let z = a" + String(repeating: " or b and c", count: 20_000)
+    #expect(parse(mixed).diagnostics.map(\.message) == [NestingTests.message])
+  }
+
+  @Test func manyStatements() {
+    var text = ""
+    for i in 0..<5_000 { text += "let v\(i) = f(\(i), [1, 2], {k: \"s ${i}\"})\n" }
+    let (unit, d) = Parser.parse(SourceFile(path: "t", text: text))
+    #expect(d.isEmpty)
+    #expect(unit.statements.count == 5_000)
+  }
+}
