@@ -145,7 +145,7 @@ func conformance(_ relativePath: String) throws {
       let mark = want == got ? " " : "✗"
       report += "  \(mark) \(i + 1): expected \(want.map { "\"\($0)\"" } ?? "(nothing)"), got \(got.map { "\"\($0)\"" } ?? "(nothing)")\n"
     }
-    problems.append(report)
+    problems.append(String(report.dropLast()))
   }
 
   // Diagnostics: every annotation matched, nothing unannotated.
