@@ -31,7 +31,7 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
-    .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"]),
+    .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
     .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),
     // Drives a program under a pseudo-terminal; reusable for `runbook` itself.
