@@ -47,6 +47,7 @@ public struct AccessControlEntry: Hashable, Sendable {
   /// Merge key: scope, type and id.
   public struct Key: Hashable, Sendable {
     public var isDefault: Bool, kind: Kind, id: String
+    public init(isDefault: Bool, kind: Kind, id: String) { self.isDefault = isDefault; self.kind = kind; self.id = id }
   }
   public var key: Key { Key(isDefault: isDefault, kind: kind, id: id) }
   public var isNamed: Bool { (kind == .user || kind == .group) && !id.isEmpty }

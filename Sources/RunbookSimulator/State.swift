@@ -1,0 +1,223 @@
+import RunbookServices
+
+/// The state file (`runbook-state/v1`), as stored on disk. Keys are
+/// snake_case; every list is kept in a stable order when saved. See
+/// `docs/state-format.md`.
+public struct StateFile: Codable, Sendable {
+  public static let currentFormat = "runbook-state/v1"
+
+  public var format: String
+  public var tenant: TenantState
+  public var directory: DirectoryState
+  public var azure: AzureState
+  public var powerPlatform: PowerPlatformState
+  public var customerInsights: CustomerInsightsState
+  public var faults: [FaultState]?
+}
+
+public struct TenantState: Codable, Sendable {
+  public var id: String
+  public var domain: String
+  /// Seed of the deterministic id generator.
+  public var seed: String
+  /// How many ids were generated so far (part of every new id).
+  public var idCounter: Int
+  /// The simulated clock, `YYYY-MM-DDTHH:MM:SSZ`.
+  public var now: String
+  public var signedInUser: String
+  /// Whether users may create security groups (false: only admins; group creation fails).
+  public var groupCreationAllowed: Bool
+  /// Seconds before a new role assignment becomes visible.
+  public var rolePropagationSeconds: Int
+}
+
+public struct UserState: Codable, Sendable, Equatable {
+  public var id: String
+  public var userPrincipalName: String
+  public var displayName: String
+}
+
+public struct ServicePrincipalState: Codable, Sendable, Equatable {
+  public var id: String
+  public var appId: String
+  public var displayName: String
+}
+
+public struct GroupState: Codable, Sendable, Equatable {
+  public var id: String
+  public var displayName: String
+  public var mailNickname: String
+  public var securityEnabled: Bool
+  public var description: String?
+  public var owners: [String]
+  public var members: [String]
+}
+
+public struct DirectoryState: Codable, Sendable {
+  public var users: [UserState]
+  public var servicePrincipals: [ServicePrincipalState]
+  public var groups: [GroupState]
+}
+
+public struct SubscriptionState: Codable, Sendable {
+  public var id: String
+  public var name: String
+  public var resourceGroups: [String]
+}
+
+public struct PathState: Codable, Sendable {
+  /// Relative to the filesystem root, e.g. `a/b/file.csv`.
+  public var path: String
+  /// `directory` or `file`.
+  public var type: String
+  public var owner: String
+  public var group: String
+  public var acl: String
+  /// Fault injection: setting this item's ACL fails with this message.
+  public var aclFailure: String?
+}
+
+public struct FilesystemState: Codable, Sendable {
+  public var name: String
+  public var owner: String
+  public var group: String
+  /// The root directory's ACL.
+  public var acl: String
+  public var paths: [PathState]
+}
+
+public struct StorageAccountState: Codable, Sendable {
+  public var name: String
+  public var subscriptionId: String
+  public var resourceGroup: String
+  public var location: String
+  public var kind: String
+  public var isHnsEnabled: Bool
+  public var privateEndpointOnly: Bool
+  public var blobSoftDelete: Bool
+  public var blobStorageEvents: Bool
+  public var filesystems: [FilesystemState]
+}
+
+public struct RoleAssignmentState: Codable, Sendable, Equatable {
+  public var name: String
+  public var scope: String
+  public var roleDefinitionId: String
+  public var principalId: String
+  public var principalType: String
+  /// When it was created; it becomes visible `role_propagation_seconds` later.
+  public var createdAt: String
+}
+
+public struct AzureState: Codable, Sendable {
+  public var subscriptions: [SubscriptionState]
+  public var storageAccounts: [StorageAccountState]
+  public var roleAssignments: [RoleAssignmentState]
+}
+
+public struct SolutionState: Codable, Sendable, Equatable {
+  public var id: String
+  public var uniqueName: String
+  public var friendlyName: String
+  public var version: String
+  public var isManaged: Bool
+  public var publisher: String
+}
+
+public struct DependencyState: Codable, Sendable, Equatable {
+  /// 1 Solution Internal, 2 Published, 4 Unpublished.
+  public var dependencyType: Int
+  public var requiredSolution: String
+  public var requiredComponentType: Int
+  public var requiredComponent: String
+  public var dependentSolution: String
+  public var dependentComponentType: Int
+  public var dependentComponent: String
+}
+
+public struct RowState: Codable, Sendable, Equatable {
+  public var id: String
+  public var version: Int
+  public var columns: [String: FieldValue]
+}
+
+public struct TableState: Codable, Sendable, Equatable {
+  public var name: String
+  public var entitySet: String
+  /// The solution that owns the table; uninstalling it removes the table.
+  public var solution: String?
+  public var rows: [RowState]
+}
+
+public struct DataverseUserState: Codable, Sendable, Equatable {
+  public var objectId: String
+  public var roles: [String]
+  public var licensed: Bool
+}
+
+public struct DataverseEnvironmentState: Codable, Sendable {
+  public var id: String
+  public var name: String
+  public var url: String
+  public var region: String
+  public var organizationId: String
+  public var linkedStorageAccount: String?
+  public var attachedCustomerInsights: String?
+  public var users: [DataverseUserState]
+  public var solutions: [SolutionState]
+  public var dependencies: [DependencyState]
+  public var tables: [TableState]
+}
+
+public struct PowerPlatformState: Codable, Sendable {
+  public var environments: [DataverseEnvironmentState]
+}
+
+public struct CIEnvironmentState: Codable, Sendable, Equatable {
+  public var id: String
+  public var name: String
+  public var region: String
+  public var profileCount: Int
+  public var accountCount: Int
+  public var isB2b: Bool
+  public var dataverseEnvironmentId: String?
+  public var permissionIdentifier: String?
+}
+
+public struct CustomerInsightsState: Codable, Sendable {
+  public var environments: [CIEnvironmentState]
+}
+
+/// An injected failure: the next `times` calls of `operation` fail with this error.
+public struct FaultState: Codable, Sendable, Equatable {
+  /// e.g. `createGroup`, `addOwner`, `createRoleAssignment`, `setAccessControl`, `attach`.
+  public var operation: String
+  public var status: Int
+  public var code: String
+  public var message: String
+  public var times: Int
+}
+
+// MARK: - Time
+
+/// Parses `YYYY-MM-DDTHH:MM:SSZ` into milliseconds since the epoch.
+func parseISO8601(_ s: String) -> Int? {
+  let u = Array(s.utf8)
+  guard u.count == 20, u[4] == 45, u[7] == 45, u[10] == 84, u[13] == 58, u[16] == 58, u[19] == 90 else { return nil }
+  func num(_ r: Range<Int>) -> Int? {
+    var v = 0
+    for i in r { guard u[i] >= 48 && u[i] <= 57 else { return nil }; v = v * 10 + Int(u[i] - 48) }
+    return v
+  }
+  guard var y = num(0..<4), let m = num(5..<7), let d = num(8..<10), let hh = num(11..<13), let mm = num(14..<16),
+    let ss = num(17..<19), (1...12).contains(m), (1...31).contains(d), hh < 24, mm < 60, ss < 60
+  else { return nil }
+  if m <= 2 { y -= 1 }
+  let era = (y >= 0 ? y : y - 399) / 400
+  let yoe = y - era * 400
+  let mp = m > 2 ? m - 3 : m + 9
+  let doy = (153 * mp + 2) / 5 + d - 1
+  let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+  let days = era * 146_097 + doe - 719_468
+  return ((days * 86_400) + hh * 3600 + mm * 60 + ss) * 1000
+}
