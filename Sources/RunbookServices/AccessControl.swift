@@ -127,13 +127,7 @@ public struct AccessControlList: Hashable, Sendable {
   /// The service's read-back order: access entries then default entries, each
   /// as user::, named users, group::, named groups, mask::, other::.
   public var text: String { canonicalEntries.map(\.text).joined(separator: ",") }
-  public var canonicalEntries: [AccessControlEntry] {
-    let indexed = entries.enumerated().map { ($0.offset, $0.element) }
-    return indexed.sorted { a, b in
-      let ka = (a.1.isDefault ? 1 : 0, a.1.rank, a.0), kb = (b.1.isDefault ? 1 : 0, b.1.rank, b.0)
-      return ka < kb
-    }.map(\.1)
-  }
+  public var canonicalEntries: [AccessControlEntry] { entries }
 
   public func entry(_ key: AccessControlEntry.Key) -> AccessControlEntry? { entries.first { $0.key == key } }
   public func permissions(isDefault: Bool = false, _ kind: AccessControlEntry.Kind, id: String = "") -> Permissions? {
@@ -141,8 +135,16 @@ public struct AccessControlList: Hashable, Sendable {
   }
 
   /// Adds or replaces the entry with the same scope, type and id.
+  /// Entries are kept in canonical order, so equal ACLs compare equal.
   public mutating func set(_ e: AccessControlEntry) {
-    if let i = entries.firstIndex(where: { $0.key == e.key }) { entries[i] = e } else { entries.append(e) }
+    if let i = entries.firstIndex(where: { $0.key == e.key }) {
+      entries[i] = e
+      return
+    }
+    let order = { (x: AccessControlEntry) in (x.isDefault ? 1 : 0) * 10 + x.rank }
+    let o = order(e)
+    let at = entries.lastIndex(where: { order($0) <= o }).map { $0 + 1 } ?? 0
+    entries.insert(e, at: at)
   }
   public mutating func remove(_ key: AccessControlEntry.Key) { entries.removeAll { $0.key == key } }
 
