@@ -13,6 +13,10 @@ public struct StateFile: Codable, Sendable {
   public var powerPlatform: PowerPlatformState
   public var customerInsights: CustomerInsightsState
   public var faults: [FaultState]?
+
+  enum CodingKeys: String, CodingKey {
+    case format, tenant, directory, azure, powerPlatform = "power_platform", customerInsights = "customer_insights", faults
+  }
 }
 
 public struct TenantState: Codable, Sendable {
@@ -29,18 +33,30 @@ public struct TenantState: Codable, Sendable {
   public var groupCreationAllowed: Bool
   /// Seconds before a new role assignment becomes visible.
   public var rolePropagationSeconds: Int
+
+  enum CodingKeys: String, CodingKey {
+    case id, domain, seed, idCounter = "id_counter", now, signedInUser = "signed_in_user", groupCreationAllowed = "group_creation_allowed", rolePropagationSeconds = "role_propagation_seconds"
+  }
 }
 
 public struct UserState: Codable, Sendable, Equatable {
   public var id: String
   public var userPrincipalName: String
   public var displayName: String
+
+  enum CodingKeys: String, CodingKey {
+    case id, userPrincipalName = "user_principal_name", displayName = "display_name"
+  }
 }
 
 public struct ServicePrincipalState: Codable, Sendable, Equatable {
   public var id: String
   public var appId: String
   public var displayName: String
+
+  enum CodingKeys: String, CodingKey {
+    case id, appId = "app_id", displayName = "display_name"
+  }
 }
 
 public struct GroupState: Codable, Sendable, Equatable {
@@ -51,18 +67,30 @@ public struct GroupState: Codable, Sendable, Equatable {
   public var description: String?
   public var owners: [String]
   public var members: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case id, displayName = "display_name", mailNickname = "mail_nickname", securityEnabled = "security_enabled", description, owners, members
+  }
 }
 
 public struct DirectoryState: Codable, Sendable {
   public var users: [UserState]
   public var servicePrincipals: [ServicePrincipalState]
   public var groups: [GroupState]
+
+  enum CodingKeys: String, CodingKey {
+    case users, servicePrincipals = "service_principals", groups
+  }
 }
 
 public struct SubscriptionState: Codable, Sendable {
   public var id: String
   public var name: String
   public var resourceGroups: [String]
+
+  enum CodingKeys: String, CodingKey {
+    case id, name, resourceGroups = "resource_groups"
+  }
 }
 
 public struct PathState: Codable, Sendable {
@@ -75,6 +103,10 @@ public struct PathState: Codable, Sendable {
   public var acl: String
   /// Fault injection: setting this item's ACL fails with this message.
   public var aclFailure: String?
+
+  enum CodingKeys: String, CodingKey {
+    case path, type, owner, group, acl, aclFailure = "acl_failure"
+  }
 }
 
 public struct FilesystemState: Codable, Sendable {
@@ -84,6 +116,10 @@ public struct FilesystemState: Codable, Sendable {
   /// The root directory's ACL.
   public var acl: String
   public var paths: [PathState]
+
+  enum CodingKeys: String, CodingKey {
+    case name, owner, group, acl, paths
+  }
 }
 
 public struct StorageAccountState: Codable, Sendable {
@@ -97,6 +133,10 @@ public struct StorageAccountState: Codable, Sendable {
   public var blobSoftDelete: Bool
   public var blobStorageEvents: Bool
   public var filesystems: [FilesystemState]
+
+  enum CodingKeys: String, CodingKey {
+    case name, subscriptionId = "subscription_id", resourceGroup = "resource_group", location, kind, isHnsEnabled = "is_hns_enabled", privateEndpointOnly = "private_endpoint_only", blobSoftDelete = "blob_soft_delete", blobStorageEvents = "blob_storage_events", filesystems
+  }
 }
 
 public struct RoleAssignmentState: Codable, Sendable, Equatable {
@@ -107,12 +147,20 @@ public struct RoleAssignmentState: Codable, Sendable, Equatable {
   public var principalType: String
   /// When it was created; it becomes visible `role_propagation_seconds` later.
   public var createdAt: String
+
+  enum CodingKeys: String, CodingKey {
+    case name, scope, roleDefinitionId = "role_definition_id", principalId = "principal_id", principalType = "principal_type", createdAt = "created_at"
+  }
 }
 
 public struct AzureState: Codable, Sendable {
   public var subscriptions: [SubscriptionState]
   public var storageAccounts: [StorageAccountState]
   public var roleAssignments: [RoleAssignmentState]
+
+  enum CodingKeys: String, CodingKey {
+    case subscriptions, storageAccounts = "storage_accounts", roleAssignments = "role_assignments"
+  }
 }
 
 public struct SolutionState: Codable, Sendable, Equatable {
@@ -122,6 +170,10 @@ public struct SolutionState: Codable, Sendable, Equatable {
   public var version: String
   public var isManaged: Bool
   public var publisher: String
+
+  enum CodingKeys: String, CodingKey {
+    case id, uniqueName = "unique_name", friendlyName = "friendly_name", version, isManaged = "is_managed", publisher
+  }
 }
 
 public struct DependencyState: Codable, Sendable, Equatable {
@@ -133,12 +185,20 @@ public struct DependencyState: Codable, Sendable, Equatable {
   public var dependentSolution: String
   public var dependentComponentType: Int
   public var dependentComponent: String
+
+  enum CodingKeys: String, CodingKey {
+    case dependencyType = "dependency_type", requiredSolution = "required_solution", requiredComponentType = "required_component_type", requiredComponent = "required_component", dependentSolution = "dependent_solution", dependentComponentType = "dependent_component_type", dependentComponent = "dependent_component"
+  }
 }
 
 public struct RowState: Codable, Sendable, Equatable {
   public var id: String
   public var version: Int
   public var columns: [String: FieldValue]
+
+  enum CodingKeys: String, CodingKey {
+    case id, version, columns
+  }
 }
 
 public struct TableState: Codable, Sendable, Equatable {
@@ -147,12 +207,20 @@ public struct TableState: Codable, Sendable, Equatable {
   /// The solution that owns the table; uninstalling it removes the table.
   public var solution: String?
   public var rows: [RowState]
+
+  enum CodingKeys: String, CodingKey {
+    case name, entitySet = "entity_set", solution, rows
+  }
 }
 
 public struct DataverseUserState: Codable, Sendable, Equatable {
   public var objectId: String
   public var roles: [String]
   public var licensed: Bool
+
+  enum CodingKeys: String, CodingKey {
+    case objectId = "object_id", roles, licensed
+  }
 }
 
 public struct DataverseEnvironmentState: Codable, Sendable {
@@ -167,10 +235,18 @@ public struct DataverseEnvironmentState: Codable, Sendable {
   public var solutions: [SolutionState]
   public var dependencies: [DependencyState]
   public var tables: [TableState]
+
+  enum CodingKeys: String, CodingKey {
+    case id, name, url, region, organizationId = "organization_id", linkedStorageAccount = "linked_storage_account", attachedCustomerInsights = "attached_customer_insights", users, solutions, dependencies, tables
+  }
 }
 
 public struct PowerPlatformState: Codable, Sendable {
   public var environments: [DataverseEnvironmentState]
+
+  enum CodingKeys: String, CodingKey {
+    case environments
+  }
 }
 
 public struct CIEnvironmentState: Codable, Sendable, Equatable {
@@ -182,10 +258,18 @@ public struct CIEnvironmentState: Codable, Sendable, Equatable {
   public var isB2b: Bool
   public var dataverseEnvironmentId: String?
   public var permissionIdentifier: String?
+
+  enum CodingKeys: String, CodingKey {
+    case id, name, region, profileCount = "profile_count", accountCount = "account_count", isB2b = "is_b2b", dataverseEnvironmentId = "dataverse_environment_id", permissionIdentifier = "permission_identifier"
+  }
 }
 
 public struct CustomerInsightsState: Codable, Sendable {
   public var environments: [CIEnvironmentState]
+
+  enum CodingKeys: String, CodingKey {
+    case environments
+  }
 }
 
 /// An injected failure: the next `times` calls of `operation` fail with this error.
@@ -196,6 +280,10 @@ public struct FaultState: Codable, Sendable, Equatable {
   public var code: String
   public var message: String
   public var times: Int
+
+  enum CodingKeys: String, CodingKey {
+    case operation, status, code, message, times
+  }
 }
 
 // MARK: - Time

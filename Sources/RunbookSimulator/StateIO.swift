@@ -48,7 +48,6 @@ extension World {
       return StateFileError(file: file, line: loc?.0, column: loc?.1, jsonPath: path, message: message)
     }
     let decoder = JSONDecoder()
-    decoder.keyDecodingStrategy = .convertFromSnakeCase
     let state: StateFile
     do {
       state = try decoder.decode(StateFile.self, from: data)
@@ -81,10 +80,15 @@ extension World {
   /// The state as pretty-printed JSON with sorted keys (diff-friendly).
   public func stateJSON() -> String {
     let encoder = JSONEncoder()
-    encoder.keyEncodingStrategy = .convertToSnakeCase
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = (try? encoder.encode(snapshot())) ?? Data()
-    return (String(data: data, encoding: .utf8) ?? "") + "\n"
+    var text = String(data: data, encoding: .utf8) ?? ""
+    // Foundation on Linux writes `"key" : value` and empty lists over three
+    // lines; normalise to `"key": value` and `[]` (no raw newlines occur in strings).
+    text = text.replacingOccurrences(of: #"(?<!\\)" : "#, with: "\": ", options: .regularExpression)
+    text = text.replacingOccurrences(of: #"\[\n\s*\n\s*\]"#, with: "[]", options: .regularExpression)
+    text = text.replacingOccurrences(of: #"\{\n\s*\n\s*\}"#, with: "{}", options: .regularExpression)
+    return text + "\n"
   }
 
   /// Writes the state file.
