@@ -57,8 +57,9 @@ struct Harness {
   }
 }
 
-extension Value: ExpressibleByStringLiteral {
+extension Value: ExpressibleByStringInterpolation {
   public init(stringLiteral value: String) { self = .string(value) }
+  public init(stringInterpolation: DefaultStringInterpolation) { self = .string(String(stringInterpolation: stringInterpolation)) }
 }
 
 extension Value {
