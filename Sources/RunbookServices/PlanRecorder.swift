@@ -1,3 +1,4 @@
+import Foundation
 import RunbookRuntime
 
 /// One resource change, rendered Terraform-style: `+` create, `~` update, `-` delete.
@@ -192,16 +193,20 @@ public final class PlanRecorder: @unchecked Sendable {
     let width = 78
     let dots = String(repeating: ".", count: max(3, width - title.count - status.count - 2))
     var out = "\(paint(title, "1", color)) \(dots) \(paint(status, statusColor, color))\n"
-    for call in step.calls { out += renderCall(call, color: color) }
+    for (i, call) in step.calls.enumerated() {
+      // The step's error is printed once, below, when it is this call's error.
+      let isStepError = i == step.calls.count - 1 && step.status == .failed && call.errorMessage == step.errorMessage
+      out += renderCall(call, color: color, showError: !isStepError)
+    }
     if step.status == .failed, let message = step.errorMessage {
       let code = step.errorCode.map { "[\($0)] " } ?? ""
-      out += "  \(paint("Error:", "31", color)) \(code)\(message)\n"
+      out += "  \(paint("Error:", "31", color)) \(code)\(message.replacingOccurrences(of: "\n", with: "\n         "))\n"
       if n > 0 { out += "  (\(n) change\(n == 1 ? " was" : "s were") planned in this step before the failure)\n" }
     }
     return out
   }
 
-  public static func renderCall(_ call: CallRecord, color: Bool = false) -> String {
+  public static func renderCall(_ call: CallRecord, color: Bool = false, showError: Bool = true) -> String {
     let label: String
     switch call.status {
     case .ok: label = paint("ok     ", "32", color)
@@ -211,8 +216,9 @@ public final class PlanRecorder: @unchecked Sendable {
     var out = "  \(label) \(call.builtin)(\(call.arguments))\n"
     for note in call.notes { out += "            # \(note)\n" }
     for change in call.changes { out += renderChange(change, indent: "            ", color: color) }
-    if call.status == .failed, let message = call.errorMessage {
-      out += "            \(paint("error:", "31", color)) \(call.errorCode.map { "[\($0)] " } ?? "")\(message)\n"
+    if showError, call.status == .failed, let message = call.errorMessage {
+      let text = message.replacingOccurrences(of: "\n", with: "\n                   ")
+      out += "            \(paint("error:", "31", color)) \(call.errorCode.map { "[\($0)] " } ?? "")\(text)\n"
     }
     return out
   }

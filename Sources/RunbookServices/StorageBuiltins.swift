@@ -64,7 +64,7 @@ extension Domain {
   }
 
   static func entryLabel(_ k: AccessControlEntry.Key) -> String {
-    (k.isDefault ? "default:" : "") + k.kind.rawValue + ":" + k.id
+    (k.isDefault ? "default:" : "") + k.kind.rawValue + ":" + (k.id.isEmpty ? ":" : k.id)
   }
 
   // MARK: Built-ins
