@@ -165,6 +165,13 @@ extension Domain {
         return g.record
       },
 
+      builtin("get_group", [BuiltinParameter("id", .string)], returns: .map, category: cat, effect: .reads,
+              doc: "The group with an object id; fails with Request_ResourceNotFound when there is none.") { args, _ in
+        let id = try args.guid("id")
+        guard let g = try services.directory.group(id: id) else { throw ServiceError.graphNotFound(id) }
+        return g.record
+      },
+
       builtin("group_owners", [BuiltinParameter("group", .any)], returns: .list, category: cat, effect: .reads,
               doc: "The owners of a group.") { args, _ in
         let g = try group(args, "group")
