@@ -1,0 +1,61 @@
+import RunbookRuntime
+import RunbookServices
+@testable import RunbookSimulator
+import Testing
+
+@Suite("Registry and the remaining built-ins")
+struct RegistryTests {
+  @Test("every domain built-in is registered with doc, category and effect")
+  func registry() {
+    let h = Harness()
+    let names = h.registry.all.map(\.name).sorted()
+    #expect(names == [
+      "add_group_member", "add_group_owner", "assign_role", "check_connection_prerequisites", "ci_environment", "ci_status",
+      "connect_dataverse", "create_groups", "current_user", "dataverse_environment", "ensure_container", "ensure_directory",
+      "ensure_group", "ensure_service_principal", "find_groups", "get_acl", "get_group", "get_row", "group_members",
+      "group_owners", "has_role", "list_solutions", "parse_permission_identifier", "permission_identifier",
+      "role_definition", "service_time", "set_acl", "set_acl_recursive", "solution_dependencies", "storage_account",
+      "storage_entitlement", "uninstall_solution", "update_row", "wait_for", "wait_for_role",
+    ])
+    for b in h.registry.all {
+      #expect(!b.doc.isEmpty && !b.category.isEmpty, "\(b.name)")
+    }
+    #expect(h.registry["uninstall_solution"]?.effect == .destructive)
+    #expect(h.registry["set_acl"]?.signature == "set_acl(account: any, path: string = \"\", entries: any, container: string = \"customerinsights\") -> map")
+  }
+
+  @Test("connect_dataverse with own ADLS on a configured tenant; second call ok")
+  func connect() throws {
+    let h = Harness(world: try Scenarios.load("configured-tenant"))
+    let r = h.world.group(named: "contoso-Dataverse-readers")[0].id, c = h.world.group(named: "contoso-Dataverse-contributors")[0].id
+    let id = try h.call("permission_identifier", ["account": "contosolake", "reader": .string(r), "contributor": .string(c)])
+    #expect(try h.call("check_connection_prerequisites", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales", "account": "contosolake"]).asList?.isEmpty == true)
+    let ci = try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales", "account": "contosolake", "permission_identifier": id])
+    #expect(ci.get("permission_identifier") == id)
+    let dv = try h.call("dataverse_environment", ["name": "https://contososales.crm.dynamics.com"])
+    #expect(dv.get("attached_ci") == ci.get("id"))
+    #expect(dv.get("linked_storage_account") == .string(storageScope))
+    try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales", "account": "contosolake", "permission_identifier": id])
+    #expect(h.recorder.steps.flatMap(\.calls).filter { $0.builtin == "connect_dataverse" }.map(\.status) == [.changed, .ok])
+  }
+
+  @Test("reads: has_role, get_acl, role_definition, list_solutions, groups, clock")
+  func reads() throws {
+    let h = Harness(world: try Scenarios.load("configured-tenant"))
+    let user = try h.call("current_user")
+    #expect(try h.call("has_role", ["principal": user, "role": "Storage Blob Data Owner", "scope": .string(containerScope)]) == .bool(true))
+    #expect(try h.call("has_role", ["principal": user, "role": "Storage Blob Data Owner", "scope": .string(containerScope), "exact": .bool(true)]) == .bool(false))
+    let acl = try h.call("get_acl", ["account": "contosolake"])
+    #expect(acl.get("permissions") == "rwxrwx---+")
+    #expect(try h.call("role_definition", ["name": "storage blob delegator"]).get("id") == "db58b8e5-c6ad-4a2a-8342-4190687cbf4a")
+    #expect(try h.call("list_solutions", ["environment": "Contoso Sales"]).asList?.map { $0.get("unique_name") } == ["Default", "System"])
+    let reader = h.world.group(named: "contoso-Dataverse-readers")[0].id
+    #expect(try h.call("get_group", ["id": .string(reader)]).get("display_name") == "contoso-Dataverse-readers")
+    #expect(try h.call("group_owners", ["group": .string(reader)]).asList?.first?.get("kind") == "service_principal")
+    #expect(try h.call("group_members", ["group": .string(reader)]).asList?.isEmpty == true)
+    #expect(h.failure("get_group", ["id": "00000000-0000-4000-8000-000000000000"])?.code == "Request_ResourceNotFound")
+    #expect(try h.call("service_time") == "2026-01-05T09:02:15Z")
+    try h.call("wait_for", ["duration": .duration(45_000)])
+    #expect(try h.call("service_time") == "2026-01-05T09:03:00Z")
+  }
+}
