@@ -545,6 +545,17 @@ extension World: DataverseService {
     dvEnvironments[i].solutions.remove(at: s)
     dvEnvironments[i].tables.removeAll { $0.solution?.lowercased() == name.lowercased() }
     dvEnvironments[i].dependencies.removeAll { $0.dependentSolution.lowercased() == name.lowercased() }
+    // Removing the last Customer Insights - Data solution detaches the CI-D
+    // environment (the linked storage account stays: it cannot change).
+    let isCI = { (n: String) in n.lowercased().hasPrefix("msdyn_customerinsights") }
+    if isCI(name), !dvEnvironments[i].solutions.contains(where: { isCI($0.uniqueName) }) {
+      let envID = dvEnvironments[i].id
+      dvEnvironments[i].attachedCustomerInsights = nil
+      for c in ciEnvs.indices where ciEnvs[c].dataverseEnvironmentId == envID {
+        ciEnvs[c].dataverseEnvironmentId = nil
+        ciEnvs[c].permissionIdentifier = nil
+      }
+    }
   }
 
   private func tableIndex(_ e: Int, _ table: String) throws(ServiceError) -> Int {

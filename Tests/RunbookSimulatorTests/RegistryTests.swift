@@ -59,3 +59,19 @@ struct RegistryTests {
     #expect(try h.call("service_time") == "2026-01-05T09:03:00Z")
   }
 }
+
+@Suite("Detaching")
+struct DetachTests {
+  @Test("uninstalling the CI-D solutions detaches the environment, so a new connection can be made")
+  func detach() throws {
+    let h = Harness(world: try Scenarios.load("attached-elsewhere"))
+    for s in Scenarios.ciSolutions.map(\.uniqueName) {
+      try h.call("uninstall_solution", ["environment": "Contoso Sales", "solution": .string(s)])
+    }
+    let failures = try h.call("check_connection_prerequisites", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales"])
+    #expect(failures.asList?.isEmpty == true)
+    #expect(try h.call("ci_environment", ["name": "Fabrikam CI"]).get("dataverse_environment") == .null)
+    try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales"])
+    #expect(try h.call("dataverse_environment", ["name": "Contoso Sales"]).get("attached_ci") == "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d")
+  }
+}
