@@ -54,9 +54,9 @@ extension World {
     } catch let error as DecodingError {
       switch error {
       case .typeMismatch(let type, let ctx):
-        throw located(jsonPath(ctx.codingPath), "expected \(typeName(type)); \(ctx.debugDescription)")
+        throw located(jsonPath(ctx.codingPath), "expected \(typeName(String(describing: type))); \(ctx.debugDescription)")
       case .valueNotFound(let type, let ctx):
-        throw located(jsonPath(ctx.codingPath), "expected \(typeName(type)), found null")
+        throw located(jsonPath(ctx.codingPath), "expected \(typeName(String(describing: type))), found null")
       case .keyNotFound(let key, let ctx):
         throw located(jsonPath(ctx.codingPath), "missing key \"\(snake(key.stringValue))\"")
       case .dataCorrupted(let ctx):
@@ -102,14 +102,13 @@ extension World {
   }
 }
 
-private func typeName(_ t: Any.Type) -> String {
-  switch String(describing: t) {
+private func typeName(_ s: String) -> String {
+  switch s {
   case "String": return "a string"
   case "Int": return "an integer"
   case "Bool": return "a bool"
   case "Double": return "a number"
   default:
-    let s = String(describing: t)
     if s.hasPrefix("Array") { return "a list" }
     if s.hasPrefix("Dictionary") { return "an object" }
     return "an object (\(s))"

@@ -1,3 +1,4 @@
+import Foundation
 import RunbookRuntime
 import RunbookServices
 @testable import RunbookSimulator
@@ -73,5 +74,45 @@ struct DetachTests {
     #expect(try h.call("ci_environment", ["name": "Fabrikam CI"]).get("dataverse_environment") == .null)
     try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales"])
     #expect(try h.call("dataverse_environment", ["name": "Contoso Sales"]).get("attached_ci") == "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d")
+  }
+}
+
+@Suite("Graph replication delay")
+struct ReplicationTests {
+  @Test("Request_ResourceNotFound right after creation is retried 5 s apart on the simulated clock")
+  func retry() throws {
+    var state = World.demoState()
+    state.faults = [FaultState(operation: "addOwner", status: 404, code: "Request_ResourceNotFound",
+                               message: "Resource 'x' does not exist or one of its queried reference-property objects are not present.", times: 2)]
+    let h = Harness(world: try World(state: state))
+    let start = h.world.nowMilliseconds
+    let sp = try h.call("ensure_service_principal")
+    let groups = try h.call("create_groups", ["prefix": "contoso", "owner": sp])
+    #expect(h.world.nowMilliseconds - start == 10_000)
+    #expect(try h.call("group_owners", ["group": groups.get("reader")]).asList?.count == 1)
+  }
+}
+
+@Suite("Built-in reference")
+struct BuiltinReferenceTests {
+  /// docs/domain-builtins.md is generated from the registry (RUNBOOK_WRITE_GOLDEN=1 rewrites it).
+  @Test("docs/domain-builtins.md matches the registry")
+  func reference() throws {
+    let h = Harness()
+    var text = "# Domain built-ins\n\nGenerated from the registry by `BuiltinReferenceTests` "
+      + "(`RUNBOOK_WRITE_GOLDEN=1 swift test --filter BuiltinReferenceTests` rewrites it).\n"
+      + "Effects: `reads` looks only; `changes` creates or updates (idempotent: ok when already so); "
+      + "`destructive` deletes; `pure` touches no service.\n"
+    var category = ""
+    for b in h.registry.all {
+      if b.category != category {
+        category = b.category
+        text += "\n## \(category)\n\n"
+      }
+      text += "- `\(b.signature)` *(\(b.effect.rawValue))*: \(b.doc)\n"
+    }
+    let url = Scenarios.stateDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/domain-builtins.md")
+    if ProcessInfo.processInfo.environment["RUNBOOK_WRITE_GOLDEN"] == "1" { try text.write(to: url, atomically: true, encoding: .utf8) }
+    #expect(try String(contentsOf: url, encoding: .utf8) == text)
   }
 }
