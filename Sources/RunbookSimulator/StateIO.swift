@@ -47,6 +47,10 @@ extension World {
       let loc = locations[p]
       return StateFileError(file: file, line: loc?.0, column: loc?.1, jsonPath: path, message: message)
     }
+    if let unknown = JSONLocator.unknownKey(text) {
+      let hint = unknown.suggestion.map { " (did you mean \"\($0)\"?)" } ?? ""
+      throw located(unknown.path, "unknown key \"\(unknown.key)\"\(hint)")
+    }
     let decoder = JSONDecoder()
     let state: StateFile
     do {
@@ -66,9 +70,6 @@ extension World {
       }
     } catch {
       throw StateFileError(file: file, message: "\(error)")
-    }
-    if let unknown = JSONLocator.unknownKey(text) {
-      throw located(unknown.path, "unknown key \"\(unknown.key)\"")
     }
     do {
       return try World(state: state)
@@ -146,15 +147,36 @@ enum JSONLocator {
   }
 
   /// The first key (with its path) that the state format does not define.
-  static func unknownKey(_ text: String) -> (path: String, key: String)? {
+  static func unknownKey(_ text: String) -> (path: String, key: String, suggestion: String?)? {
     var p = Parser(Array(text.utf8))
     try? p.value("$")
-    for (path, keys) in p.objectKeys.sorted(by: { $0.key < $1.key }) {
+    // In document order, so the first unknown key in the file is reported.
+    let position = { (path: String) -> Int in p.locations[path].map { $0.0 * 100_000 + $0.1 } ?? 0 }
+    for (path, keys) in p.objectKeys.sorted(by: { position($0.key) < position($1.key) }) {
       let pattern = path.replacingOccurrences(of: #"\[\d+\]"#, with: "[]", options: .regularExpression)
       guard let allowed = schema[pattern] else { continue }
-      for k in keys where !allowed.contains(k) { return (path + "." + k, k) }
+      for k in keys where !allowed.contains(k) {
+        let missing = allowed.subtracting(keys).sorted()
+        let best = missing.map { ($0, editDistance($0, k)) }.filter { $0.1 <= 3 }.min { $0.1 < $1.1 }?.0
+        return (path + "." + k, k, best)
+      }
     }
     return nil
+  }
+
+  static func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8), b = Array(b.utf8)
+    var row = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+      var prev = row[0]
+      row[0] = i
+      for j in stride(from: 1, through: b.count, by: 1) {
+        let cur = row[j]
+        row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+        prev = cur
+      }
+    }
+    return a.isEmpty ? b.count : row[b.count]
   }
 
   static let schema: [String: Set<String>] = [

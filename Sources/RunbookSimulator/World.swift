@@ -367,6 +367,19 @@ extension World: RoleAssignmentService {
       throw ServiceError(service: "arm", status: 400, code: "PrincipalNotFound",
                          message: "Principal \(r.principalID.replacingDashes) does not exist in the directory \(tenant.id). Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype")
     }
+    let parts = r.scope.split(separator: "/").map(String.init)
+    guard parts.count >= 2, parts[0].lowercased() == "subscriptions",
+      subscriptions.contains(where: { $0.id.lowercased() == parts[1].lowercased() })
+    else {
+      throw ServiceError(service: "arm", status: 404, code: "SubscriptionNotFound",
+                         message: "The subscription '\(parts.count >= 2 ? parts[1] : r.scope)' could not be found.")
+    }
+    if let i = parts.firstIndex(where: { $0.lowercased() == "storageaccounts" }), i + 1 < parts.count,
+      !accounts.contains(where: { $0.name == parts[i + 1] })
+    {
+      throw ServiceError(service: "arm", status: 404, code: "ResourceNotFound",
+                         message: "The Resource 'Microsoft.Storage/storageAccounts/\(parts[i + 1])' under resource group '\(parts.count > 3 ? parts[3] : "")' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+    }
     if let same = assignments.first(where: { $0.0.name.lowercased() == r.name.lowercased() })?.0 {
       if same.scope.lowercased() == r.scope.lowercased() && same.roleGUID == r.roleGUID && same.principalID == r.principalID {
         return (same, false)

@@ -58,9 +58,11 @@ struct StateFileTests {
   @Test("unknown and missing keys")
   func keys() throws {
     let unknown = try #require(load(demo.replacingOccurrences(of: "\"is_hns_enabled\"", with: "\"is_hns_enable\"")))
-    // Decoding fails first on the missing key; the message names it.
-    #expect(unknown.message == "missing key \"is_hns_enabled\"")
-    #expect(unknown.jsonPath == "$.azure.storage_accounts[0]")
+    #expect(unknown.message == "unknown key \"is_hns_enable\" (did you mean \"is_hns_enabled\"?)")
+    #expect(unknown.jsonPath == "$.azure.storage_accounts[0].is_hns_enable")
+    let missing = try #require(load(demo.replacingOccurrences(of: "\"is_hns_enabled\": true,", with: "")))
+    #expect(missing.message == "missing key \"is_hns_enabled\"")
+    #expect(missing.jsonPath == "$.azure.storage_accounts[0]")
     let extra = try #require(load(demo.replacingOccurrences(of: "\"kind\": \"StorageV2\",", with: "\"kind\": \"StorageV2\", \"colour\": \"blue\",")))
     #expect(extra.message == "unknown key \"colour\"")
     #expect(extra.jsonPath == "$.azure.storage_accounts[0].colour")
