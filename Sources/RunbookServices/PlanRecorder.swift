@@ -18,8 +18,10 @@ public struct PlannedChange: Sendable, Equatable {
     public var name: String
     public var old: String?
     public var new: String?
-    public init(_ name: String, old: String? = nil, new: String? = nil) {
-      self.name = name; self.old = old; self.new = new
+    /// Shown after the value (`# contoso-Dataverse-readers`).
+    public var comment: String?
+    public init(_ name: String, old: String? = nil, new: String? = nil, comment: String? = nil) {
+      self.name = name; self.old = old; self.new = new; self.comment = comment
     }
   }
 
@@ -239,7 +241,7 @@ public final class PlanRecorder: @unchecked Sendable {
       case let (old?, nil): line = "\(paint("-", "31", color)) \(name) = \(old)"
       case (nil, nil): line = "  \(name)"
       }
-      out += "\(indent)    \(line)\n"
+      out += "\(indent)    \(line)\(a.comment.map { "  # " + $0 } ?? "")\n"
     }
     return out + "\(indent)  }\n"
   }
@@ -294,7 +296,8 @@ public final class PlanRecorder: @unchecked Sendable {
       ("action", .string(c.action.rawValue)), ("kind", .string(c.kind)), ("name", .string(c.name)),
       ("address", .string(c.address)),
       ("attributes", .array(c.attributes.map { a in
-        .object([("name", .string(a.name)), ("old", a.old.map(JSON.string) ?? .null), ("new", a.new.map(JSON.string) ?? .null)])
+        .object([("name", .string(a.name)), ("old", a.old.map(JSON.string) ?? .null), ("new", a.new.map(JSON.string) ?? .null),
+                 ("comment", a.comment.map(JSON.string) ?? .null)])
       })),
     ])
   }

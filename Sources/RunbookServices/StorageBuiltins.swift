@@ -63,6 +63,12 @@ extension Domain {
     path.isEmpty ? "\(account)/\(container)" : "\(account)/\(container)/\(path)"
   }
 
+  /// The display name of a named ACL entry's principal, for plan comments.
+  func principalName(_ e: AccessControlEntry) -> String? {
+    guard e.isNamed, StableID.isGUID(e.id) else { return nil }
+    return (try? services.directory.object(id: e.id))??.displayName
+  }
+
   static func entryLabel(_ k: AccessControlEntry.Key) -> String {
     (k.isDefault ? "default:" : "") + k.kind.rawValue + ":" + (k.id.isEmpty ? ":" : k.id)
   }
@@ -248,7 +254,7 @@ extension Domain {
             let old = current.acl.entry(e.key)?.permissions
             if old != e.permissions {
               attrs.append(.init(Domain.entryLabel(e.key), old: old.map { Value.quote($0.text) },
-                                 new: e.permissions.map { Value.quote($0.text) }))
+                                 new: e.permissions.map { Value.quote($0.text) }, comment: principalName(e)))
             }
           }
           log.add(PlannedChange(.update, "acl", aclAddress(acct.name, container, path), attrs))
