@@ -6,7 +6,8 @@ import Testing
 
 @Suite("Plan renderer")
 struct PlanRendererTests {
-  static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+  static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Golden/plans")
 
   func check(_ name: String, _ text: String) throws {
     let url = PlanRendererTests.golden.appendingPathComponent(name)
