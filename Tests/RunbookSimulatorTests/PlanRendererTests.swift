@@ -62,3 +62,35 @@ struct PlanRendererTests {
     try check("uninstall-blocked.plan.txt", h.recorder.renderText())
   }
 }
+
+@Suite("Plan recorder bookkeeping")
+struct PlanRecorderTests {
+  @Test("nested steps, top-level calls, streaming events and counts")
+  func nesting() {
+    let r = PlanRecorder()
+    let events = EventLog()
+    r.onEvent = { events.append($0) }
+    let add = PlannedChange(.create, "group", "g")
+    r.record(CallRecord(builtin: "a", arguments: "", status: .ok, changes: []))
+    r.beginStep("outer")
+    r.beginStep("inner")
+    r.record(CallRecord(builtin: "b", arguments: "", status: .changed, changes: [add]))
+    r.endStep("inner", error: nil)
+    r.record(CallRecord(builtin: "c", arguments: "x: \"q\\\"\"", status: .failed, changes: [], errorCode: "E", errorMessage: "bad\nline"))
+    r.endStep("outer", error: RuntimeError("bad\nline", code: "E"))
+    #expect(r.steps.map(\.name) == [nil, "outer", "inner"])
+    #expect(r.steps.map(\.status) == [.ok, .failed, .changed])
+    #expect(r.summary.planLine == "Plan: 1 to add, 0 to change, 0 to destroy.")
+    #expect(r.summary.stepsLine == "Steps: 0 ok, 1 changed, 1 failed.")
+    #expect(events.count == 7)
+    #expect(PlanRecorder.json(.call(step: "s", r.steps[1].calls[0])).contains(#""arguments":"x: \"q\\\"\"""#))
+    #expect(r.renderText().contains("  Error: [E] bad\n         line\n"))
+  }
+}
+
+/// Collects streamed plan events (the recorder is single-threaded).
+final class EventLog: @unchecked Sendable {
+  private(set) var events: [PlanEvent] = []
+  func append(_ e: PlanEvent) { events.append(e) }
+  var count: Int { events.count }
+}
