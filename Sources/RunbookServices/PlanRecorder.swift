@@ -1,0 +1,344 @@
+import Foundation
+import RunbookRuntime
+
+/// One resource change, rendered Terraform-style: `+` create, `~` update, `-` delete.
+public struct PlannedChange: Sendable, Equatable {
+  public enum Action: String, Sendable {
+    case create, update, delete
+    public var symbol: String {
+      switch self {
+      case .create: return "+"
+      case .update: return "~"
+      case .delete: return "-"
+      }
+    }
+  }
+  /// An attribute: created (`new` only), deleted (`old` only) or updated (both).
+  public struct Attribute: Sendable, Equatable {
+    public var name: String
+    public var old: String?
+    public var new: String?
+    /// Shown after the value (`# contoso-Dataverse-readers`).
+    public var comment: String?
+    public init(_ name: String, old: String? = nil, new: String? = nil, comment: String? = nil) {
+      self.name = name; self.old = old; self.new = new; self.comment = comment
+    }
+  }
+
+  public var action: Action
+  /// The resource kind, e.g. `group`, `role_assignment`, `acl`.
+  public var kind: String
+  /// The natural key, e.g. the group's display name or an ACL's path.
+  public var name: String
+  public var attributes: [Attribute]
+
+  public init(_ action: Action, _ kind: String, _ name: String, _ attributes: [Attribute] = []) {
+    self.action = action; self.kind = kind; self.name = name; self.attributes = attributes
+  }
+
+  /// `group["contoso-Dataverse-readers"]`.
+  public var address: String { "\(kind)[\(Value.quote(name))]" }
+}
+
+/// What one domain built-in call did.
+public struct CallRecord: Sendable, Equatable {
+  public enum Status: String, Sendable { case ok, changed, failed }
+  public var builtin: String
+  /// The call's arguments, summarised (`prefix: "contoso", owner: <service_principal "…">`).
+  public var arguments: String
+  public var status: Status
+  public var changes: [PlannedChange]
+  public var errorCode: String?
+  public var errorMessage: String?
+  /// A remark such as "already exists under another name".
+  public var notes: [String]
+
+  public init(builtin: String, arguments: String, status: Status, changes: [PlannedChange], errorCode: String? = nil,
+              errorMessage: String? = nil, notes: [String] = []) {
+    self.builtin = builtin; self.arguments = arguments; self.status = status; self.changes = changes
+    self.errorCode = errorCode; self.errorMessage = errorMessage; self.notes = notes
+  }
+}
+
+/// The built-in calls of one step (or of the top level, `name == nil`).
+public struct StepRecord: Sendable, Equatable {
+  public enum Status: String, Sendable { case running, ok, changed, failed }
+  public var name: String?
+  public var calls: [CallRecord]
+  public var status: Status
+  public var errorCode: String?
+  public var errorMessage: String?
+
+  public var changeCount: Int { calls.reduce(0) { $0 + $1.changes.count } }
+}
+
+/// An event of the plan stream (what `--format json` prints, one per line).
+public enum PlanEvent: Sendable, Equatable {
+  case stepStarted(String)
+  case call(step: String?, CallRecord)
+  case stepFinished(StepRecord)
+  case summary(PlanSummary)
+}
+
+public struct PlanSummary: Sendable, Equatable {
+  public var toAdd = 0, toChange = 0, toDestroy = 0
+  public var stepsOK = 0, stepsChanged = 0, stepsFailed = 0
+  public var callsOK = 0, callsChanged = 0, callsFailed = 0
+
+  /// `Plan: 4 to add, 3 to change, 0 to destroy.`
+  public var planLine: String { "Plan: \(toAdd) to add, \(toChange) to change, \(toDestroy) to destroy." }
+  /// `Steps: 2 ok, 5 changed, 0 failed.`
+  public var stepsLine: String { "Steps: \(stepsOK) ok, \(stepsChanged) changed, \(stepsFailed) failed." }
+}
+
+/// Groups the results of domain built-ins by step. The CLI forwards the
+/// interpreter's step events (`beginStep`/`endStep`); built-ins call `record`.
+public final class PlanRecorder: @unchecked Sendable {
+  public private(set) var steps: [StepRecord] = []
+  /// Indexes into `steps` of the open steps, innermost last.
+  private var open: [Int] = []
+  /// Called for every event as it happens (for streaming output).
+  public var onEvent: (@Sendable (PlanEvent) -> Void)?
+
+  public init() {}
+
+  public func beginStep(_ name: String) {
+    steps.append(StepRecord(name: name, calls: [], status: .running))
+    open.append(steps.count - 1)
+    onEvent?(.stepStarted(name))
+  }
+
+  public func endStep(_ name: String, error: RuntimeError?) {
+    guard let i = open.popLast() else { return }
+    var s = steps[i]
+    if let error {
+      s.status = .failed
+      s.errorCode = error.code
+      s.errorMessage = error.message
+    } else {
+      s.status = s.calls.contains { $0.status == .changed } ? .changed : .ok
+    }
+    steps[i] = s
+    onEvent?(.stepFinished(s))
+  }
+
+  public func record(_ call: CallRecord) {
+    let i: Int
+    if let last = open.last {
+      i = last
+    } else if let l = steps.indices.last, steps[l].name == nil {
+      i = l
+    } else {
+      steps.append(StepRecord(name: nil, calls: [], status: .ok))
+      i = steps.count - 1
+    }
+    steps[i].calls.append(call)
+    if steps[i].name == nil {
+      steps[i].status = steps[i].calls.contains { $0.status == .failed } ? .failed
+        : steps[i].calls.contains { $0.status == .changed } ? .changed : .ok
+    }
+    onEvent?(.call(step: steps[i].name, call))
+  }
+
+  /// All changes recorded so far, in order.
+  public var changes: [PlannedChange] { steps.flatMap { $0.calls.flatMap(\.changes) } }
+
+  public var summary: PlanSummary {
+    var s = PlanSummary()
+    for c in changes {
+      switch c.action {
+      case .create: s.toAdd += 1
+      case .update: s.toChange += 1
+      case .delete: s.toDestroy += 1
+      }
+    }
+    for step in steps where step.name != nil {
+      switch step.status {
+      case .ok: s.stepsOK += 1
+      case .changed: s.stepsChanged += 1
+      case .failed: s.stepsFailed += 1
+      case .running: break
+      }
+    }
+    for call in steps.flatMap(\.calls) {
+      switch call.status {
+      case .ok: s.callsOK += 1
+      case .changed: s.callsChanged += 1
+      case .failed: s.callsFailed += 1
+      }
+    }
+    return s
+  }
+
+  // MARK: Text
+
+  /// The plan as text, like `terraform plan`: per step its built-in calls,
+  /// each with its status and changes, then the summary lines.
+  public func renderText(color: Bool = false) -> String {
+    var out = ""
+    for step in steps { out += PlanRecorder.renderStep(step, color: color) + "\n" }
+    let s = summary
+    out += s.planLine + "\n" + s.stepsLine + "\n"
+    return out
+  }
+
+  private static func paint(_ s: String, _ code: String, _ on: Bool) -> String {
+    on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+  }
+
+  public static func renderStep(_ step: StepRecord, color: Bool = false) -> String {
+    let title = step.name.map { "Step \(Value.quote($0))" } ?? "Outside any step"
+    var status = step.status.rawValue
+    let n = step.changeCount
+    if n > 0 { status += " (\(n) change\(n == 1 ? "" : "s"))" }
+    let statusColor = step.status == .failed ? "31" : step.status == .changed ? "33" : "32"
+    let width = 78
+    let dots = String(repeating: ".", count: max(3, width - title.count - status.count - 2))
+    var out = "\(paint(title, "1", color)) \(dots) \(paint(status, statusColor, color))\n"
+    for (i, call) in step.calls.enumerated() {
+      // The step's error is printed once, below, when it is this call's error.
+      let isStepError = i == step.calls.count - 1 && step.status == .failed && call.errorMessage == step.errorMessage
+      out += renderCall(call, color: color, showError: !isStepError)
+    }
+    if step.status == .failed, let message = step.errorMessage {
+      let code = step.errorCode.map { "[\($0)] " } ?? ""
+      out += "  \(paint("Error:", "31", color)) \(code)\(message.replacingOccurrences(of: "\n", with: "\n         "))\n"
+      if n > 0 { out += "  (\(n) change\(n == 1 ? " was" : "s were") planned in this step before the failure)\n" }
+    }
+    return out
+  }
+
+  public static func renderCall(_ call: CallRecord, color: Bool = false, showError: Bool = true) -> String {
+    let label: String
+    switch call.status {
+    case .ok: label = paint("ok     ", "32", color)
+    case .changed: label = paint("changed", "33", color)
+    case .failed: label = paint("failed ", "31", color)
+    }
+    var out = "  \(label) \(call.builtin)(\(call.arguments))\n"
+    for note in call.notes { out += "            # \(note)\n" }
+    for change in call.changes { out += renderChange(change, indent: "            ", color: color) }
+    if showError, call.status == .failed, let message = call.errorMessage {
+      let text = message.replacingOccurrences(of: "\n", with: "\n                   ")
+      out += "            \(paint("error:", "31", color)) \(call.errorCode.map { "[\($0)] " } ?? "")\(text)\n"
+    }
+    return out
+  }
+
+  public static func renderChange(_ change: PlannedChange, indent: String, color: Bool = false) -> String {
+    let symbolColor = change.action == .create ? "32" : change.action == .update ? "33" : "31"
+    let sym = paint(change.action.symbol, symbolColor, color)
+    var out = "\(indent)\(sym) \(change.address)"
+    if change.attributes.isEmpty { return out + "\n" }
+    out += " {\n"
+    let width = change.attributes.map(\.name.count).max() ?? 0
+    for a in change.attributes {
+      let name = a.name.padding(toLength: width, withPad: " ", startingAt: 0)
+      let line: String
+      switch (a.old, a.new) {
+      case let (old?, new?): line = "\(paint("~", "33", color)) \(name) = \(old) -> \(new)"
+      case let (nil, new?): line = "\(paint("+", "32", color)) \(name) = \(new)"
+      case let (old?, nil): line = "\(paint("-", "31", color)) \(name) = \(old)"
+      case (nil, nil): line = "  \(name)"
+      }
+      out += "\(indent)    \(line)\(a.comment.map { "  # " + $0 } ?? "")\n"
+    }
+    return out + "\(indent)  }\n"
+  }
+
+  // MARK: JSON lines
+
+  /// The same information as `renderText`, one JSON object per line:
+  /// `step_started`, `call`, `step_finished`, then `summary`.
+  public func renderJSONLines() -> String {
+    var out = ""
+    for step in steps {
+      if let name = step.name { out += PlanRecorder.json(.stepStarted(name)) + "\n" }
+      for call in step.calls { out += PlanRecorder.json(.call(step: step.name, call)) + "\n" }
+      if step.name != nil { out += PlanRecorder.json(.stepFinished(step)) + "\n" }
+    }
+    return out + PlanRecorder.json(.summary(summary)) + "\n"
+  }
+
+  /// One event as a single-line JSON object with sorted keys.
+  public static func json(_ event: PlanEvent) -> String {
+    switch event {
+    case .stepStarted(let name):
+      return JSON.object([("event", .string("step_started")), ("step", .string(name))]).text
+    case .call(let step, let call):
+      return JSON.object([
+        ("event", .string("call")), ("step", step.map(JSON.string) ?? .null), ("builtin", .string(call.builtin)),
+        ("arguments", .string(call.arguments)), ("status", .string(call.status.rawValue)),
+        ("changes", .array(call.changes.map(changeJSON))), ("notes", .array(call.notes.map(JSON.string))),
+        ("error", call.errorMessage.map { errorJSON(call.errorCode, $0) } ?? .null),
+      ]).text
+    case .stepFinished(let step):
+      return JSON.object([
+        ("event", .string("step_finished")), ("step", step.name.map(JSON.string) ?? .null),
+        ("status", .string(step.status.rawValue)), ("changes", .int(step.changeCount)),
+        ("error", step.errorMessage.map { errorJSON(step.errorCode, $0) } ?? .null),
+      ]).text
+    case .summary(let s):
+      return JSON.object([
+        ("event", .string("summary")), ("add", .int(s.toAdd)), ("change", .int(s.toChange)),
+        ("destroy", .int(s.toDestroy)),
+        ("steps", .object([("ok", .int(s.stepsOK)), ("changed", .int(s.stepsChanged)), ("failed", .int(s.stepsFailed))])),
+        ("calls", .object([("ok", .int(s.callsOK)), ("changed", .int(s.callsChanged)), ("failed", .int(s.callsFailed))])),
+      ]).text
+    }
+  }
+
+  private static func errorJSON(_ code: String?, _ message: String) -> JSON {
+    .object([("code", code.map(JSON.string) ?? .null), ("message", .string(message))])
+  }
+  private static func changeJSON(_ c: PlannedChange) -> JSON {
+    .object([
+      ("action", .string(c.action.rawValue)), ("kind", .string(c.kind)), ("name", .string(c.name)),
+      ("address", .string(c.address)),
+      ("attributes", .array(c.attributes.map { a in
+        .object([("name", .string(a.name)), ("old", a.old.map(JSON.string) ?? .null), ("new", a.new.map(JSON.string) ?? .null),
+                 ("comment", a.comment.map(JSON.string) ?? .null)])
+      })),
+    ])
+  }
+}
+
+/// A minimal deterministic JSON writer (object keys sorted).
+public indirect enum JSON: Sendable, Equatable {
+  case null, bool(Bool), int(Int), string(String), array([JSON]), object([(String, JSON)])
+
+  public static func == (a: JSON, b: JSON) -> Bool { a.text == b.text }
+
+  public var text: String {
+    switch self {
+    case .null: return "null"
+    case .bool(let b): return b ? "true" : "false"
+    case .int(let i): return String(i)
+    case .string(let s): return JSON.escape(s)
+    case .array(let items): return "[" + items.map(\.text).joined(separator: ",") + "]"
+    case .object(let fields):
+      return "{" + fields.sorted { $0.0 < $1.0 }.map { JSON.escape($0.0) + ":" + $0.1.text }.joined(separator: ",") + "}"
+    }
+  }
+
+  public static func escape(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if u.value < 0x20 {
+          let h = String(u.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } else {
+          out.unicodeScalars.append(u)
+        }
+      }
+    }
+    return out + "\""
+  }
+}

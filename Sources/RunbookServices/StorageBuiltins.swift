@@ -1,0 +1,385 @@
+import RunbookRuntime
+
+/// The container Customer Insights uses in the customer's own data lake.
+public let ciContainerName = "customerinsights"
+
+extension Domain {
+  /// A storage account argument: a `storage_account` record or an account name.
+  func account(_ args: Arguments, _ name: String) throws -> StorageAccount {
+    let v = args[name]
+    let accountName: String
+    switch v {
+    case .string(let s): accountName = s
+    case .map(let m):
+      guard let s = m["name"]?.asString else {
+        throw args.typeError(name, expected: "a storage account record or name", got: v)
+      }
+      accountName = s
+    default: throw args.typeError(name, expected: "a storage account record or name", got: v)
+    }
+    try validateAccountName(accountName)
+    guard let a = try services.dataLake.storageAccount(name: accountName) else {
+      throw ServiceError(
+        service: "arm", status: 404, code: "ResourceNotFound",
+        message: "The Resource 'Microsoft.Storage/storageAccounts/\(accountName)' was not found.")
+    }
+    return a
+  }
+
+  /// An account name without a lookup (pure built-ins).
+  func accountName(_ args: Arguments, _ name: String) throws -> String {
+    let v = args[name]
+    if case .map(let m) = v, let s = m["name"]?.asString { try validateAccountName(s); return s }
+    if case .string(let s) = v { try validateAccountName(s); return s }
+    throw args.typeError(name, expected: "a storage account record or name", got: v)
+  }
+
+  func scope(_ args: Arguments, _ name: String) throws -> (scope: String, subscription: String) {
+    let s = try args.string(name)
+    let parts = s.split(separator: "/", omittingEmptySubsequences: false)
+    guard s.hasPrefix("/subscriptions/"), parts.count >= 3, StableID.isGUID(String(parts[2])), !s.hasSuffix("/") else {
+      throw valueError(
+        "argument `\(name)` of `\(args.builtin.name)` must be an ARM scope like /subscriptions/<guid>/resourceGroups/<rg>/…, not \(Value.quote(s))",
+        code: "invalid_scope")
+    }
+    return (s, String(parts[2]).lowercased())
+  }
+
+  /// Rewrites the DFS errors of non-HNS or feature-conflicting accounts as
+  /// the script does ("Please use HNS Enabled Gen2 storage account.").
+  func hnsHint<T>(_ body: () throws -> T) throws -> T {
+    do {
+      return try body()
+    } catch let error as ServiceError where error.code == "EndpointUnsupportedAccountFeatures" || error.code == "HierarchicalNamespaceNotEnabled"
+      || error.message.lowercased().contains("does not support blobstorageevents or softdelete")
+    {
+      var e = error
+      e.message = "Error setting ACLs: \(error.message) Please use HNS Enabled Gen2 storage account."
+      throw e
+    }
+  }
+
+  func aclAddress(_ account: String, _ container: String, _ path: String) -> String {
+    path.isEmpty ? "\(account)/\(container)" : "\(account)/\(container)/\(path)"
+  }
+
+  /// The display name of a named ACL entry's principal, for plan comments.
+  func principalName(_ e: AccessControlEntry) -> String? {
+    guard e.isNamed, StableID.isGUID(e.id) else { return nil }
+    return (try? services.directory.object(id: e.id))??.displayName
+  }
+
+  static func entryLabel(_ k: AccessControlEntry.Key) -> String {
+    (k.isDefault ? "default:" : "") + k.kind.rawValue + ":" + (k.id.isEmpty ? ":" : k.id)
+  }
+
+  // MARK: Built-ins
+
+  func storageBuiltins() -> [Builtin] {
+    let cat = "storage"
+    let containerParam = BuiltinParameter("container", .string, default: .value(.string(ciContainerName)))
+    return [
+      builtin("storage_account",
+              [BuiltinParameter("subscription", .string), BuiltinParameter("resource_group", .string),
+               BuiltinParameter("name", .string)],
+              returns: .map, category: cat, effect: .reads,
+              doc: "A storage account: {name, id/scope, location, hns_enabled, private_endpoint, …}.") { args, _ in
+        let sub = try args.guid("subscription")
+        let rg = try args.nonEmptyString("resource_group")
+        let name = try args.string("name")
+        try validateAccountName(name)
+        return try services.dataLake.storageAccount(subscriptionID: sub, resourceGroup: rg, name: name).record
+      },
+
+      builtin("ensure_container", [BuiltinParameter("account", .any), BuiltinParameter("name", .string, default: .value(.string(ciContainerName)))],
+              returns: .map, category: cat, effect: .changes,
+              doc: "The filesystem (container) `name` in the account, created when missing.") { args, log in
+        let acct = try account(args, "account")
+        let name = try args.string("name")
+        try validateContainerName(name)
+        if try !services.dataLake.filesystemExists(account: acct.name, filesystem: name) {
+          try services.dataLake.createFilesystem(account: acct.name, filesystem: name)
+          log.add(PlannedChange(.create, "container", "\(acct.name)/\(name)", [
+            .init("scope", new: Value.quote(acct.containerScope(name))),
+          ]))
+        }
+        return .record(fields: [
+          ("kind", .string("container")), ("name", .string(name)), ("account", .string(acct.name)),
+          ("scope", .string(acct.containerScope(name))), ("url", .string(acct.dfsEndpoint + name)),
+        ])
+      },
+
+      builtin("ensure_directory", [BuiltinParameter("account", .any), BuiltinParameter("path", .string), containerParam],
+              returns: .list, category: cat, effect: .changes,
+              doc: "Creates each missing folder of `path` (`a/b`) in the container; returns the folder paths.") { args, log in
+        let acct = try account(args, "account")
+        let container = try args.string("container")
+        let path = try args.folderPath("path")
+        var created: [Value] = []
+        var prefix = ""
+        for seg in path.split(separator: "/") {
+          prefix = prefix.isEmpty ? String(seg) : prefix + "/" + seg
+          switch try services.dataLake.pathIsDirectory(account: acct.name, filesystem: container, path: prefix) {
+          case true?: break
+          case false?:
+            throw ServiceError(service: "dfs", status: 409, code: "PathConflict",
+                               message: "The specified path, or an element of the path, exists and its resource type is invalid for this operation. (\(prefix) is a file)")
+          case nil:
+            try hnsHint { () throws in
+              try services.dataLake.createDirectory(account: acct.name, filesystem: container, path: prefix)
+            }
+            log.add(PlannedChange(.create, "directory", aclAddress(acct.name, container, prefix)))
+          }
+          created.append(.string(prefix))
+        }
+        return .list(created)
+      },
+
+      builtin("role_definition", [BuiltinParameter("name", .string)], returns: .map, category: "roles", effect: .pure,
+              doc: "A built-in role by name: {name, id}; fails for unknown roles.") { args, _ in
+        let r = try args.role("name")
+        return .record(fields: [("kind", .string("role_definition")), ("name", .string(r.name)), ("id", .string(r.id))])
+      },
+
+      builtin("has_role",
+              [BuiltinParameter("principal", .any), BuiltinParameter("role", .string), BuiltinParameter("scope", .string),
+               BuiltinParameter("exact", .bool, default: .value(.bool(false)))],
+              returns: .bool, category: "roles", effect: .reads,
+              doc: "Whether a visible assignment of the role exists at the scope (or above it unless `exact`).") { args, _ in
+        let p = try principal(args, "principal")
+        let r = try args.role("role")
+        let (s, _) = try scope(args, "scope")
+        let exact = try args.bool("exact")
+        return .bool(try services.roles.roleAssignments(scope: s, principalID: p.id).contains {
+          $0.roleGUID == r.id && (exact ? $0.scope.lowercased() == s.lowercased() : s.lowercased().hasPrefix($0.scope.lowercased()))
+        })
+      },
+
+      builtin("assign_role",
+              [BuiltinParameter("principal", .any), BuiltinParameter("role", .string), BuiltinParameter("scope", .string)],
+              returns: .map, category: "roles", effect: .changes,
+              doc: "Assigns a role at a scope under a deterministic assignment GUID (ok when already assigned).") { args, log in
+        let p = try principal(args, "principal")
+        let r = try args.role("role")
+        let (s, sub) = try scope(args, "scope")
+        let existing = try services.roles.roleAssignments(scope: s, principalID: p.id)
+          .first { $0.roleGUID == r.id && $0.scope.lowercased() == s.lowercased() }
+        if let existing { return existing.record }
+        let name = StableID.guid("role-assignment", s.lowercased(), r.id, p.id)
+        let (a, created) = try services.roles.createRoleAssignment(RoleAssignment(
+          name: name, scope: s, roleDefinitionID: r.resourceID(subscription: sub), principalID: p.id,
+          principalType: p.type))
+        if created {
+          let short = s.split(separator: "/").suffix(2).joined(separator: "/")
+          log.add(PlannedChange(.create, "role_assignment", "\(r.name) for \(p.displayName) on \(short)", [
+            .init("name", new: Value.quote(a.name)), .init("principal_id", new: Value.quote(p.id)),
+            .init("principal_type", new: Value.quote(p.type.rawValue)),
+            .init("role_definition_id", new: Value.quote(a.roleDefinitionID)), .init("scope", new: Value.quote(s)),
+          ]))
+        } else {
+          log.note("assignment \(a.name) already exists; it is not visible yet (role assignments propagate with a delay)")
+        }
+        return a.record
+      },
+
+      builtin("wait_for_role",
+              [BuiltinParameter("principal", .any), BuiltinParameter("role", .string), BuiltinParameter("scope", .string),
+               BuiltinParameter("timeout", .duration, default: .value(.duration(600_000)))],
+              returns: .map, category: "roles", effect: .reads,
+              doc: "Polls (5 s, doubling, at most 60 s apart) until the assignment is visible; fails after `timeout`.") { args, log in
+        let p = try principal(args, "principal")
+        let r = try args.role("role")
+        let (s, _) = try scope(args, "scope")
+        let timeout = try args.durationMilliseconds("timeout")
+        guard timeout >= 0 else { throw valueError("`timeout` must not be negative") }
+        let clock = services.clock
+        let start = clock.nowMilliseconds
+        var delay = 5_000
+        var polls = 0
+        while true {
+          polls += 1
+          let visible = try services.roles.roleAssignments(scope: s, principalID: p.id).contains {
+            $0.roleGUID == r.id && s.lowercased().hasPrefix($0.scope.lowercased())
+          }
+          let waited = clock.nowMilliseconds - start
+          if visible {
+            if waited > 0 { log.note("visible after \(Value.formatDuration(waited)) (\(polls) polls)") }
+            return .record(fields: [("visible", .bool(true)), ("waited", .duration(waited)), ("polls", .int(polls))])
+          }
+          if waited >= timeout {
+            throw RuntimeError(
+              "the \(r.name) assignment of \(p.displayName) at \(s) is still not visible after \(Value.formatDuration(waited)) (\(polls) polls)",
+              code: "timeout")
+          }
+          clock.sleep(milliseconds: min(delay, timeout - waited))
+          delay = min(delay * 2, 60_000)
+        }
+      },
+
+      builtin("get_acl", [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))), containerParam],
+              returns: .map, category: cat, effect: .reads,
+              doc: "The owner, owning group, permissions and ACL of a path (\"\" is the container root).") { args, _ in
+        let acct = try account(args, "account")
+        let container = try args.string("container")
+        let path = try args.folderPath("path")
+        let ac = try hnsHint { () throws in
+          try services.dataLake.getAccessControl(account: acct.name, filesystem: container, path: path)
+        }
+        return aclRecord(path: path, ac.acl, owner: ac.owner, group: ac.group, isDirectory: ac.isDirectory)
+      },
+
+      builtin("set_acl",
+              [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
+               BuiltinParameter("entries", .any), containerParam],
+              returns: .map, category: cat, effect: .changes,
+              doc: "Merges ACL entries (access and default) into a path's ACL, keeping the others; widens a restrictive mask.") { args, log in
+        let acct = try account(args, "account")
+        let container = try args.string("container")
+        let path = try args.folderPath("path")
+        let requested = try args.aclEntries("entries")
+        let lake = services.dataLake
+        let current = try hnsHint { () throws in
+          try lake.getAccessControl(account: acct.name, filesystem: container, path: path)
+        }
+        if !current.isDirectory && requested.hasDefault {
+          throw valueError("\(aclAddress(acct.name, container, path)) is a file; files have no default ACL", code: "invalid_acl")
+        }
+        let merged = current.acl.merging(requested)
+        if merged != current.acl {
+          try hnsHint { () throws in
+            try lake.setAccessControl(account: acct.name, filesystem: container, path: path, acl: merged)
+          }
+          var attrs: [PlannedChange.Attribute] = []
+          for e in merged.canonicalEntries {
+            let old = current.acl.entry(e.key)?.permissions
+            if old != e.permissions {
+              attrs.append(.init(Domain.entryLabel(e.key), old: old.map { Value.quote($0.text) },
+                                 new: e.permissions.map { Value.quote($0.text) }, comment: principalName(e)))
+            }
+          }
+          log.add(PlannedChange(.update, "acl", aclAddress(acct.name, container, path), attrs))
+        }
+        return aclRecord(path: path, merged, owner: current.owner, group: current.group, isDirectory: current.isDirectory)
+      },
+
+      builtin("set_acl_recursive",
+              [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
+               BuiltinParameter("entries", .any), containerParam,
+               BuiltinParameter("continue_on_failure", .bool, default: .value(.bool(true)))],
+              returns: .map, category: cat, effect: .changes,
+              doc: "Merges ACL entries into a path and everything under it (modify mode); returns counts and failed entries.") { args, log in
+        let acct = try account(args, "account")
+        let container = try args.string("container")
+        let path = try args.folderPath("path")
+        let requested = try args.aclEntries("entries")
+        let force = try args.bool("continue_on_failure")
+        var dirs = 0, files = 0, failures = 0, changed: Int? = 0, pages = 0
+        var failed: [ACLFailedEntry] = []
+        var token: String? = nil
+        repeat {
+          let page = try hnsHint { () throws in
+            try services.dataLake.setAccessControlRecursive(
+              account: acct.name, filesystem: container, path: path, mode: .modify, acl: requested,
+              continuation: token, maxRecords: nil, forceFlag: force)
+          }
+          pages += 1
+          dirs += page.directoriesSuccessful
+          files += page.filesSuccessful
+          failures += page.failureCount
+          failed += page.failedEntries
+          if let c = page.changedCount, let sum = changed { changed = sum + c } else { changed = nil }
+          token = page.continuation
+          if !force && page.failureCount > 0 { break }
+        } while token != nil
+        if changed != 0 {
+          log.add(PlannedChange(.update, "acl_recursive", aclAddress(acct.name, container, path), [
+            .init("entries", new: Value.quote(requested.text)),
+            .init("items_changed", new: changed.map(String.init) ?? "(known after apply)"),
+          ]))
+        }
+        if failures > 0 {
+          let names = failed.prefix(10).map(\.name).joined(separator: ", ")
+          log.note("Unable to set ACL on the following files/folders: \(names)\(failed.count > 10 ? ", …" : "")")
+        }
+        return .record(fields: [
+          ("directories_successful", .int(dirs)), ("files_successful", .int(files)), ("failure_count", .int(failures)),
+          ("failed_entries", .list(failed.map { f in
+            .record(fields: [("name", .string(f.name)), ("type", .string(f.type)), ("error_message", .string(f.errorMessage))])
+          })),
+          ("changed", changed.map { .int($0) } ?? .null), ("pages", .int(pages)),
+        ])
+      },
+
+      builtin("permission_identifier",
+              [BuiltinParameter("account", .any), BuiltinParameter("reader", .any), BuiltinParameter("contributor", .any),
+               BuiltinParameter("path", .string, default: .value(.string(""))), containerParam],
+              returns: .string, category: cat, effect: .pure,
+              doc: "The permissions identifier: https://{account}.dfs.core.windows.net/{container}[/{path}]?cg={contributor}&rg={reader}.") { args, _ in
+        let name = try accountName(args, "account")
+        let reader = try args.objectID("reader")
+        let contributor = try args.objectID("contributor")
+        let path = try args.folderPath("path")
+        let container = try args.string("container")
+        try validateContainerName(container)
+        return .string(
+          "https://\(name).dfs.core.windows.net/\(container)\(path.isEmpty ? "" : "/" + path)?cg=\(contributor)&rg=\(reader)")
+      },
+
+      builtin("parse_permission_identifier", [BuiltinParameter("identifier", .string)], returns: .map, category: cat,
+              effect: .pure,
+              doc: "Parses a permissions identifier (script or documentation form, parameters by name): {account, container, path, reader, contributor}.") { args, _ in
+        try parsePermissionIdentifier(try args.string("identifier"))
+      },
+    ]
+  }
+
+  func aclRecord(path: String, _ acl: AccessControlList, owner: String, group: String, isDirectory: Bool) -> Value {
+    .record(fields: [
+      ("kind", .string("acl")), ("path", .string(path)), ("owner", .string(owner)), ("group", .string(group)),
+      ("permissions", .string(acl.permissionsString)), ("acl", .string(acl.text)),
+      ("entries", .list(acl.canonicalEntries.map { .string($0.text) })), ("is_directory", .bool(isDirectory)),
+    ])
+  }
+}
+
+/// Parses `https://{account}[.dfs.core.windows.net]/{container}[/{path}]?cg=…&rg=…`
+/// (query parameters by name, in either order).
+func parsePermissionIdentifier(_ text: String) throws -> Value {
+  func bad(_ why: String) -> RuntimeError {
+    RuntimeError("invalid permissions identifier \(Value.quote(text)): \(why)", code: "invalid_identifier")
+  }
+  guard text.hasPrefix("https://") else { throw bad("it must start with https://") }
+  let rest = text.dropFirst("https://".count)
+  let (location, query) = { () -> (Substring, Substring) in
+    if let q = rest.firstIndex(of: "?") { return (rest[..<q], rest[rest.index(after: q)...]) }
+    return (rest, "")
+  }()
+  let segments = location.split(separator: "/", omittingEmptySubsequences: true)
+  guard segments.count >= 2 else { throw bad("expected https://<account>/<container>") }
+  let host = String(segments[0])
+  let account = String(host.split(separator: ".").first ?? "")
+  let form: String
+  if host == account {
+    form = "documentation"
+  } else if host.lowercased() == "\(account.lowercased()).dfs.core.windows.net" {
+    form = "script"
+  } else {
+    throw bad("the host must be <account> or <account>.dfs.core.windows.net, not \(host)")
+  }
+  var params: [String: String] = [:]
+  for pair in query.split(separator: "&") {
+    let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+    let key = String(kv[0]).lowercased()
+    guard params[key] == nil else { throw bad("`\(key)` is given twice") }
+    params[key] = kv.count > 1 ? String(kv[1]) : ""
+  }
+  guard let rg = params["rg"] else { throw bad("the reader group parameter `rg` is missing") }
+  guard let cg = params["cg"] else { throw bad("the contributor group parameter `cg` is missing") }
+  guard StableID.isGUID(rg) else { throw bad("`rg` (reader group id) is not a GUID: \(rg)") }
+  guard StableID.isGUID(cg) else { throw bad("`cg` (contributor group id) is not a GUID: \(cg)") }
+  return .record(fields: [
+    ("account", .string(account)), ("host", .string(host)), ("container", .string(String(segments[1]))),
+    ("path", .string(segments.dropFirst(2).joined(separator: "/"))), ("reader", .string(rg.lowercased())),
+    ("contributor", .string(cg.lowercased())), ("form", .string(form)),
+  ])
+}
