@@ -280,14 +280,17 @@ extension Compiler {
   static func updateElement(
     _ container: inout Value, index: Value, insertIfMissing: Bool, range: SourceRange, _ body: (inout Value) throws -> Void
   ) throws {
-    switch container {
-    case .list(var box):
+    // `guard case` rather than `switch`: a switch keeps a copy of the subject
+    // alive, so the box would never look uniquely referenced.
+    if case .list(var box) = container {
       container = .null
       if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
       defer { container = .list(box) }
       let i = try Operators.listIndex(index, count: box.items.count, range)
       try body(&box.items[i])
-    case .map(var box):
+      return
+    }
+    if case .map(var box) = container {
       container = .null
       if !isKnownUniquelyReferenced(&box) { box = box.copy() }
       defer { container = .map(box) }
@@ -301,11 +304,12 @@ extension Compiler {
       } else {
         throw RuntimeError("key \(index.repr) not found in map\(Operators.keysHint(box))", code: "key_error", range: range)
       }
-    case .string:
-      throw RuntimeError("strings cannot be changed in place; build a new string instead", code: "type_error", range: range)
-    default:
-      throw RuntimeError("cannot assign into \(container.typeName) with `[]`", code: "type_error", range: range)
+      return
     }
+    if case .string = container {
+      throw RuntimeError("strings cannot be changed in place; build a new string instead", code: "type_error", range: range)
+    }
+    throw RuntimeError("cannot assign into \(container.typeName) with `[]`", code: "type_error", range: range)
   }
 }
 
