@@ -307,7 +307,7 @@ extension Compiler {
 /// The candidate closest to a misspelt name, if one is close enough to suggest.
 func closestName(to name: String, in candidates: [String]) -> String? {
   var best: (String, Int)? = nil
-  let limit = max(1, name.count / 3)
+  let limit = max(1, (name.count + 2) / 3)
   for c in Set(candidates) where c != name {
     let d = editDistance(name, c)
     if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }

@@ -119,7 +119,8 @@ extension Compiler {
         let savedStep = interp.currentStep
         do {
           return try b(f)
-        } catch let e as RuntimeError where e.code != "interrupted" {
+        } catch var e as RuntimeError where e.code != "interrupted" {
+          if e.stepName == nil { e.stepName = interp.currentStep }
           interp.currentStep = savedStep
           for p in prelude { _ = try p(f) }
           try bindError?(f, e.asValue)

@@ -224,8 +224,13 @@ final class Compiler {
   /// Finds what a name refers to; marks it used when `forReading`.
   func resolve(_ name: String, range: SourceRange, forReading: Bool = true, preferCallable: Bool = false) -> ResolvedName? {
     if let found = resolveBinding(name, in: fn, range: range, forReading: forReading) {
-      if preferCallable, let builtin = registry[name] {
-        if case .function = found.binding?.kind {} else { return ResolvedName(resolution: .builtin(builtin), binding: nil) }
+      // `storage_account(...)` calls the built-in even where a `param
+      // storage_account: string` is in scope: a name whose value is known not
+      // to be a function gives way to the built-in of that name.
+      if preferCallable, let builtin = registry[name], let type = found.binding?.staticType,
+        type != .function, type != .any
+      {
+        return ResolvedName(resolution: .builtin(builtin), binding: nil)
       }
       return found
     }
