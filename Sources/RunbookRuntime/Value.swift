@@ -137,14 +137,17 @@ public final class MapBox: @unchecked Sendable {
 /// A callable value: a user closure or a built-in.
 public final class FunctionBox: @unchecked Sendable {
   public enum Kind { case closure(Closure), builtin(Builtin) }
-  public let kind: Kind
-  public init(_ kind: Kind) { self.kind = kind }
-  public var name: String {
+  /// Set for user closures (read directly on the call path, no enum copy).
+  public let closure: Closure?
+  public let builtin: Builtin?
+  public init(_ kind: Kind) {
     switch kind {
-    case .closure(let c): return c.code.name
-    case .builtin(let b): return b.name
+    case .closure(let c): closure = c; builtin = nil
+    case .builtin(let b): closure = nil; builtin = b
     }
   }
+  public var kind: Kind { closure.map { .closure($0) } ?? .builtin(builtin!) }
+  public var name: String { closure?.code.name ?? builtin!.name }
 }
 
 // MARK: - Convenience
