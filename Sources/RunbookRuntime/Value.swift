@@ -272,22 +272,7 @@ extension Value {
     return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
   }
 
-  public static func quote(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      case "$": out += "$"
-      default:
-        if ch.value < 0x20 { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
-      }
-    }
-    return out + "\""
-  }
+  public static func quote(_ s: String) -> String { quotedStringLiteral(s) }
 
   public static func formatFloat(_ d: Double) -> String {
     if d.isNaN { return "nan" }
