@@ -40,7 +40,7 @@ import Testing
     ("if a = b { }", "1:6: expected `{` to start the body of the `if`, found `=`; to compare values, use `==`"),
     ("if x { } else y", "1:15: expected `{` to start the body of the `else`, found `y`"),
     ("if { }", "1:4: expected expression after `if`"),
-    ("while x == {a: 1} { }", "1:12: expected expression after `==`"),
+    ("while x == {a: 1} { }", "1:12: a map literal cannot appear here, where `{` starts the block; wrap it in parentheses: `({...})`"),
     ("for in xs { }", "1:5: expected a loop variable name after `for`, found the keyword `in`"),
     ("for a, in xs { }", "1:8: expected a second loop variable name after `,`, found the keyword `in`"),
     ("for x xs { }", "1:7: expected `in` after the loop variable, as in `for x in items { }`"),

@@ -142,6 +142,6 @@ import Testing
       let y = 2
       let = 3
       """
-    #expect(errors(text) == ["1:19: expected expression after `in`", "5:5: expected a name after `let`, found `=`"])
+    #expect(errors(text) == ["1:19: a map literal cannot appear here, where `{` starts the block; wrap it in parentheses: `({...})`", "5:5: expected a name after `let`, found `=`"])
   }
 }
