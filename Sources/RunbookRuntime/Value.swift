@@ -44,9 +44,12 @@ public struct MapKey: Hashable, Sendable {
 
   public init(_ s: String) {
     storage = .string(s)
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    hash = Int(bitPattern: UInt(h))
+    var text = s
+    hash = text.withUTF8 { bytes in
+      var h: UInt64 = 0xcbf2_9ce4_8422_2325
+      for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+      return Int(bitPattern: UInt(h))
+    }
   }
   public init(_ i: Int) {
     storage = .int(i)
