@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RunbookLanguage
 import RunbookRuntime
+import RunbookServices
 
 /// Exit codes, documented in the README.
 enum ExitStatus: Int32 {
@@ -29,8 +30,17 @@ struct Runbook: ParsableCommand {
       130 interrupted.
       """,
     version: "0.1.0",
-    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self],
+    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self, REPLCommand.self],
     defaultSubcommand: nil)
+
+  /// With no subcommand: the REPL on a terminal, else the usage text.
+  func run() throws {
+    guard isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 else {
+      Console.err(Runbook.helpMessage() + "\n")
+      terminate(.usage)
+    }
+    terminate(code: REPLCommand.start(statePath: nil, lineEditing: true, stopOnError: false))
+  }
 }
 
 /// Writes a program's output to stdout and step progress to stderr.
@@ -68,8 +78,13 @@ func terminate(_ status: ExitStatus) -> Never {
 
 struct RunCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "run", abstract: "Run a runbook.",
-    discussion: "Params are checked (unknown, missing, wrong type) before anything runs. Outputs are printed at the end.")
+    commandName: "run", abstract: "Run a runbook, or rehearse it with --dry-run against simulated services.",
+    discussion: """
+      Params are checked (unknown, missing, wrong type) before anything runs. With --dry-run the runbook \
+      runs against a simulated tenant (the embedded demo tenant unless --state is given) and prints, per \
+      step, what each built-in did (ok / changed / failed) with the changes it made, then a summary and \
+      the outputs. Simulated time costs no wall time.
+      """)
 
   @ArgumentParser.Argument(help: "The runbook file.", completion: .file(extensions: ["runbook"]))
   var file: String
@@ -80,31 +95,75 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("params"), help: ArgumentHelp("A JSON file with an object of param values.", valueName: "file.json"))
   var paramsFile: String?
 
-  func run() throws {
-    var strings: [String: String] = [:]
-    for p in params {
-      guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
-        Console.err("error: --param expects name=value, got \"\(p)\"\n")
-        terminate(.usage)
-      }
-      strings[String(p[..<eq])] = String(p[p.index(after: eq)...])
+  @Flag(name: .customLong("dry-run"), help: "Rehearse against simulated services; nothing real changes.")
+  var dryRun = false
+
+  @Option(name: .customLong("state"), help: ArgumentHelp("The simulated world to rehearse against (default: the demo tenant).", valueName: "state.json"))
+  var statePath: String?
+
+  @Option(name: .customLong("save-state"), help: ArgumentHelp("Write the simulated world after the run here.", valueName: "out.json"))
+  var saveStatePath: String?
+
+  @Option(name: .customLong("format"), help: "Output format of a dry run: text or json (one event per line).")
+  var format: OutputFormat = .text
+
+  @Flag(name: .customLong("detailed-exitcode"), help: "Exit 4 when a dry run succeeds with changes pending.")
+  var detailedExitcode = false
+
+  enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case text, json }
+
+  func validate() throws {
+    if !dryRun && (statePath != nil || saveStatePath != nil) {
+      throw ValidationError("--state and --save-state need --dry-run")
     }
-    var values: [String: Value] = [:]
-    if let paramsFile {
-      guard let data = FileManager.default.contents(atPath: paramsFile), let text = String(data: data, encoding: .utf8) else {
-        Console.err("error: cannot read params file `\(paramsFile)`\n")
-        terminate(.usage)
-      }
-      guard case .map(let m)? = JSONValue.parse(text) else {
-        Console.err("error: params file `\(paramsFile)` must hold a JSON object of param values\n")
-        terminate(.usage)
-      }
-      for (i, k) in m.keys.enumerated() { if case .string(let name) = k.value { values[name] = m.values[i] } }
-      for name in strings.keys { values[name] = nil }  // --param wins over the file
+  }
+
+  func run() throws {
+    let (strings, values) = readParams(params, paramsFile)
+    guard dryRun else {
+      let backend = Backend.withoutServices()
+      let session = Session(registry: backend.registry, host: ConsoleHost(showSteps: true))
+      let outcome = compileAndRun(session, strings: strings, values: values)
+      printOutputs(outcome.outputs)
+      finish(outcome.error, changes: 0)
     }
 
-    let host = ConsoleHost(showSteps: true)
-    let session = Session(registry: CoreBuiltins.makeRegistry(), host: host)
+    let world = Backend.loadWorld(statePath: statePath)
+    let backend = Backend.dryRun(world: world)
+    let json = format == .json
+    let color = !json && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    if json { backend.recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
+    let session = Session(registry: backend.registry, host: DryRunHost(recorder: backend.recorder, json: json))
+    let outcome = compileAndRun(session, strings: strings, values: values)
+    let summary = backend.recorder.summary
+    if json {
+      for (name, value) in outcome.outputs {
+        Console.out(JSONLine.object([("event", .string("output")), ("name", .string(name)), ("value", value)]) + "\n")
+      }
+      var fields: [(String, Value)] = [
+        ("event", .string("summary")), ("add", .int(summary.toAdd)), ("change", .int(summary.toChange)),
+        ("destroy", .int(summary.toDestroy)), ("steps_ok", .int(summary.stepsOK)),
+        ("steps_changed", .int(summary.stepsChanged)), ("steps_failed", .int(summary.stepsFailed)),
+        ("succeeded", .bool(outcome.error == nil)),
+      ]
+      if let e = outcome.error { fields += [("error", .string(e.diagnostic.render())), ("code", .string(e.code))] }
+      Console.out(JSONLine.object(fields) + "\n")
+    } else {
+      Console.out("\n" + backend.recorder.renderText(color: color))
+      if outcome.error != nil { Console.out("\nThe run stopped at the failure above; later steps were not planned.\n") }
+      printOutputs(outcome.outputs)
+    }
+    if let saveStatePath {
+      do { try world.save(path: saveStatePath) } catch {
+        Console.err("error: cannot write state to `\(saveStatePath)`: \(error)\n")
+        terminate(.usage)
+      }
+    }
+    finish(outcome.error, changes: summary.toAdd + summary.toChange + summary.toDestroy)
+  }
+
+  /// Compiles the runbook, binds params and runs it; exits on static or param errors.
+  private func compileAndRun(_ session: Session, strings: [String: String], values: [String: Value]) -> RunOutcome {
     let (program, diagnostics) = session.compile(path: file)
     Console.printDiagnostics(diagnostics)
     guard let program else { terminate(.invalidRunbook) }
@@ -113,14 +172,42 @@ struct RunCommand: ParsableCommand {
       Console.printDiagnostics(problems)
       terminate(.usage)
     }
-    let outcome = session.run(program)
-    printOutputs(outcome.outputs)
-    if let error = outcome.error {
+    return session.run(program)
+  }
+
+  private func finish(_ error: RuntimeError?, changes: Int) -> Never {
+    if let error {
       Console.printDiagnostics([error.diagnostic])
       terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
     }
-    terminate(.success)
+    terminate(detailedExitcode && changes > 0 ? .changesPending : .success)
   }
+}
+
+/// `--param name=value` flags and a `--params` JSON file, flags winning.
+func readParams(_ flags: [String], _ paramsFile: String?) -> (strings: [String: String], values: [String: Value]) {
+  var strings: [String: String] = [:]
+  for p in flags {
+    guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+      Console.err("error: --param expects name=value, got \"\(p)\"\n")
+      terminate(.usage)
+    }
+    strings[String(p[..<eq])] = String(p[p.index(after: eq)...])
+  }
+  var values: [String: Value] = [:]
+  if let paramsFile {
+    guard let data = FileManager.default.contents(atPath: paramsFile), let text = String(data: data, encoding: .utf8) else {
+      Console.err("error: cannot read params file `\(paramsFile)`\n")
+      terminate(.usage)
+    }
+    guard case .map(let m)? = JSONValue.parse(text) else {
+      Console.err("error: params file `\(paramsFile)` must hold a JSON object of param values\n")
+      terminate(.usage)
+    }
+    for (i, k) in m.keys.enumerated() { if case .string(let name) = k.storage { values[name] = m.values[i] } }
+    for name in strings.keys { values[name] = nil }
+  }
+  return (strings, values)
 }
 
 func printOutputs(_ outputs: [(name: String, value: Value)]) {
@@ -145,7 +232,7 @@ struct CheckCommand: ParsableCommand {
   func run() throws {
     var errors = 0, warnings = 0
     for file in files {
-      let session = Session(registry: CoreBuiltins.makeRegistry(), host: ConsoleHost(showSteps: false))
+      let session = Session(registry: Backend.withoutServices().registry, host: ConsoleHost(showSteps: false))
       let (_, diagnostics) = session.compile(path: file)
       Console.printDiagnostics(diagnostics)
       errors += diagnostics.filter { $0.severity == .error }.count
@@ -167,7 +254,7 @@ struct BuiltinsCommand: ParsableCommand {
   var name: String?
 
   func run() throws {
-    let registry = CoreBuiltins.makeRegistry()
+    let registry = Backend.withoutServices().registry
     if let name {
       guard let b = registry[name] else {
         let hint = registry.all.map(\.name).filter { $0.contains(name) || name.contains($0) }

@@ -8,23 +8,28 @@ import RunbookRuntime
 protocol WorldView: AnyObject {
   func planDescription() -> String
   func stateDescription(query: String?) -> String
-  /// Puts the world back as it was when the REPL started.
-  func reset()
+}
+
+/// A session with the built-ins and world it runs against.
+struct REPLContext {
+  let session: Session
+  let registry: BuiltinRegistry
+  let world: WorldView?
 }
 
 /// Connects the REPL to a real interpreter session.
 final class RuntimeREPLSession: REPLSession {
-  private let makeSession: () -> Session
-  private var session: Session
-  private let registry: BuiltinRegistry
-  private let world: WorldView?
+  private let makeContext: () -> REPLContext
+  private var context: REPLContext
+  private var session: Session { context.session }
+  private var registry: BuiltinRegistry { context.registry }
+  private var world: WorldView? { context.world }
   private var loadedParams: [ParamInfo] = []
 
-  init(registry: BuiltinRegistry, world: WorldView?, makeSession: @escaping () -> Session) {
-    self.registry = registry
-    self.world = world
-    self.makeSession = makeSession
-    self.session = makeSession()
+  /// `makeContext` is called again by `:reset` for a fresh session and world.
+  init(makeContext: @escaping () -> REPLContext) {
+    self.makeContext = makeContext
+    self.context = makeContext()
   }
 
   func isIncomplete(_ text: String) -> Bool { Session.isIncomplete(text) }
@@ -115,8 +120,7 @@ final class RuntimeREPLSession: REPLSession {
   }
 
   func reset() {
-    session = makeSession()
+    context = makeContext()
     loadedParams = []
-    world?.reset()
   }
 }

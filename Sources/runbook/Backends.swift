@@ -1,0 +1,119 @@
+import Foundation
+import RunbookLanguage
+import RunbookRuntime
+import RunbookServices
+import RunbookSimulator
+
+/// The built-ins and world a command runs with: core built-ins always, domain
+/// built-ins bound to the simulated world (dry run), or refusing to run when
+/// no backend was chosen.
+struct Backend {
+  let registry: BuiltinRegistry
+  let world: World?
+  let recorder: PlanRecorder
+
+  /// Core and domain built-ins against a simulated world.
+  static func dryRun(world: World) -> Backend {
+    let registry = CoreBuiltins.makeRegistry()
+    let recorder = PlanRecorder()
+    registerDomainBuiltins(into: registry, services: world.services, recorder: recorder)
+    return Backend(registry: registry, world: world, recorder: recorder)
+  }
+
+  /// For `check`, `builtins` and plain runs: every built-in is known (so
+  /// signatures are checked), but a domain built-in called without a chosen
+  /// backend explains how to choose one instead of touching anything.
+  static func withoutServices() -> Backend {
+    let template = dryRun(world: World.demoTenant())
+    let registry = BuiltinRegistry()
+    for var builtin in template.registry.all {
+      if builtin.category != "core" && builtin.category != "text" {
+        let name = builtin.name
+        builtin.implementation = { _, _ in
+          throw RuntimeError(
+            "`\(name)` calls a service; run with --dry-run to rehearse against the simulated tenant (add --state FILE for your own)",
+            code: "no_backend")
+        }
+      }
+      registry.register(builtin)
+    }
+    return Backend(registry: registry, world: nil, recorder: template.recorder)
+  }
+
+  /// Loads a state file, or the embedded demo tenant when none is given.
+  static func loadWorld(statePath: String?) -> World {
+    guard let statePath else { return World.demoTenant() }
+    do {
+      return try World.load(path: statePath)
+    } catch {
+      Console.err("\(error)\n")
+      terminate(.usage)
+    }
+  }
+}
+
+/// Prints the program's output and feeds step boundaries to the plan.
+final class DryRunHost: InterpreterHost {
+  let recorder: PlanRecorder
+  let json: Bool
+  init(recorder: PlanRecorder, json: Bool) { self.recorder = recorder; self.json = json }
+
+  func write(_ text: String) {
+    if json {
+      for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+        Console.out(JSONLine.object([("event", .string("print")), ("text", .string(String(line)))]) + "\n")
+      }
+    } else {
+      Console.out(text)
+    }
+  }
+  func stepStarted(_ name: String, range: SourceRange?) { recorder.beginStep(name) }
+  func stepFinished(_ name: String, error: RuntimeError?) { recorder.endStep(name, error: error) }
+}
+
+/// Minimal JSON encoding for the CLI's own events (outputs, errors).
+enum JSONLine {
+  static func object(_ fields: [(String, Value)]) -> String {
+    "{" + fields.map { "\(string($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}"
+  }
+
+  static func encode(_ v: Value) -> String {
+    switch v {
+    case .null: return "null"
+    case .bool(let b): return b ? "true" : "false"
+    case .int(let i): return String(i)
+    case .float(let d): return d.isFinite ? "\(d)" : "null"
+    case .string(let s): return string(s)
+    case .duration(let ms): return string(Value.formatDuration(ms))
+    case .list(let l): return "[" + l.items.map(encode).joined(separator: ",") + "]"
+    case .map(let m):
+      let fields = m.keys.enumerated().map { i, k -> String in
+        let key: String
+        switch k.storage {
+        case .string(let s): key = s
+        case .int(let n): key = String(n)
+        case .bool(let b): key = b ? "true" : "false"
+        }
+        return "\(string(key)):\(encode(m.values[i]))"
+      }
+      return "{" + fields.joined(separator: ",") + "}"
+    case .range, .function: return string(v.repr)
+    }
+  }
+
+  static func string(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+      }
+    }
+    return out + "\""
+  }
+}
