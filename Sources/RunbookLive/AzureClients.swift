@@ -11,7 +11,7 @@ public final class RoleAssignmentClient: RoleAssignmentService {
     self.rest = rest; base = endpoints.arm; resource = endpoints.armResource
   }
 
-  static func assignment(_ j: JSON) -> RoleAssignment? {
+  static func assignment(_ j: WireJSON) -> RoleAssignment? {
     guard let p = j["properties"], let scope = p["scope"]?.string, let role = p["roleDefinitionId"]?.string,
       let principal = p["principalId"]?.string
     else { return nil }
@@ -38,7 +38,7 @@ public final class RoleAssignmentClient: RoleAssignmentService {
   /// principal is not refused for replication delay.
   public func createRoleAssignment(_ a: RoleAssignment) throws(ServiceError) -> (RoleAssignment, created: Bool) {
     let url = base + URLText.path(a.scope) + "/providers/Microsoft.Authorization/roleAssignments/\(URLText.encode(a.name))?api-version=\(Self.apiVersion)"
-    let body: JSON = ["properties": [
+    let body: WireJSON = ["properties": [
       "roleDefinitionId": .string(a.roleDefinitionID), "principalId": .string(a.principalID),
       "principalType": .string(a.principalType.rawValue),
     ]]
@@ -66,13 +66,13 @@ public final class DataLakeClient: DataLakeService {
 
   // MARK: ARM
 
-  private func armJSON(_ url: String) throws(ServiceError) -> JSON {
+  private func armJSON(_ url: String) throws(ServiceError) -> WireJSON {
     let r = try rest.check(service: "arm", rest.send(service: "arm", resource: armResource, method: "GET", url: url))
     guard let j = r.json else { throw rest.malformed(service: "arm", url: url) }
     return j
   }
 
-  func account(_ j: JSON) throws(ServiceError) -> StorageAccount {
+  func account(_ j: WireJSON) throws(ServiceError) -> StorageAccount {
     let id = j["id"]?.string ?? ""
     let parts = id.split(separator: "/").map(String.init)
     func after(_ key: String) -> String {

@@ -134,7 +134,7 @@ public final class TokenProvider: Sendable {
     if p.terminationStatus == 127 {
       throw ServiceError(service: "auth", status: 0, code: "CredentialUnavailable", message: "Azure CLI not found on path")
     }
-    guard p.terminationStatus == 0, let json = JSON.parse(stdout), let token = json["accessToken"]?.string else {
+    guard p.terminationStatus == 0, let json = WireJSON.parse(stdout), let token = json["accessToken"]?.string else {
       let needsLogin = (stderr.contains("az login") || stderr.contains("az account set")) && !stderr.contains("AADSTS")
       throw ServiceError(
         service: "auth", status: 0, code: "CredentialUnavailable",

@@ -61,7 +61,7 @@ public final class DataverseClient: DataverseService {
     return (root + "/api/data/v9.2", url)
   }
 
-  private func send(_ env: String, _ method: String, _ path: String, json: JSON? = nil, headers: [(String, String)] = [])
+  private func send(_ env: String, _ method: String, _ path: String, json: WireJSON? = nil, headers: [(String, String)] = [])
     throws(ServiceError) -> WireResponse
   {
     let (root, resource) = try apiRoot(env)
@@ -69,7 +69,7 @@ public final class DataverseClient: DataverseService {
                          headers: Self.odataHeaders + headers, json: json)
   }
 
-  private func pages(_ env: String, _ path: String) throws(ServiceError) -> [JSON] {
+  private func pages(_ env: String, _ path: String) throws(ServiceError) -> [WireJSON] {
     let (root, resource) = try apiRoot(env)
     return try rest.pages(service: "dataverse", resource: resource, url: root + "/" + path, headers: Self.odataHeaders)
   }
@@ -85,7 +85,7 @@ public final class DataverseClient: DataverseService {
 
   // MARK: Solutions
 
-  static func solution(_ j: JSON) -> Solution {
+  static func solution(_ j: WireJSON) -> Solution {
     Solution(id: j["solutionid"]?.string ?? "", uniqueName: j["uniquename"]?.string ?? "",
              friendlyName: j["friendlyname"]?.string ?? "", version: j["version"]?.string ?? "",
              isManaged: j["ismanaged"]?.bool ?? false,
@@ -106,10 +106,10 @@ public final class DataverseClient: DataverseService {
     let rows = try pages(environmentID, "RetrieveDependenciesForUninstall(SolutionUniqueName=@p)?@p=\(URLText.encode(URLText.odataString(solution)))")
     let names = Dictionary(try solutions(environmentID: environmentID).map { ($0.id.lowercased(), $0.uniqueName) },
                            uniquingKeysWith: { a, _ in a })
-    func name(_ j: JSON, _ field: String) -> String {
+    func name(_ j: WireJSON, _ field: String) -> String {
       j["\(field)@OData.Community.Display.V1.FormattedValue"]?.string ?? j[field]?.string ?? ""
     }
-    func solutionName(_ j: JSON, _ field: String) -> String {
+    func solutionName(_ j: WireJSON, _ field: String) -> String {
       let id = j[field]?.string ?? ""
       return names[id.lowercased()] ?? name(j, field)
     }
@@ -160,7 +160,7 @@ public final class DataverseClient: DataverseService {
     return (set, key)
   }
 
-  static func row(_ j: JSON, key: String) -> Row {
+  static func row(_ j: WireJSON, key: String) -> Row {
     var columns: [String: FieldValue] = [:]
     for (k, v) in j.object ?? [:] where !k.contains("@") && k != key {
       if let f = v.fieldValue { columns[k] = f }
@@ -180,7 +180,7 @@ public final class DataverseClient: DataverseService {
     let path = "\(t.set)(\(id))"
     let r = try rest.check(
       service: "dataverse",
-      send(environmentID, "PATCH", path, json: .object(values.mapValues(JSON.init)),
+      send(environmentID, "PATCH", path, json: .object(values.mapValues(WireJSON.init)),
            headers: [("If-Match", ifMatch ?? "*"), ("Prefer", "return=representation")]))
     if r.status == 200, let j = r.json { return Self.row(j, key: t.key) }
     let g = try rest.check(service: "dataverse", send(environmentID, "GET", path))
@@ -215,9 +215,9 @@ public final class CustomerInsightsClient: CustomerInsightsService {
 
   public func attach(ciEnvironmentID: String, dataverseEnvironmentID: String, storageAccountID: String?,
                      permissionIdentifier: String?) throws(ServiceError) {
-    var body: [String: JSON] = ["cdsOrgInfo": ["environmentId": .string(dataverseEnvironmentID)]]
+    var body: [String: WireJSON] = ["cdsOrgInfo": ["environmentId": .string(dataverseEnvironmentID)]]
     if storageAccountID != nil || permissionIdentifier != nil {
-      body["byolStorage"] = ["storageAccountResourceId": JSON(storageAccountID), "permissionIdentifier": JSON(permissionIdentifier)]
+      body["byolStorage"] = ["storageAccountResourceId": WireJSON(storageAccountID), "permissionIdentifier": WireJSON(permissionIdentifier)]
     }
     try rest.check(service: "customerinsights",
                    rest.send(service: "customerinsights", resource: resource, method: "PATCH",

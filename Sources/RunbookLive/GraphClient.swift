@@ -16,7 +16,7 @@ public final class GraphClient: DirectoryService {
   private func get(_ path: String) throws(ServiceError) -> WireResponse {
     try rest.send(service: "graph", resource: resource, method: "GET", url: base + path)
   }
-  private func json(_ r: WireResponse, _ url: String) throws(ServiceError) -> JSON {
+  private func json(_ r: WireResponse, _ url: String) throws(ServiceError) -> WireJSON {
     guard let j = try rest.check(service: "graph", r).json else { throw rest.malformed(service: "graph", url: url) }
     return j
   }
@@ -28,7 +28,7 @@ public final class GraphClient: DirectoryService {
                          displayName: j["displayName"]?.string ?? "")
   }
 
-  static func servicePrincipal(_ j: JSON) -> ServicePrincipal {
+  static func servicePrincipal(_ j: WireJSON) -> ServicePrincipal {
     ServicePrincipal(id: j["id"]?.string ?? "", appId: j["appId"]?.string ?? "", displayName: j["displayName"]?.string ?? "")
   }
 
@@ -47,7 +47,7 @@ public final class GraphClient: DirectoryService {
     return sp
   }
 
-  static func group(_ j: JSON) -> DirectoryGroup {
+  static func group(_ j: WireJSON) -> DirectoryGroup {
     DirectoryGroup(id: j["id"]?.string ?? "", displayName: j["displayName"]?.string ?? "",
                    mailNickname: j["mailNickname"]?.string ?? "", securityEnabled: j["securityEnabled"]?.bool ?? false,
                    description: j["description"]?.string)
@@ -70,7 +70,7 @@ public final class GraphClient: DirectoryService {
   public func createGroup(displayName: String, mailNickname: String, description: String?) throws(ServiceError)
     -> DirectoryGroup
   {
-    var body: [String: JSON] = [
+    var body: [String: WireJSON] = [
       "displayName": .string(displayName), "mailNickname": .string(mailNickname), "mailEnabled": false,
       "securityEnabled": true, "groupTypes": [],
     ]
@@ -81,7 +81,7 @@ public final class GraphClient: DirectoryService {
     return g
   }
 
-  static func directoryObject(_ j: JSON) -> DirectoryObject {
+  static func directoryObject(_ j: WireJSON) -> DirectoryObject {
     let type: PrincipalType
     switch j["@odata.type"]?.string {
     case "#microsoft.graph.user": type = .user

@@ -1,9 +1,11 @@
 import AsyncHTTPClient
+import RunbookServices
 import Dispatch
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// One HTTP request as the live clients build it.
 public struct WireRequest: Sendable {
@@ -30,7 +32,7 @@ public struct WireResponse: Sendable {
   public func header(_ name: String) -> String? {
     headers.first { $0.0.lowercased() == name.lowercased() }?.1
   }
-  public var json: JSON? { JSON.parse(body) }
+  public var json: WireJSON? { WireJSON.parse(body) }
 }
 
 /// A request that got no HTTP answer: connection refused, timeout, TLS.

@@ -23,7 +23,7 @@ public struct LiveEndpoints: Sendable, Equatable {
   public init() {}
 
   /// The environment variables that move endpoints.
-  public static let variables: [(String, WritableKeyPath<LiveEndpoints, String>)] = [
+  nonisolated(unsafe) public static let variables: [(String, WritableKeyPath<LiveEndpoints, String>)] = [
     ("RUNBOOK_AUTHORITY_HOST", \.authorityHost), ("RUNBOOK_GRAPH_ENDPOINT", \.graph), ("RUNBOOK_ARM_ENDPOINT", \.arm),
     ("RUNBOOK_DFS_ENDPOINT", \.dfs), ("RUNBOOK_POWERPLATFORM_ENDPOINT", \.powerPlatform),
     ("RUNBOOK_CI_ENDPOINT", \.customerInsights),

@@ -33,7 +33,7 @@ public final class RESTClient: Sendable {
   /// its status. Use `check` to turn an error status into a `ServiceError`.
   public func send(
     service: String, resource: String, method: String, url: String, headers: [(String, String)] = [],
-    json: JSON? = nil, body: [UInt8]? = nil
+    json: WireJSON? = nil, body: [UInt8]? = nil
   ) throws(ServiceError) -> WireResponse {
     var hs = headers
     var payload = body
@@ -110,8 +110,13 @@ public final class RESTClient: Sendable {
   /// The service error an answer carries (code and message as the service wrote them).
   public func error(service: String, _ r: WireResponse) -> ServiceError {
     let body = r.json
-    var code = r.header("x-ms-error-code") ?? body?["error"]?["code"]?.string ?? body?["error"]?.string
-    var message = body?["error"]?["message"]?.string ?? body?["error_description"]?.string ?? body?["message"]?.string
+    let errorField: WireJSON? = body?["error"]
+    var code: String? = r.header("x-ms-error-code")
+    if code == nil { code = errorField?["code"]?.string }
+    if code == nil { code = errorField?.string }
+    var message: String? = errorField?["message"]?.string
+    if message == nil { message = body?["error_description"]?.string }
+    if message == nil { message = body?["message"]?.string }
     if service == "dfs", let m = message, let cut = m.range(of: "\nRequestId:") { message = String(m[..<cut.lowerBound]) }
     if code == nil { code = "HTTP\(r.status)" }
     if message == nil {
@@ -133,9 +138,9 @@ public final class RESTClient: Sendable {
   /// Follows `@odata.nextLink` (or ARM `nextLink`) pages, refusing links that
   /// leave the endpoint the first page came from.
   public func pages(service: String, resource: String, url: String, headers: [(String, String)] = [])
-    throws(ServiceError) -> [JSON]
+    throws(ServiceError) -> [WireJSON]
   {
-    var items: [JSON] = []
+    var items: [WireJSON] = []
     var next: String? = url
     var count = 0
     let origin = Self.origin(url)
@@ -163,6 +168,6 @@ public final class RESTClient: Sendable {
 
   func malformed(service: String, url: String) -> ServiceError {
     ServiceError(service: service, status: 0, code: "MalformedResponse",
-                 message: "the answer from \(Redaction.url(url)) is not the JSON expected")
+                 message: "the answer from \(Redaction.url(url)) is not the WireJSON expected")
   }
 }

@@ -1,26 +1,26 @@
 import Foundation
 
-/// A JSON document as the REST APIs send it: what the live clients parse and
+/// A WireJSON document as the REST APIs send it: what the live clients parse and
 /// the emulator writes. Numbers are kept as text-faithful doubles (every
 /// integer these APIs use is exact in a double).
-public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
+public enum WireJSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral,
   ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
 {
   case null
   case bool(Bool)
   case number(Double)
   case string(String)
-  case array([JSON])
-  case object([String: JSON])
+  case array([WireJSON])
+  case object([String: WireJSON])
 
   public init(stringLiteral value: String) { self = .string(value) }
   public init(booleanLiteral value: Bool) { self = .bool(value) }
   public init(integerLiteral value: Int) { self = .number(Double(value)) }
-  public init(arrayLiteral elements: JSON...) { self = .array(elements) }
-  public init(dictionaryLiteral elements: (String, JSON)...) {
+  public init(arrayLiteral elements: WireJSON...) { self = .array(elements) }
+  public init(dictionaryLiteral elements: (String, WireJSON)...) {
     self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
   }
-  public init(_ s: String?) { self = s.map(JSON.string) ?? .null }
+  public init(_ s: String?) { self = s.map(WireJSON.string) ?? .null }
   public init(_ i: Int) { self = .number(Double(i)) }
 
   public init(from decoder: Decoder) throws {
@@ -29,8 +29,8 @@ public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, Expr
     else if let b = try? c.decode(Bool.self) { self = .bool(b) }
     else if let d = try? c.decode(Double.self) { self = .number(d) }
     else if let s = try? c.decode(String.self) { self = .string(s) }
-    else if let a = try? c.decode([JSON].self) { self = .array(a) }
-    else { self = .object(try c.decode([String: JSON].self)) }
+    else if let a = try? c.decode([WireJSON].self) { self = .array(a) }
+    else { self = .object(try c.decode([String: WireJSON].self)) }
   }
 
   public func encode(to encoder: Encoder) throws {
@@ -46,14 +46,14 @@ public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, Expr
     }
   }
 
-  /// Parses a JSON text; nil when it is not JSON.
-  public static func parse(_ data: some Sequence<UInt8>) -> JSON? {
+  /// Parses a WireJSON text; nil when it is not WireJSON.
+  public static func parse(_ data: some Sequence<UInt8>) -> WireJSON? {
     let bytes = Data(data)
     guard !bytes.isEmpty else { return nil }
-    return try? JSONDecoder().decode(JSON.self, from: bytes)
+    return try? JSONDecoder().decode(WireJSON.self, from: bytes)
   }
 
-  /// Compact JSON text with sorted keys.
+  /// Compact WireJSON text with sorted keys.
   public var text: String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -61,7 +61,7 @@ public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, Expr
     return String(decoding: data, as: UTF8.self)
   }
 
-  public subscript(key: String) -> JSON? {
+  public subscript(key: String) -> WireJSON? {
     if case .object(let o) = self { return o[key] }
     return nil
   }
@@ -72,10 +72,10 @@ public enum JSON: Sendable, Equatable, Codable, ExpressibleByStringLiteral, Expr
     return nil
   }
   public var double: Double? { if case .number(let d) = self { return d }; return nil }
-  public var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
-  public var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
+  public var array: [WireJSON]? { if case .array(let a) = self { return a }; return nil }
+  public var object: [String: WireJSON]? { if case .object(let o) = self { return o }; return nil }
 
-  /// A Dataverse column value as JSON, and back.
+  /// A Dataverse column value as WireJSON, and back.
   public init(_ f: FieldValue) {
     switch f {
     case .null: self = .null
