@@ -39,7 +39,7 @@ extension Emulator {
     let snapshot = world.snapshot()
     do throws(ServiceError) {
       // Role assignments at any scope.
-      if let p = lower.firstIndex(of: "providers"), p + 2 < lower.count, lower[p + 1] == "microsoft.authorization",
+      if let p = lower.lastIndex(of: "providers"), p + 2 < lower.count, lower[p + 1] == "microsoft.authorization",
         lower[p + 2] == "roleassignments"
       {
         let scope = "/" + s[..<p].joined(separator: "/")

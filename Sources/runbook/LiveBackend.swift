@@ -80,9 +80,9 @@ struct LiveRun {
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
     registerDomainBuiltins(into: registry, services: journaled.services, recorder: recorder)
-    confirmDestructive(registry)
+    let guarded = confirmDestructive(registry)
     if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
-    let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
+    let session = Session(registry: guarded, host: DryRunHost(recorder: recorder, json: json))
 
     let (program, diagnostics) = session.compile(path: file)
     Console.printDiagnostics(diagnostics)
@@ -126,9 +126,14 @@ struct LiveRun {
 
   /// Destructive built-ins ask on a terminal; `--yes` answers for automation;
   /// without a terminal and without `--yes` they refuse.
-  func confirmDestructive(_ registry: BuiltinRegistry) {
+  func confirmDestructive(_ registry: BuiltinRegistry) -> BuiltinRegistry {
     let yes = self.yes
-    for var builtin in registry.all where builtin.effect == .destructive {
+    let guarded = BuiltinRegistry()
+    for var builtin in registry.all {
+      guard builtin.effect == .destructive else {
+        guarded.register(builtin)
+        continue
+      }
       let original = builtin.implementation
       let name = builtin.name
       builtin.implementation = { args, context in
@@ -144,8 +149,9 @@ struct LiveRun {
         }
         return try original(&args, context)
       }
-      registry.register(builtin)
+      guarded.register(builtin)
     }
+    return guarded
   }
 }
 
