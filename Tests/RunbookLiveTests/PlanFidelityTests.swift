@@ -1,0 +1,82 @@
+import Foundation
+import RunbookEmulator
+import Testing
+
+/// A runbook, the state it runs against and its params.
+struct Scenario: CustomTestStringConvertible, Sendable {
+  var runbook: String
+  var state: String
+  var params: [String]
+  var testDescription: String { "\(runbook) on \(state)" }
+
+  static let account = [
+    "--param", "subscription_id=8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f", "--param", "resource_group=rg-customerinsights",
+    "--param", "storage_account_name=contosolake",
+  ]
+  static let byol = account + ["--param", "group_prefix=contoso", "--param", "path=dir1/dir2"]
+  static let prerequisites = [
+    "--param", "ci_name=Contoso CI", "--param", "dataverse_name=Contoso Sales", "--param", "storage_account_name=contosolake",
+    "--param", "connect=true",
+  ]
+
+  static let all: [Scenario] = [
+    Scenario(runbook: "byol-setup.runbook", state: "fresh-tenant", params: byol),
+    Scenario(runbook: "byol-setup.runbook", state: "fresh-tenant", params: account + ["--param", "group_prefix=contoso", "--param", "oauth_only=true"]),
+    Scenario(runbook: "byol-setup.runbook", state: "configured-tenant", params: byol),
+    Scenario(runbook: "byol-setup.runbook", state: "non-hns-account", params: byol),
+    Scenario(runbook: "byol-setup.runbook", state: "b2b-tenant", params: byol),
+    Scenario(runbook: "byol-setup.runbook", state: "group-creation-disabled", params: byol),
+    Scenario(runbook: "byol-setup.runbook", state: "private-endpoint", params: byol),
+    Scenario(runbook: "create-security-groups.runbook", state: "fresh-tenant", params: ["--param", "group_prefix=contoso"]),
+    Scenario(runbook: "create-security-groups.runbook", state: "configured-tenant", params: ["--param", "group_prefix=contoso"]),
+    Scenario(runbook: "remove-dataverse-connection.runbook", state: "uninstall-blocked", params: ["--param", "dataverse_name=Contoso Sales"]),
+    Scenario(runbook: "remove-dataverse-connection.runbook", state: "journeys-connected", params: ["--param", "dataverse_name=Contoso Sales"]),
+    Scenario(runbook: "remove-dataverse-connection.runbook", state: "configured-tenant", params: ["--param", "dataverse_name=Contoso Sales"]),
+    Scenario(runbook: "remove-dataverse-connection.runbook", state: "attached-elsewhere", params: ["--param", "dataverse_name=Contoso Sales"]),
+    Scenario(runbook: "connect-prerequisites.runbook", state: "configured-tenant", params: prerequisites),
+    Scenario(runbook: "connect-prerequisites.runbook", state: "fresh-tenant", params: prerequisites),
+    Scenario(runbook: "connect-prerequisites.runbook", state: "attached-elsewhere", params: prerequisites),
+    Scenario(runbook: "connect-prerequisites.runbook", state: "b2b-tenant", params: prerequisites),
+    Scenario(runbook: "storage-entitlement.runbook", state: "b2b-tenant", params: ["--param", "ci_name=Contoso CI"]),
+    Scenario(runbook: "storage-entitlement.runbook", state: "fresh-tenant", params: ["--param", "profiles=300000"]),
+  ]
+
+  static let faulted: [Scenario] = [all[0], all[1], all[7], all[10], all[13]]
+}
+
+/// Every runbook, run live against the emulator, ends in exactly the state
+/// its dry run predicted.
+@Suite struct PlanFidelityTests {
+  /// Runs a scenario live against an emulator and compares with its dry run.
+  static func check(_ s: Scenario, faults: String? = nil) throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let (dry, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
+    #expect(!predicted.isEmpty, "the dry run saved no state: \(dry.output)")
+
+    let server = try Support.emulator(state: s.state, faults: faults)
+    defer { server.shutdown() }
+    let journal = dir.appendingPathComponent("journal.jsonl").path
+    let live = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
+                         environment: Support.environment(server), directory: dir).wait()
+    #expect(live.status == dry.status, "live exit \(live.status) vs dry run \(dry.status)\n\(live.output)")
+    let actual = server.emulator.stateJSON()
+    #expect(Support.normalized(actual) == Support.normalized(predicted), "live end state differs from the dry run's\n\(live.output)")
+    let journalText = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
+    #expect(journalText.contains("\"type\":\"end\""))
+    for text in [live.stdout, live.stderr, journalText] {
+      #expect(!text.contains(Support.canary), "the client secret leaked")
+      #expect(!text.contains("emu."), "a bearer token leaked")
+    }
+  }
+
+  @Test(arguments: Scenario.all)
+  func liveRunEndsInTheStateTheDryRunPredicted(_ s: Scenario) throws {
+    try Self.check(s)
+  }
+
+  @Test(arguments: Scenario.faulted, [1, 7, 42])
+  func faultsChangeNothingInTheEndState(_ s: Scenario, seed: Int) throws {
+    try Self.check(s, faults: "seed=\(seed),rate429=0.1,rate503=0.05,latency=1ms,replication=2,retry-after-ms=5")
+  }
+}
