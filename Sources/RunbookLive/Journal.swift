@@ -86,6 +86,10 @@ public struct JournalHistory: Sendable {
   public var completed: [String: WireJSON] = [:]
   public var inDoubt: [(op: String, key: String)] = []
   public var ended: String?
+  /// Ids of objects the earlier run created: replication may still hide them.
+  public var createdIDs: [String] {
+    completed.compactMap { key, result in key.hasPrefix("create") ? result["id"]?.string : nil }.sorted()
+  }
 
   public init(entries: [WireJSON]) {
     var begun: [Int: (String, String)] = [:]

@@ -57,6 +57,7 @@ struct LiveRun {
       terminate(.usage)
     }
     for (k, v) in strings where Self.isSecretName(k) { live.redactor.add(v) }
+    for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
 
     let path = resumePath ?? journalPath ?? Self.defaultJournalPath()
     let journal: Journal
