@@ -53,10 +53,12 @@ public final class HTTPTransport: Sendable {
 
   public init(timeoutMilliseconds: Int = 60_000, connectTimeoutMilliseconds: Int = 10_000) {
     self.timeoutMilliseconds = timeoutMilliseconds
-    let config = HTTPClient.Configuration(
+    var config = HTTPClient.Configuration(
       redirectConfiguration: .disallow,
       timeout: .init(
         connect: .milliseconds(Int64(connectTimeoutMilliseconds)), read: .milliseconds(Int64(timeoutMilliseconds))))
+    // Connection failures come back at once; RetryPolicy decides about retries.
+    config.connectionPool.retryConnectionEstablishment = false
     client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
   }
 
