@@ -35,21 +35,7 @@ extension Expr {
   }
 }
 
-private func quote(_ s: String) -> String {
-  var out = "\""
-  for c in s.unicodeScalars {
-    switch c {
-    case "\n": out += "\\n"
-    case "\t": out += "\\t"
-    case "\r": out += "\\r"
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\0": out += "\\0"
-    default: out.unicodeScalars.append(c)
-    }
-  }
-  return out + "\""
-}
+private func quote(_ s: String) -> String { quotedStringLiteral(s) }
 
 extension Block {
   public var sexpr: String { "{" + statements.map(\.sexpr).joined(separator: " ") + "}" }

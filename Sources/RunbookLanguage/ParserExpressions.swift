@@ -296,7 +296,9 @@ extension Parser {
       return Expr(.invalid, token.range)
     default:
       let at = token.isNewline || token.isEndOfFile ? missingRange() : token.range
-      if pos == statementStart {
+      if token.isPunctuator(.leftBrace) && !allowMapLiteral && looksLikeMapLiteral() {
+        error("a map literal cannot appear here, where `{` starts the block; wrap it in parentheses: `({...})`", at: at)
+      } else if pos == statementStart {
         error("expected a statement, found \(token.description)", at: at)
       } else if lastConsumedToken.map({ $0.isNewline || $0.isPunctuator(.semicolon) }) ?? true {
         error("expected expression, found \(token.description)", at: at)
@@ -304,6 +306,17 @@ extension Parser {
         error("expected expression after `\(lastConsumedToken!.range.text)`", at: at)
       }
       return Expr(.invalid, at)
+    }
+  }
+
+  /// At a `{`: whether `key:` follows, as in a map literal rather than a block.
+  func looksLikeMapLiteral() -> Bool {
+    var i = pos + 1
+    while i < tokens.count, tokens[i].isNewline { i += 1 }
+    guard i + 1 < tokens.count else { return false }
+    switch tokens[i].kind {
+    case .name, .string, .keyword: return tokens[i + 1].isPunctuator(.colon)
+    default: return false
     }
   }
 

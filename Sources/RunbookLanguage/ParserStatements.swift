@@ -321,9 +321,13 @@ extension Parser {
       advance()
       return TypeRef(name: n, range: token.range)
     }
-    error(
-      "expected a type name (string, int, float, bool, duration, list, map, any)",
-      at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
+    if case .name(let n) = token.kind {
+      error("unknown type `\(n)`; use string, int, float, bool, duration, list, map or any", at: token.range)
+    } else {
+      error(
+        "expected a type name (string, int, float, bool, duration, list, map, any)",
+        at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
+    }
     return nil
   }
 

@@ -101,6 +101,27 @@ public final class BuiltinRegistry: @unchecked Sendable {
   public var all: [Builtin] {
     builtins.values.sorted { ($0.category, $0.name) < ($1.category, $1.name) }
   }
+
+  /// The reference in docs/builtins.md: every built-in's signature, effect and doc line, by category.
+  public func markdownReference() -> String {
+    var text = """
+      # Built-ins
+
+      Generated from the built-in registry (`RUNBOOK_WRITE_GOLDEN=1 swift test --filter BuiltinReferenceTests` \
+      rewrites it); `runbook builtins [NAME]` prints the same. Effects: `pure` touches no service; `reads` \
+      looks only; `changes` creates or updates (idempotent: ok when already so); `destructive` deletes.
+
+      """
+    var category = ""
+    for b in all {
+      if b.category != category {
+        category = b.category
+        text += "\n## \(category)\n\n"
+      }
+      text += "- `\(b.signature)` *(\(b.effect.rawValue))*: \(b.doc)\n"
+    }
+    return text
+  }
 }
 
 /// Arguments bound to a built-in's parameters, in declaration order; absent

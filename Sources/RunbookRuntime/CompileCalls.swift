@@ -5,7 +5,7 @@ extension Compiler {
 
   func compileCall(callee: Expr, arguments: [Argument], range: SourceRange) -> ExprCode {
     let labels = arguments.map { $0.label?.name }
-    let argCodes = arguments.map { compileExpr($0.value) }
+    let argCodes = arguments.map { ExprBox(compileExpr($0.value)) }
     let interp = self.interp
 
     if case .name(let name) = callee.kind {
@@ -19,7 +19,9 @@ extension Compiler {
         return compileBuiltinCall(builtin, arguments: arguments, argCodes: argCodes, range: range)
       }
       if case .function(let signature)? = resolved.binding?.kind {
-        return compileStaticUserCall(signature, load: loadCode(resolved.resolution), arguments: arguments, argCodes: argCodes, range: range)
+        return compileStaticUserCall(
+          signature, code: resolved.binding?.functionCode, load: loadCode(resolved.resolution), arguments: arguments,
+          argCodes: argCodes, range: range)
       }
     }
 
@@ -31,7 +33,7 @@ extension Compiler {
       }
       var values: [Value] = []
       values.reserveCapacity(argCodes.count)
-      for c in argCodes { values.append(try c(f)) }
+      for c in argCodes { values.append(try c.run(f)) }
       do {
         return try interp.call(box, arguments: values, labels: labels, range: range)
       } catch var e as RuntimeError where e.code == "argument_error" && e.range == nil {
@@ -49,7 +51,8 @@ extension Compiler {
   }
 
   private func compileStaticUserCall(
-    _ signature: FunctionSignature, load: @escaping ExprCode, arguments: [Argument], argCodes: [ExprCode], range: SourceRange
+    _ signature: FunctionSignature, code knownCode: CompiledFunction?, load: @escaping ExprCode, arguments: [Argument],
+    argCodes: [ExprBox], range: SourceRange
   ) -> ExprCode {
     let binding: ArgumentBinding
     do {
@@ -70,26 +73,30 @@ extension Compiler {
     let defaulted = binding.defaulted
     let interp = self.interp
     let name = signature.name
-    if plan.count == 1 {
-      let (code, slot) = plan[0]
+
+    // A top-level function captures nothing: call its code directly.
+    if let code = knownCode {
+      if plan.count == 1 {
+        let arg = plan[0].0.run, slot = plan[0].1
+        return { f in try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in slots[slot] = try arg(f) } }
+      }
       return { f in
-        guard case .function(let box) = try load(f), case .closure(let closure) = box.kind else {
-          throw RuntimeError("`\(name)` is not defined yet", code: "name_error", range: range)
+        try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in
+          for (arg, slot) in plan { slots[slot] = try arg.run(f) }
         }
-        return try interp.invoke(closure, range: range, defaulted: defaulted) { slots in slots[slot] = try code(f) }
       }
     }
     return { f in
-      guard case .function(let box) = try load(f), case .closure(let closure) = box.kind else {
+      guard case .function(let box) = try load(f), let closure = box.closure else {
         throw RuntimeError("`\(name)` is not defined yet", code: "name_error", range: range)
       }
-      return try interp.invoke(closure, range: range, defaulted: defaulted) { slots in
-        for (code, slot) in plan { slots[slot] = try code(f) }
+      return try interp.invoke(closure.code, closure: closure, range: range, defaulted: defaulted) { slots in
+        for (arg, slot) in plan { slots[slot] = try arg.run(f) }
       }
     }
   }
 
-  private func compileBuiltinCall(_ builtin: Builtin, arguments: [Argument], argCodes: [ExprCode], range: SourceRange) -> ExprCode {
+  private func compileBuiltinCall(_ builtin: Builtin, arguments: [Argument], argCodes: [ExprBox], range: SourceRange) -> ExprCode {
     let binding: ArgumentBinding
     do {
       binding = try ArgumentBinding.bind(
@@ -111,7 +118,7 @@ extension Compiler {
     return { f in
       var values: [Value] = []
       values.reserveCapacity(argCodes.count)
-      for c in argCodes { values.append(try c(f)) }
+      for c in argCodes { values.append(try c.run(f)) }
       var args = builtin.boundArguments(binding: binding, values: values)
       try builtin.checkTypes(args, range: range)
       do {
@@ -155,11 +162,11 @@ extension Compiler {
       let combine = compoundCombiner(binaryOp!, range: range)
       if case .list(let items) = value.kind, op == .add {
         // `xs += [a, b]` appends in place without building the right-hand list.
-        let itemCodes = items.map { compileExpr($0) }
+        let itemCodes = items.map { ExprBox(compileExpr($0)) }
         return { f in
           var added: [Value] = []
           added.reserveCapacity(itemCodes.count)
-          for ic in itemCodes { added.append(try ic(f)) }
+          for ic in itemCodes { added.append(try ic.run(f)) }
           try storage(f) { slot in
             if case .list = slot { Compiler.appendInPlace(&slot, added) } else { slot = try Operators.add(slot, .list(added), range) }
           }

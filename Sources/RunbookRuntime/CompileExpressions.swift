@@ -48,16 +48,24 @@ extension Compiler {
       return { _ in v }
 
     case .interpolation(let parts):
-      let codes: [(String?, ExprCode?)] = parts.map {
+      let codes: [(String?, ExprBox?)] = parts.map {
         switch $0 {
         case .text(let t): return (t, nil)
-        case .expression(let x): return (nil, compileExpr(x))
+        case .expression(let x): return (nil, ExprBox(compileExpr(x)))
+        }
+      }
+      if codes.count == 2, let text = codes[0].0, let code = codes[1].1?.run {
+        // "prefix-${x}": the common shape, without the loop.
+        return { f in
+          let v = try code(f)
+          if case .string(let s) = v { return .string(text + s) }
+          return .string(text + v.displayString)
         }
       }
       return { f in
         var s = ""
         for (text, code) in codes {
-          if let text { s += text } else { s += try code!(f).displayString }
+          if let text { s += text } else { s += try code!.run(f).displayString }
         }
         return .string(s)
       }
@@ -70,11 +78,11 @@ extension Compiler {
       return loadCode(r.resolution)
 
     case .list(let items):
-      let codes = items.map { compileExpr($0) }
+      let codes = items.map { ExprBox(compileExpr($0)) }
       return { f in
         var values: [Value] = []
         values.reserveCapacity(codes.count)
-        for c in codes { values.append(try c(f)) }
+        for c in codes { values.append(try c.run(f)) }
         return .list(ListBox(values))
       }
 
@@ -87,11 +95,11 @@ extension Compiler {
         seen[entry.key] = entry.keyRange
       }
       let keys = entries.map { MapKey($0.key) }
-      let codes = entries.map { compileExpr($0.value) }
+      let codes = entries.map { ExprBox(compileExpr($0.value)) }
       return { f in
         var values: [Value] = []
         values.reserveCapacity(codes.count)
-        for c in codes { values.append(try c(f)) }
+        for c in codes { values.append(try c.run(f)) }
         return .map(MapBox(keys: keys, values: values))
       }
 
@@ -153,35 +161,27 @@ extension Compiler {
       let range = e.range
       switch op {
       case .less, .lessEqual, .greater, .greaterEqual:
-        let l = compileExpr(lhs), r = compileExpr(rhs)
-        let test: (Int) -> Bool
+        let sym = op.rawValue
+        let order: (Int) -> Bool
+        let test: (Int, Int) -> Bool
         switch op {
-        case .less: test = { $0 < 0 }
-        case .lessEqual: test = { $0 <= 0 }
-        case .greater: test = { $0 > 0 }
-        default: test = { $0 >= 0 }
+        case .less: order = { $0 < 0 }; test = { $0 < $1 }
+        case .lessEqual: order = { $0 <= 0 }; test = { $0 <= $1 }
+        case .greater: order = { $0 > 0 }; test = { $0 > $1 }
+        default: order = { $0 >= 0 }; test = { $0 >= $1 }
         }
-        if op == .less {
+        return comparison(lhs, rhs, test) { a, b in order(try Operators.compare(a, b, op: sym, range: range)) }
+      case .equal, .notEqual:
+        let negate = op == .notEqual
+        if case .stringLiteral = rhs.kind {
+          let l = compileExpr(lhs), r = compileExpr(rhs)
           return { f in
             let a = try l(f), b = try r(f)
-            if case .int(let x) = a, case .int(let y) = b { return x < y }
-            return test(try Operators.compare(a, b, op: op.rawValue, range: range))
+            if case .string(let x) = a, case .string(let y) = b { return (x == y) != negate }
+            return (a == b) != negate
           }
         }
-        return { f in
-          let a = try l(f), b = try r(f)
-          if case .int(let x) = a, case .int(let y) = b { return test(x < y ? -1 : (x == y ? 0 : 1)) }
-          return test(try Operators.compare(a, b, op: op.rawValue, range: range))
-        }
-      case .equal, .notEqual:
-        let l = compileExpr(lhs), r = compileExpr(rhs)
-        let negate = op == .notEqual
-        return { f in
-          let a = try l(f), b = try r(f)
-          if case .int(let x) = a, case .int(let y) = b { return (x == y) != negate }
-          if case .string(let x) = a, case .string(let y) = b { return (x == y) != negate }
-          return (a == b) != negate
-        }
+        return comparison(lhs, rhs, { ($0 == $1) != negate }) { a, b in (a == b) != negate }
       case .and:
         let l = compileCondition(lhs), r = compileCondition(rhs)
         return { f in try l(f) && r(f) }
@@ -218,43 +218,124 @@ extension Compiler {
       return { f in .bool(try c(f)) }
     default: break
     }
-    let l = compileExpr(lhs), r = compileExpr(rhs)
     switch op {
     case .add:
-      return { f in
-        let a = try l(f), b = try r(f)
-        if case .int(let x) = a, case .int(let y) = b {
-          let (s, o) = x.addingReportingOverflow(y)
-          if !o { return .int(s) }
-        }
-        return try Operators.add(a, b, range)
-      }
+      return intSpecialized(lhs, rhs, fast: { a, b in
+        let (s, o) = a.addingReportingOverflow(b)
+        return o ? nil : .int(s)
+      }, slow: { a, b in try Operators.add(a, b, range) })
     case .subtract:
-      return { f in
-        let a = try l(f), b = try r(f)
-        if case .int(let x) = a, case .int(let y) = b {
-          let (s, o) = x.subtractingReportingOverflow(y)
-          if !o { return .int(s) }
-        }
-        return try Operators.arithmetic(.subtract, a, b, range)
-      }
+      return intSpecialized(lhs, rhs, fast: { a, b in
+        let (s, o) = a.subtractingReportingOverflow(b)
+        return o ? nil : .int(s)
+      }, slow: { a, b in try Operators.arithmetic(.subtract, a, b, range) })
     case .multiply:
-      return { f in
-        let a = try l(f), b = try r(f)
-        if case .int(let x) = a, case .int(let y) = b {
-          let (s, o) = x.multipliedReportingOverflow(by: y)
-          if !o { return .int(s) }
-        }
-        return try Operators.arithmetic(.multiply, a, b, range)
-      }
+      return intSpecialized(lhs, rhs, fast: { a, b in
+        let (s, o) = a.multipliedReportingOverflow(by: b)
+        return o ? nil : .int(s)
+      }, slow: { a, b in try Operators.arithmetic(.multiply, a, b, range) })
     case .remainder:
-      return { f in
-        let a = try l(f), b = try r(f)
-        if case .int(let x) = a, case .int(let y) = b, y > 0, x >= 0 { return .int(x % y) }
-        return try Operators.arithmetic(.remainder, a, b, range)
-      }
+      return intSpecialized(lhs, rhs, fast: { a, b in b > 0 && a >= 0 ? .int(a % b) : nil },
+                            slow: { a, b in try Operators.arithmetic(.remainder, a, b, range) })
     default:
+      let l = compileExpr(lhs), r = compileExpr(rhs)
       return { f in try Operators.binary(op, l(f), r(f), range: range) }
+    }
+  }
+
+
+  /// How an operand can be read: straight from a slot, as a constant, or by running code.
+  enum Operand {
+    case slot(Int)
+    case constant(Int)
+    case code(ExprCode)
+  }
+
+  func operand(_ e: Expr) -> Operand {
+    if case .intLiteral(let i) = e.kind { return .constant(i) }
+    if case .name(let n) = e.kind, let r = resolve(n, range: e.range) {
+      if case .slot(let s) = r.resolution { return .slot(s) }
+      return .code(loadCode(r.resolution))
+    }
+    return .code(compileExpr(e))
+  }
+
+  /// Code for an int operation with a fast path when both operands are ints,
+  /// specialised so slot and constant operands cost no closure call.
+  func intSpecialized(
+    _ lhs: Expr, _ rhs: Expr, fast: @escaping (Int, Int) -> Value?, slow: @escaping (Value, Value) throws -> Value
+  ) -> ExprCode {
+    switch (operand(lhs), operand(rhs)) {
+    case (.slot(let a), .constant(let k)):
+      let kv = Value.int(k)
+      return { f in
+        let x = f.slots[a]
+        if case .int(let i) = x, let v = fast(i, k) { return v }
+        return try slow(x, kv)
+      }
+    case (.slot(let a), .slot(let b)):
+      return { f in
+        let x = f.slots[a], y = f.slots[b]
+        if case .int(let i) = x, case .int(let j) = y, let v = fast(i, j) { return v }
+        return try slow(x, y)
+      }
+    case (.code(let l), .constant(let k)):
+      let kv = Value.int(k)
+      return { f in
+        let x = try l(f)
+        if case .int(let i) = x, let v = fast(i, k) { return v }
+        return try slow(x, kv)
+      }
+    case (let lo, let ro):
+      let l = code(lo), r = code(ro)
+      return { f in
+        let x = try l(f), y = try r(f)
+        if case .int(let i) = x, case .int(let j) = y, let v = fast(i, j) { return v }
+        return try slow(x, y)
+      }
+    }
+  }
+
+  func code(_ o: Operand) -> ExprCode {
+    switch o {
+    case .slot(let s): return { f in f.slots[s] }
+    case .constant(let k):
+      let v = Value.int(k)
+      return { _ in v }
+    case .code(let c): return c
+    }
+  }
+
+  /// A comparison of two operands as a Bool, with int fast paths.
+  func comparison(_ lhs: Expr, _ rhs: Expr, _ test: @escaping (Int, Int) -> Bool, slow: @escaping (Value, Value) throws -> Bool) -> CondCode {
+    switch (operand(lhs), operand(rhs)) {
+    case (.slot(let a), .constant(let k)):
+      let kv = Value.int(k)
+      return { f in
+        let x = f.slots[a]
+        if case .int(let i) = x { return test(i, k) }
+        return try slow(x, kv)
+      }
+    case (.slot(let a), .slot(let b)):
+      return { f in
+        let x = f.slots[a], y = f.slots[b]
+        if case .int(let i) = x, case .int(let j) = y { return test(i, j) }
+        return try slow(x, y)
+      }
+    case (.code(let l), .constant(let k)):
+      let kv = Value.int(k)
+      return { f in
+        let x = try l(f)
+        if case .int(let i) = x { return test(i, k) }
+        return try slow(x, kv)
+      }
+    case (let lo, let ro):
+      let l = code(lo), r = code(ro)
+      return { f in
+        let x = try l(f), y = try r(f)
+        if case .int(let i) = x, case .int(let j) = y { return test(i, j) }
+        return try slow(x, y)
+      }
     }
   }
 
@@ -307,7 +388,7 @@ extension Compiler {
 /// The candidate closest to a misspelt name, if one is close enough to suggest.
 func closestName(to name: String, in candidates: [String]) -> String? {
   var best: (String, Int)? = nil
-  let limit = max(1, name.count / 3)
+  let limit = max(1, (name.count + 2) / 3)
   for c in Set(candidates) where c != name {
     let d = editDistance(name, c)
     if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }

@@ -20,18 +20,23 @@ extension Compiler {
       return compileAssignment(target: target, op: op, value: value, range: range)
 
     case .ifElse(let branches, let elseBody):
-      let conds = branches.map { compileCondition($0.condition) }
-      let bodies = branches.map { compileBlock($0.body) }
-      let otherwise = elseBody.map { compileBlock($0) }
-      if conds.count == 1 {
-        let c = conds[0], b = bodies[0]
-        if let o = otherwise { return { f in try c(f) ? try b(f) : try o(f) } }
+      if branches.count == 1 {
+        let c = compileCondition(branches[0].condition)
+        let b = compileBlock(branches[0].body)
+        if let elseBody {
+          let o = compileBlock(elseBody)
+          return { f in try c(f) ? try b(f) : try o(f) }
+        }
         return { f in try c(f) ? try b(f) : .normal }
       }
-      return { f in
-        for i in 0..<conds.count where try conds[i](f) { return try bodies[i](f) }
-        return try otherwise?(f) ?? .normal
+      // else-if chains: each branch tests its condition, else falls to the next.
+      var next: StmtCode = elseBody.map { compileBlock($0) } ?? { _ in .normal }
+      let compiled = branches.map { (compileCondition($0.condition), compileBlock($0.body)) }
+      for (c, b) in compiled.reversed() {
+        let rest = next
+        next = { f in try c(f) ? try b(f) : try rest(f) }
       }
+      return next
 
     case .forIn(let first, let second, let iterable, let body):
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
@@ -105,12 +110,12 @@ extension Compiler {
 
     case .tryCatch(let body, let errorName, let handler):
       let b = compileBlock(body)
-      var prelude: [StmtCode] = []
+      var prelude: [StmtBox] = []
       var bindError: ((Frame, Value) throws -> Void)? = nil
       pushScope()
       if let errorName, let r = declareLocal(errorName, isMutable: false, kind: .variable) {
         bindError = storeCode(r)
-        if case .cell(let s) = r { prelude.append { f in f.cells[s] = Cell(.null); return .normal } }
+        if case .cell(let s) = r { prelude.append(StmtBox { f in f.cells[s] = Cell(.null); return .normal }) }
       }
       let h = compileBlock(handler)
       popScope()
@@ -119,9 +124,10 @@ extension Compiler {
         let savedStep = interp.currentStep
         do {
           return try b(f)
-        } catch let e as RuntimeError where e.code != "interrupted" {
+        } catch var e as RuntimeError where e.code != "interrupted" {
+          if e.stepName == nil { e.stepName = interp.currentStep }
           interp.currentStep = savedStep
-          for p in prelude { _ = try p(f) }
+          for p in prelude { _ = try p.run(f) }
           try bindError?(f, e.asValue)
           return try h(f)
         }
@@ -219,6 +225,7 @@ extension Compiler {
     popScope()
     code.frameSize = max(state.maxSlots, 1)
     code.celledParameters = state.usesCells ? Array(0..<decl.parameters.count) : []
+    code.usesCells = state.usesCells
     code.upvalueSources = state.upvalues.map(\.source)
     fn = saved
   }

@@ -44,9 +44,9 @@ final class Compiler {
     let body = compileStatements(unit.statements)
     if !isREPL { warnUnusedGlobals(unit) }
     return { f in
-      for h in hoisted { try h(f) }
+      for h in hoisted { _ = try h.run(f) }
       for c in body {
-        let flow = try c(f)
+        let flow = try c.run(f)
         if flow != .normal { return flow }
       }
       return .normal
@@ -110,8 +110,8 @@ final class Compiler {
   /// the block is entered, so they can be called before their declaration.
   /// Bodies are compiled later, at the declaration, where the names they use
   /// are in scope.
-  private func hoistFunctions(_ statements: [Stmt], atTopLevel: Bool) -> [StmtCode] {
-    var codes: [StmtCode] = []
+  private func hoistFunctions(_ statements: [Stmt], atTopLevel: Bool) -> [StmtBox] {
+    var codes: [StmtBox] = []
     for stmt in statements {
       guard case .function(let d) = stmt.kind, let name = d.name else { continue }
       let resolution: Resolution
@@ -127,9 +127,10 @@ final class Compiler {
       }
       let code = CompiledFunction(name: name.name, parameters: d.parameters.map(\.name.name), range: d.range)
       hoistedCode[d.range.start] = code
+      if atTopLevel && fn.isMain { globals.bindings[name.name]?.functionCode = code }
       let make = closureMaker(code)
       let store = storeCode(resolution)
-      codes.append { f in try store(f, make(f)); return .normal }
+      codes.append(StmtBox { f in try store(f, make(f)); return .normal })
     }
     return codes
   }
@@ -224,8 +225,13 @@ final class Compiler {
   /// Finds what a name refers to; marks it used when `forReading`.
   func resolve(_ name: String, range: SourceRange, forReading: Bool = true, preferCallable: Bool = false) -> ResolvedName? {
     if let found = resolveBinding(name, in: fn, range: range, forReading: forReading) {
-      if preferCallable, let builtin = registry[name] {
-        if case .function = found.binding?.kind {} else { return ResolvedName(resolution: .builtin(builtin), binding: nil) }
+      // `storage_account(...)` calls the built-in even where a `param
+      // storage_account: string` is in scope: a name whose value is known not
+      // to be a function gives way to the built-in of that name.
+      if preferCallable, let builtin = registry[name], let type = found.binding?.staticType,
+        type != .function, type != .any
+      {
+        return ResolvedName(resolution: .builtin(builtin), binding: nil)
       }
       return found
     }
@@ -311,7 +317,7 @@ final class Compiler {
   }
 
   /// Compiles a block in a new scope; cells for its captured locals are made fresh on each entry.
-  func compileBlock(_ block: Block, tail: Tail = .discard, prelude: [StmtCode] = []) -> StmtCode {
+  func compileBlock(_ block: Block, tail: Tail = .discard, prelude: [StmtBox] = []) -> StmtCode {
     pushScope()
     let hoisted = hoistFunctions(block.statements, atTopLevel: false)
     let codes = prelude + hoisted + compileStatements(block.statements, tail: tail)
@@ -319,9 +325,9 @@ final class Compiler {
     if celled.isEmpty {
       switch codes.count {
       case 0: return { _ in .normal }
-      case 1: return codes[0]
+      case 1: return codes[0].run
       case 2:
-        let a = codes[0], b = codes[1]
+        let a = codes[0].run, b = codes[1].run
         return { f in
           let r = try a(f)
           if r != .normal { return r }
@@ -330,7 +336,7 @@ final class Compiler {
       default:
         return { f in
           for c in codes {
-            let r = try c(f)
+            let r = try c.run(f)
             if r != .normal { return r }
           }
           return .normal
@@ -340,15 +346,15 @@ final class Compiler {
     return { f in
       for s in celled { f.cells[s] = Cell(.null) }
       for c in codes {
-        let r = try c(f)
+        let r = try c.run(f)
         if r != .normal { return r }
       }
       return .normal
     }
   }
 
-  func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtCode] {
-    var codes: [StmtCode] = []
+  func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtBox] {
+    var codes: [StmtBox] = []
     var reportedUnreachable = false
     var exited = false
     for (i, stmt) in statements.enumerated() {
@@ -363,16 +369,16 @@ final class Compiler {
         case .returnValue:
           let c = compileExpr(e)
           let interp = self.interp
-          codes.append { f in interp.returnValue = try c(f); return .returned }
+          codes.append(StmtBox { f in interp.returnValue = try c(f); return .returned })
           continue
         case .store(let store):
           let c = compileExpr(e)
-          codes.append { f in try store(f, c(f)); return .normal }
+          codes.append(StmtBox { f in try store(f, c(f)); return .normal })
           continue
         }
       }
       if case .function = stmt.kind { _ = compileStatement(stmt); continue }
-      codes.append(compileStatement(stmt))
+      codes.append(StmtBox(compileStatement(stmt)))
       switch stmt.kind {
       case .returnValue, .breakLoop, .continueLoop, .fail: exited = true
       default: break

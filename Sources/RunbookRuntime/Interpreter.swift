@@ -28,6 +28,17 @@ struct Frame {
 enum Flow { case normal, breakLoop, continueLoop, returned }
 
 typealias ExprCode = (Frame) throws -> Value
+/// Compiled code kept in arrays is boxed as soon as it is made: a closure
+/// stored directly in a generic container is called through a
+/// reabstraction thunk on every call.
+final class StmtBox {
+  let run: StmtCode
+  init(_ run: @escaping StmtCode) { self.run = run }
+}
+final class ExprBox {
+  let run: ExprCode
+  init(_ run: @escaping ExprCode) { self.run = run }
+}
 typealias CondCode = (Frame) throws -> Bool
 typealias StmtCode = (Frame) throws -> Flow
 
@@ -46,6 +57,8 @@ public final class CompiledFunction: @unchecked Sendable {
   var frameSize = 0
   /// Parameters whose slots must be wrapped in cells on entry (captured).
   var celledParameters: [Int] = []
+  /// Whether the body keeps locals in cells (it contains a nested function).
+  var usesCells = false
   var body: StmtCode = { _ in .normal }
   var upvalueSources: [UpvalueSource] = []
   let range: SourceRange?
@@ -77,6 +90,8 @@ public final class Interpreter: @unchecked Sendable {
   let stackCells: UnsafeMutablePointer<Cell?>
   let stackCapacity = 1 << 20
   var stackTop = 0
+  /// Stack slots below this index are initialized.
+  var initializedTop = 0
   /// Slots of the main program (top-level and REPL names).
   let globals: UnsafeMutablePointer<Value>
   let globalCells: UnsafeMutablePointer<Cell?>
@@ -101,6 +116,8 @@ public final class Interpreter: @unchecked Sendable {
     globals.deallocate()
     globalCells.deinitialize(count: globalCapacity)
     globalCells.deallocate()
+    stack.deinitialize(count: initializedTop)
+    stackCells.deinitialize(count: initializedTop)
     stack.deallocate()
     stackCells.deallocate()
   }
@@ -119,13 +136,13 @@ public final class Interpreter: @unchecked Sendable {
 
   // MARK: Calls
 
-  /// Calls a user closure whose arguments have already been bound to
-  /// parameter order (`nil` = use the default).
+  /// Calls user code whose arguments `bind` writes into the callee's
+  /// parameter slots; `defaulted` lists the parameters that take their default.
   @inline(__always)
   func invoke(
-    _ closure: Closure, range: SourceRange?, defaulted: [Int], bind: (UnsafeMutablePointer<Value>) throws -> Void
+    _ code: CompiledFunction, closure: Closure?, range: SourceRange?, defaulted: [Int],
+    bind: (UnsafeMutablePointer<Value>) throws -> Void
   ) throws -> Value {
-    let code = closure.code
     let base = stackTop
     let size = code.frameSize
     if base + size > stackCapacity || callDepth >= maxCallDepth {
@@ -133,15 +150,20 @@ public final class Interpreter: @unchecked Sendable {
         "recursion is too deep (more than \(maxCallDepth) nested calls); check for a function that calls itself without end",
         code: "recursion_limit", range: range)
     }
+    // Slots above the high-water mark are initialized once; below it they
+    // hold nil between calls, so a call only resets what it used.
+    if base + size > initializedTop {
+      (stack + initializedTop).initialize(repeating: .null, count: base + size - initializedTop)
+      (stackCells + initializedTop).initialize(repeating: nil, count: base + size - initializedTop)
+      initializedTop = base + size
+    }
     let slots = stack + base
     let cells = stackCells + base
-    slots.initialize(repeating: .null, count: size)
-    cells.initialize(repeating: nil, count: size)
     stackTop = base + size
     callDepth += 1
     defer {
-      slots.deinitialize(count: size)
-      cells.deinitialize(count: size)
+      for i in 0..<size { slots[i] = .null }
+      if code.usesCells { for i in 0..<size { cells[i] = nil } }
       stackTop = base
       callDepth -= 1
     }
@@ -185,7 +207,7 @@ public final class Interpreter: @unchecked Sendable {
       let binding = try ArgumentBinding.bind(
         parameters: code.parameters.enumerated().map { ($1, code.defaults[$0] != nil, false) },
         labels: labels, functionName: code.name)
-      return try invoke(closure, range: range, defaulted: binding.defaulted) { slots in
+      return try invoke(code, closure: closure, range: range, defaulted: binding.defaulted) { slots in
         for (p, source) in binding.sources.enumerated() {
           if case .argument(let a) = source { slots[p] = arguments[a] }
         }

@@ -27,6 +27,8 @@ struct Binding {
   /// False until the declaring statement has been compiled (main program only).
   var isDeclared = true
   var staticType: ValueType?
+  /// The code of a top-level `fn`: it captures nothing, so calls need no closure.
+  var functionCode: CompiledFunction? = nil
 }
 
 /// The top-level names of a session: shared by every file and REPL line it runs.

@@ -137,14 +137,17 @@ public final class MapBox: @unchecked Sendable {
 /// A callable value: a user closure or a built-in.
 public final class FunctionBox: @unchecked Sendable {
   public enum Kind { case closure(Closure), builtin(Builtin) }
-  public let kind: Kind
-  public init(_ kind: Kind) { self.kind = kind }
-  public var name: String {
+  /// Set for user closures (read directly on the call path, no enum copy).
+  public let closure: Closure?
+  public let builtin: Builtin?
+  public init(_ kind: Kind) {
     switch kind {
-    case .closure(let c): return c.code.name
-    case .builtin(let b): return b.name
+    case .closure(let c): closure = c; builtin = nil
+    case .builtin(let b): closure = nil; builtin = b
     }
   }
+  public var kind: Kind { closure.map { .closure($0) } ?? .builtin(builtin!) }
+  public var name: String { closure?.code.name ?? builtin!.name }
 }
 
 // MARK: - Convenience
@@ -269,22 +272,7 @@ extension Value {
     return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
   }
 
-  public static func quote(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      case "$": out += "$"
-      default:
-        if ch.value < 0x20 { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
-      }
-    }
-    return out + "\""
-  }
+  public static func quote(_ s: String) -> String { quotedStringLiteral(s) }
 
   public static func formatFloat(_ d: Double) -> String {
     if d.isNaN { return "nan" }

@@ -305,7 +305,7 @@ public final class PlanRecorder: @unchecked Sendable {
 
 /// A minimal deterministic JSON writer (object keys sorted).
 public indirect enum JSON: Sendable, Equatable {
-  case null, bool(Bool), int(Int), string(String), array([JSON]), object([(String, JSON)])
+  case null, bool(Bool), int(Int), float(Double), string(String), array([JSON]), object([(String, JSON)])
 
   public static func == (a: JSON, b: JSON) -> Bool { a.text == b.text }
 
@@ -314,6 +314,7 @@ public indirect enum JSON: Sendable, Equatable {
     case .null: return "null"
     case .bool(let b): return b ? "true" : "false"
     case .int(let i): return String(i)
+    case .float(let d): return d.isFinite ? "\(d)" : "null"
     case .string(let s): return JSON.escape(s)
     case .array(let items): return "[" + items.map(\.text).joined(separator: ",") + "]"
     case .object(let fields):

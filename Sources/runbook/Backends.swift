@@ -71,49 +71,33 @@ final class DryRunHost: InterpreterHost {
   func stepFinished(_ name: String, error: RuntimeError?) { recorder.endStep(name, error: error) }
 }
 
-/// Minimal JSON encoding for the CLI's own events (outputs, errors).
+/// JSON lines for the CLI's own events (prints, outputs, the summary).
 enum JSONLine {
   static func object(_ fields: [(String, Value)]) -> String {
-    "{" + fields.map { "\(string($0.0)):\(encode($0.1))" }.joined(separator: ",") + "}"
+    JSON.object(fields.map { ($0.0, JSON($0.1)) }).text
   }
+}
 
-  static func encode(_ v: Value) -> String {
+extension JSON {
+  /// A runbook value as JSON: durations as their text, functions and ranges by how they print.
+  init(_ v: Value) {
     switch v {
-    case .null: return "null"
-    case .bool(let b): return b ? "true" : "false"
-    case .int(let i): return String(i)
-    case .float(let d): return d.isFinite ? "\(d)" : "null"
-    case .string(let s): return string(s)
-    case .duration(let ms): return string(Value.formatDuration(ms))
-    case .list(let l): return "[" + l.items.map(encode).joined(separator: ",") + "]"
+    case .null: self = .null
+    case .bool(let b): self = .bool(b)
+    case .int(let i): self = .int(i)
+    case .float(let d): self = .float(d)
+    case .string(let s): self = .string(s)
+    case .duration(let ms): self = .string(Value.formatDuration(ms))
+    case .list(let l): self = .array(l.items.map(JSON.init))
     case .map(let m):
-      let fields = m.keys.enumerated().map { i, k -> String in
-        let key: String
+      self = .object(m.keys.enumerated().map { i, k in
         switch k.storage {
-        case .string(let s): key = s
-        case .int(let n): key = String(n)
-        case .bool(let b): key = b ? "true" : "false"
+        case .string(let s): return (s, JSON(m.values[i]))
+        case .int(let n): return (String(n), JSON(m.values[i]))
+        case .bool(let b): return (b ? "true" : "false", JSON(m.values[i]))
         }
-        return "\(string(key)):\(encode(m.values[i]))"
-      }
-      return "{" + fields.joined(separator: ",") + "}"
-    case .range, .function: return string(v.repr)
+      })
+    case .range, .function: self = .string(v.repr)
     }
-  }
-
-  static func string(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-      }
-    }
-    return out + "\""
   }
 }

@@ -130,12 +130,14 @@ func conformance(_ relativePath: String) throws {
   let host = CapturingHost()
   let session = Session(
     registry: CoreBuiltins.makeRegistry(), host: host, environment: ["RUNBOOK_TEST_VAR": "hello"])
-  let outcome = session.runFile(path: url.path, params: annotations.params)
+  var outcome = session.runFile(path: url.path, params: annotations.params)
+  if let error = outcome.error { outcome.diagnostics.append(error.diagnostic) }
 
   var problems: [String] = []
 
-  // Printed output, line by line.
-  let actual = host.lines
+  // Printed output, line by line, then the outputs of a successful run as `name = value`.
+  var actual = host.lines
+  if outcome.succeeded { actual += outcome.outputs.map { "\($0.name) = \($0.value.repr)" } }
   let expected = annotations.expectedOutput
   if actual != expected {
     var report = "output differs (expected \(expected.count) lines, got \(actual.count)):\n"

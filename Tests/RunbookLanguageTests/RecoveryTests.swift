@@ -21,7 +21,7 @@ import Testing
       "4:12: expected a name after `let`, found `=`",
       "5:5: expected `,` or `)` after the argument",
       "6:10: expected `,` or `]` after the list element",
-      "9:10: expected a type name (string, int, float, bool, duration, list, map, any)",
+      "9:10: unknown type `number`; use string, int, float, bool, duration, list, map or any",
     ])
   }
 
@@ -142,6 +142,6 @@ import Testing
       let y = 2
       let = 3
       """
-    #expect(errors(text) == ["1:19: expected expression after `in`", "5:5: expected a name after `let`, found `=`"])
+    #expect(errors(text) == ["1:19: a map literal cannot appear here, where `{` starts the block; wrap it in parentheses: `({...})`", "5:5: expected a name after `let`, found `=`"])
   }
 }

@@ -95,23 +95,14 @@ struct ReplicationTests {
 
 @Suite("Built-in reference")
 struct BuiltinReferenceTests {
-  /// docs/domain-builtins.md is generated from the registry (RUNBOOK_WRITE_GOLDEN=1 rewrites it).
-  @Test("docs/domain-builtins.md matches the registry")
+  /// docs/builtins.md is generated from the registry the CLI uses: core and
+  /// domain built-ins (RUNBOOK_WRITE_GOLDEN=1 rewrites it).
+  @Test("docs/builtins.md matches the registry")
   func reference() throws {
-    let h = Harness()
-    var text = "# Domain built-ins\n\nGenerated from the registry by `BuiltinReferenceTests` "
-      + "(`RUNBOOK_WRITE_GOLDEN=1 swift test --filter BuiltinReferenceTests` rewrites it).\n"
-      + "Effects: `reads` looks only; `changes` creates or updates (idempotent: ok when already so); "
-      + "`destructive` deletes; `pure` touches no service.\n"
-    var category = ""
-    for b in h.registry.all {
-      if b.category != category {
-        category = b.category
-        text += "\n## \(category)\n\n"
-      }
-      text += "- `\(b.signature)` *(\(b.effect.rawValue))*: \(b.doc)\n"
-    }
-    let url = Scenarios.stateDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/domain-builtins.md")
+    let registry = CoreBuiltins.makeRegistry()
+    registerDomainBuiltins(into: registry, services: World.demoTenant().services, recorder: PlanRecorder())
+    let text = registry.markdownReference()
+    let url = Scenarios.stateDirectory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/builtins.md")
     if ProcessInfo.processInfo.environment["RUNBOOK_WRITE_GOLDEN"] == "1" { try text.write(to: url, atomically: true, encoding: .utf8) }
     #expect(try String(contentsOf: url, encoding: .utf8) == text)
   }
