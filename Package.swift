@@ -62,7 +62,7 @@ let package = Package(
       name: "RunbookLiveTests",
       dependencies: [
         "RunbookLive", "RunbookEmulator", "RunbookServices", "RunbookSimulator", "RunbookRuntime",
-        "RunbookLanguage", "runbook",
+        "RunbookLanguage", "runbook", "PTYTestSupport",
       ]),
     // Drives a program under a pseudo-terminal; reusable for `runbook` itself.
     .target(name: "PTYTestSupport", path: "Tests/PTYTestSupport"),

@@ -19,11 +19,13 @@ public final class TokenProvider: Sendable {
   private let policy: RetryPolicy
   private let sleeper: any Sleeper
   private let cache = NIOLockedBox<[String: (token: String, expires: Date)]>([:])
+  /// The Azure CLI command (a name looked up on PATH, or a path).
+  private let azureCLICommand: String
 
   public init(source: Source, authorityHost: String, transport: HTTPTransport, redactor: Redactor, policy: RetryPolicy,
-              sleeper: any Sleeper) {
+              sleeper: any Sleeper, azureCLICommand: String = "az") {
     self.source = source; self.authorityHost = authorityHost; self.transport = transport; self.redactor = redactor
-    self.policy = policy; self.sleeper = sleeper
+    self.policy = policy; self.sleeper = sleeper; self.azureCLICommand = azureCLICommand
     if case .clientSecret(_, _, let secret) = source { redactor.add(secret) }
   }
 
@@ -112,7 +114,7 @@ public final class TokenProvider: Sendable {
     if let tenant { args += ["--tenant", tenant] }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["az"] + args
+    p.arguments = [azureCLICommand] + args
     p.currentDirectoryURL = URL(fileURLWithPath: "/bin")
     var env = ProcessInfo.processInfo.environment
     env["AZURE_CORE_NO_COLOR"] = "true"
