@@ -129,6 +129,7 @@ public final class Emulator: @unchecked Sendable {
   /// The world as a state file (JSON), as `GET /_emulator/state` answers.
   public func stateJSON() -> String { lock.withLock { world.stateJSON() } }
   public func statusCount(_ status: Int) -> Int { lock.withLock { statusCounts[status] ?? 0 } }
+  public var requestTotal: Int { lock.withLock { requestCount } }
   public func save(path: String) throws { try lock.withLock { try world.save(path: path) } }
 
   func random() -> Double {

@@ -68,6 +68,8 @@ struct EmulatorCommand: ParsableCommand {
       signal(sig, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
       source.setEventHandler {
+        let counts = [429, 503, 404, 401].map { "\($0): \(emulator.statusCount($0))" }.joined(separator: ", ")
+        Console.err("emulator: \(emulator.requestTotal) requests (\(counts))\n")
         if let out {
           do { try emulator.save(path: out) } catch { Console.err("error: cannot write `\(out)`: \(error)\n") }
         }

@@ -95,7 +95,9 @@ struct LiveRun {
     }
     let outcome = session.run(program)
     if !json {
-      Console.out("\n" + live.redactor.redact(recorder.renderText(color: false)))
+      let summary = recorder.summary
+      let applied = "Applied: \(summary.toAdd) added, \(summary.toChange) changed, \(summary.toDestroy) destroyed."
+      Console.out("\n" + live.redactor.redact(recorder.renderText(color: false)).replacingOccurrences(of: summary.planLine, with: applied))
       let skipped = journaled.report.skipped
       if !skipped.isEmpty {
         Console.out("\nResumed: \(skipped.count) change(s) the journal showed done were verified, not repeated:\n")
