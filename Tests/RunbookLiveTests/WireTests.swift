@@ -239,6 +239,22 @@ final class Fixture {
     #expect(f.sleeper.recorded.allSatisfy { $0 == 1 })
   }
 
+  @Test func principalNotFoundRightAfterACreateIsRetriedBriefly() throws {
+    let f = try Fixture(faults: "replication=2")
+    let g = try f.s.directory.createGroup(displayName: "fresh", mailNickname: "fresh", description: nil)
+    let waitsBefore = f.sleeper.recorded.count
+    let scope = "/subscriptions/8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-customerinsights/providers/Microsoft.Storage/storageAccounts/contosolake"
+    // A PUT without principalType, as older clients send it: ARM answers
+    // 400 PrincipalNotFound until the principal has replicated.
+    let r = try f.live.rest.send(
+      service: "arm", resource: "https://management.azure.com", method: "PUT",
+      url: f.server.baseURL + scope + "/providers/Microsoft.Authorization/roleAssignments/\(StableID.guid("p", g.id))?api-version=2022-04-01",
+      json: ["properties": ["roleDefinitionId": .string(RoleDefinition.storageBlobDataReader.resourceID(subscription: "8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f")),
+                            "principalId": .string(g.id)]])
+    #expect(r.status == 201)
+    #expect(f.sleeper.recorded.count - waitsBefore == 2)
+  }
+
   @Test func notFoundAndConflictsAreNotRetried() throws {
     let f = try Fixture()
     _ = try? f.s.dataLake.storageAccount(subscriptionID: "8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f", resourceGroup: "rg", name: "x")
