@@ -152,7 +152,9 @@ public final class Emulator: @unchecked Sendable {
       if let id = r.header("client-request-id") ?? r.header("x-ms-client-request-id") {
         response.headers.append(("client-request-id", id))
       }
-      response.headers.append(("request-id", StableID.guid("request", String(requestCount))))
+      let requestID = StableID.guid("request", String(requestCount))
+      response.headers.append(("request-id", requestID))
+      response.headers.append(("x-ms-request-id", requestID))
       statusCounts[response.status, default: 0] += 1
       return response
     }

@@ -134,7 +134,9 @@ public final class TokenProvider: Sendable {
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
     let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     if p.terminationStatus == 127 {
-      throw ServiceError(service: "auth", status: 0, code: "CredentialUnavailable", message: "Azure CLI not found on path")
+      throw ServiceError(
+        service: "auth", status: 0, code: "CredentialUnavailable",
+        message: "no credentials: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or install the Azure CLI and run 'az login' (Azure CLI not found on path)")
     }
     guard p.terminationStatus == 0, let json = WireJSON.parse(stdout), let token = json["accessToken"]?.string else {
       let needsLogin = (stderr.contains("az login") || stderr.contains("az account set")) && !stderr.contains("AADSTS")

@@ -60,6 +60,7 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     let live = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
                          environment: Support.environment(server), directory: dir).wait()
     #expect(live.status == dry.status, "live exit \(live.status) vs dry run \(dry.status)\n\(live.output)")
+    #expect(Self.outputs(live.stdout) == Self.outputs(dry.stdout), "the runbook's outputs differ from the dry run's")
     let actual = server.emulator.stateJSON()
     #expect(Support.normalized(actual) == Support.normalized(predicted), "live end state differs from the dry run's\n\(live.output)")
     let journalText = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
@@ -68,6 +69,12 @@ struct Scenario: CustomTestStringConvertible, Sendable {
       #expect(!text.contains(Support.canary), "the client secret leaked")
       #expect(!text.contains("emu."), "a bearer token leaked")
     }
+  }
+
+  /// The `Outputs:` block a run prints last.
+  static func outputs(_ stdout: String) -> String {
+    guard let r = stdout.range(of: "\nOutputs:\n", options: .backwards) else { return "" }
+    return String(stdout[r.upperBound...])
   }
 
   @Test(arguments: Scenario.all)
