@@ -93,7 +93,18 @@ struct LiveRun {
       Console.printDiagnostics(problems)
       terminate(.usage)
     }
-    let outcome = session.run(program)
+    // Ctrl-C stops after the change in flight is answered and journaled; a
+    // second Ctrl-C ends the process at once (the journal still resumes).
+    nonisolated(unsafe) let running = session
+    signal(SIGINT, SIG_IGN)
+    let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    interrupt.setEventHandler {
+      Console.err("\ninterrupted: stopping after the current change (Ctrl-C again to stop at once)\n")
+      running.cancel()
+      signal(SIGINT, SIG_DFL)
+    }
+    interrupt.resume()
+    let outcome = withExtendedLifetime(interrupt) { session.run(program) }
     if !json {
       let summary = recorder.summary
       let applied = "Applied: \(summary.toAdd) added, \(summary.toChange) changed, \(summary.toDestroy) destroyed."

@@ -58,6 +58,38 @@ import Testing
     }
   }
 
+  /// Ctrl-C lets the change in flight finish, journals the interruption,
+  /// exits 130; the run resumes to the predicted state.
+  @Test func interruptedRunStopsCleanlyAndResumes() throws {
+    let s = Scenario.all[0]
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let (_, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
+    let server = try Support.emulator(state: s.state, faults: "latency=60ms")
+    defer { server.shutdown() }
+    let env = Support.environment(server)
+    let journal = dir.appendingPathComponent("journal.jsonl").path
+    let first = try Child(["run", "--live", Support.runbook(s.runbook), "--journal", journal] + s.params, environment: env, directory: dir)
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && first.process.isRunning {
+      let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
+      if text.components(separatedBy: "\"type\":\"done\"").count - 1 >= 2 { break }
+      usleep(2_000)
+    }
+    kill(first.process.processIdentifier, SIGINT)
+    let stopped = first.wait(seconds: 30)
+    #expect(stopped.status == 130, "\(stopped.output)")
+    let entries = try Journal.read(path: journal)
+    #expect(entries.last?["type"]?.string == "end")
+    #expect(entries.last?["error"]?["code"]?.string == "interrupted")
+    let begun = Set(entries.filter { $0["type"]?.string == "begin" }.compactMap { $0["seq"]?.int })
+    let answered = Set(entries.filter { ["done", "failed"].contains($0["type"]?.string ?? "") }.compactMap { $0["seq"]?.int })
+    #expect(begun == answered, "every begun change was answered before the run stopped")
+    let resumed = try Child(["run", "--live", "--resume", journal], environment: env, directory: dir).wait()
+    #expect(resumed.status == 0, "\(resumed.output)")
+    #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted))
+  }
+
   func aclStrings(_ state: [String: Any]) -> [(String, String)] {
     var out: [(String, String)] = []
     for a in ((state["azure"] as? [String: Any])?["storage_accounts"] as? [[String: Any]]) ?? [] {
