@@ -29,11 +29,35 @@ public struct LiveEndpoints: Sendable, Equatable {
     ("RUNBOOK_CI_ENDPOINT", \.customerInsights),
   ]
 
-  /// Reads the endpoint variables; fails on a URL that is not https (or
-  /// http to loopback).
-  public static func from(environment env: [String: String]) throws(LiveConfigurationError) -> LiveEndpoints {
+  /// Keys of an endpoints file (`RUNBOOK_ENDPOINTS_FILE`, a JSON object) and
+  /// the variables they stand for.
+  public static let fileKeys: [(String, String)] = [
+    ("authority_host", "RUNBOOK_AUTHORITY_HOST"), ("graph", "RUNBOOK_GRAPH_ENDPOINT"), ("arm", "RUNBOOK_ARM_ENDPOINT"),
+    ("dfs", "RUNBOOK_DFS_ENDPOINT"), ("dataverse", "RUNBOOK_DATAVERSE_ENDPOINT"),
+    ("power_platform", "RUNBOOK_POWERPLATFORM_ENDPOINT"), ("customer_insights", "RUNBOOK_CI_ENDPOINT"),
+  ]
+
+  /// Reads the endpoints file named by `RUNBOOK_ENDPOINTS_FILE` (if any),
+  /// then the endpoint variables, which win; fails on a URL that is not
+  /// https (or http to loopback).
+  public static func from(environment given: [String: String]) throws(LiveConfigurationError) -> LiveEndpoints {
+    var env = given
+    if let file = given["RUNBOOK_ENDPOINTS_FILE"], !file.isEmpty {
+      guard let data = FileManager.default.contents(atPath: file), let j = WireJSON.parse(data), let o = j.object else {
+        throw LiveConfigurationError(message: "RUNBOOK_ENDPOINTS_FILE `\(file)` is not a readable JSON object")
+      }
+      for key in o.keys where !fileKeys.contains(where: { $0.0 == key }) {
+        throw LiveConfigurationError(
+          message: "unknown key `\(key)` in `\(file)` (known: \(fileKeys.map(\.0).joined(separator: ", ")))")
+      }
+      for (key, variable) in fileKeys {
+        guard let v = o[key] else { continue }
+        guard let s = v.string else { throw LiveConfigurationError(message: "`\(key)` in `\(file)` must be a string") }
+        if given[variable] == nil { env[variable] = s }
+      }
+    }
     var e = LiveEndpoints()
-    if let host = env["AZURE_AUTHORITY_HOST"], !host.isEmpty {
+    if env["RUNBOOK_AUTHORITY_HOST"] == nil, let host = env["AZURE_AUTHORITY_HOST"], !host.isEmpty {
       e.authorityHost = host.hasPrefix("http") ? host : "https://" + host
     }
     for (name, key) in variables {

@@ -134,6 +134,19 @@ import Testing
     #expect(e.arm == "https://management.usgovcloudapi.net")
   }
 
+  @Test func endpointsComeFromAFileAndVariablesWin() throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("endpoints.json").path
+    try #"{"graph": "https://graph.microsoft.us", "arm": "https://management.usgovcloudapi.net", "dfs": "https://{account}.dfs.core.usgovcloudapi.net"}"#
+      .write(toFile: file, atomically: true, encoding: .utf8)
+    let e = try LiveEndpoints.from(environment: ["RUNBOOK_ENDPOINTS_FILE": file, "RUNBOOK_ARM_ENDPOINT": "https://arm.example"])
+    #expect(e.graph == "https://graph.microsoft.us" && e.arm == "https://arm.example")
+    #expect(e.dfs == "https://{account}.dfs.core.usgovcloudapi.net")
+    try #"{"grpah": "https://x"}"#.write(toFile: file, atomically: true, encoding: .utf8)
+    #expect(throws: LiveConfigurationError.self) { try LiveEndpoints.from(environment: ["RUNBOOK_ENDPOINTS_FILE": file]) }
+  }
+
   @Test func aSecretInAnErrorMessageIsRedacted() throws {
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
