@@ -23,11 +23,13 @@ public struct LiveEndpoints: Sendable, Equatable {
   public init() {}
 
   /// The environment variables that move endpoints.
-  nonisolated(unsafe) public static let variables: [(String, WritableKeyPath<LiveEndpoints, String>)] = [
+  public static var variables: [(String, WritableKeyPath<LiveEndpoints, String>)] {
+    [
     ("RUNBOOK_AUTHORITY_HOST", \.authorityHost), ("RUNBOOK_GRAPH_ENDPOINT", \.graph), ("RUNBOOK_ARM_ENDPOINT", \.arm),
     ("RUNBOOK_DFS_ENDPOINT", \.dfs), ("RUNBOOK_POWERPLATFORM_ENDPOINT", \.powerPlatform),
     ("RUNBOOK_CI_ENDPOINT", \.customerInsights),
-  ]
+    ]
+  }
 
   /// Keys of an endpoints file (`RUNBOOK_ENDPOINTS_FILE`, a JSON object) and
   /// the variables they stand for.

@@ -77,6 +77,38 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     return String(stdout[r.upperBound...])
   }
 
+  /// An assignment made under another name and not yet visible answers
+  /// 409 `RoleAssignmentExists`: ok with a note, live as in the dry run.
+  @Test func roleAssignmentExistsUnderAnotherNameIsOK() throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let source = try String(contentsOfFile: Support.state("fresh-tenant"), encoding: .utf8)
+    var state = try #require(try JSONSerialization.jsonObject(with: Data(source.utf8)) as? [String: Any])
+    let tenant = try #require(state["tenant"] as? [String: Any])
+    let scope = "/subscriptions/8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-customerinsights/providers/Microsoft.Storage/storageAccounts/contosolake"
+    var azure = try #require(state["azure"] as? [String: Any])
+    azure["role_assignments"] = [[
+      "name": "11111111-1111-4111-8111-111111111111", "scope": scope,
+      "role_definition_id": "/subscriptions/8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f/providers/Microsoft.Authorization/roleDefinitions/b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+      "principal_id": tenant["signed_in_user"] ?? "", "principal_type": "User", "created_at": tenant["now"] ?? "",
+    ]]
+    state["azure"] = azure
+    let statePath = dir.appendingPathComponent("portal-assigned.json").path
+    try JSONSerialization.data(withJSONObject: state).write(to: URL(fileURLWithPath: statePath))
+    let runbookPath = dir.appendingPathComponent("assign.runbook").path
+    try """
+      let user = current_user()
+      let account = storage_account(subscription: "8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f", resource_group: "rg-customerinsights", name: "contosolake")
+      let a = step "Grant" { assign_role(principal: user, role: "Storage Blob Data Owner", scope: account.scope) }
+      output name = a.name
+      """.write(toFile: runbookPath, atomically: true, encoding: .utf8)
+    let s = Scenario(runbook: runbookPath, state: statePath, params: [])
+    let (dry, _) = try Support.dryRun(s.runbook, state: s.state, params: [], in: dir)
+    #expect(dry.status == 0, "\(dry.output)")
+    #expect(dry.stdout.contains("already assigned"))
+    try Self.check(s)
+  }
+
   @Test(arguments: Scenario.all)
   func liveRunEndsInTheStateTheDryRunPredicted(_ s: Scenario) throws {
     try Self.check(s)

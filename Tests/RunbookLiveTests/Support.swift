@@ -65,8 +65,12 @@ enum Support {
     return repositoryRoot.appendingPathComponent(".build/debug/runbook")
   }
 
-  static func runbook(_ name: String) -> String { repositoryRoot.appendingPathComponent("runbooks/\(name)").path }
-  static func state(_ name: String) -> String { repositoryRoot.appendingPathComponent("runbooks/state/\(name).json").path }
+  static func runbook(_ name: String) -> String {
+    name.hasPrefix("/") ? name : repositoryRoot.appendingPathComponent("runbooks/\(name)").path
+  }
+  static func state(_ name: String) -> String {
+    name.hasPrefix("/") ? name : repositoryRoot.appendingPathComponent("runbooks/state/\(name).json").path
+  }
 
   static func temporaryDirectory() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-live-\(UUID().uuidString)")
