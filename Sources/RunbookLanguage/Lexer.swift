@@ -197,19 +197,13 @@ public struct Lexer {
       }
       return .int(value)
     }
-    let factor: Double
-    switch unit {
-    case "ms": factor = 1
-    case "s": factor = 1000
-    case "m": factor = 60_000
-    case "h": factor = 3_600_000
-    case "d": factor = 86_400_000
-    default:
+    guard let unitMilliseconds = durationUnitMilliseconds(unit) else {
       error(
         "invalid number `\(text)`; a number may only be followed by a duration unit (ms, s, m, h, d)",
         start, pos)
       return .invalid
     }
+    let factor = Double(unitMilliseconds)
     if !isFloat, let whole = Int(digits) {
       let (ms, overflow) = whole.multipliedReportingOverflow(by: Int(factor))
       if !overflow { return .duration(ms) }
@@ -375,4 +369,16 @@ public struct Lexer {
 
 extension String {
   func replacingUnderscores() -> String { String(filter { $0 != "_" }) }
+}
+
+/// Milliseconds in one of the duration units `ms s m h d`, or nil.
+public func durationUnitMilliseconds(_ unit: some StringProtocol) -> Int? {
+  switch unit {
+  case "ms": return 1
+  case "s": return 1000
+  case "m": return 60_000
+  case "h": return 3_600_000
+  case "d": return 86_400_000
+  default: return nil
+  }
 }

@@ -22,6 +22,8 @@ final class Compiler {
   /// `param` declarations seen, in order.
   var declaredParams: [ParamDecl] = []
   var outputNames: [String: SourceRange] = [:]
+  /// REPL redeclarations of top-level names, installed when their statement is compiled.
+  var replacedInREPL: [String: Binding] = [:]
 
   init(interpreter: Interpreter, globals: GlobalScope, io: ProgramIO, isREPL: Bool, mainUsesCells: Bool) {
     self.interp = interpreter
@@ -81,9 +83,19 @@ final class Compiler {
       }
       var isDeclared = false
       if case .function = kind { isDeclared = true }
-      globals.bindings[name.name] = Binding(
+      let binding = Binding(
         slot: slot, isMutable: mutable, kind: kind, range: name.range, isCelled: false,
         isUsed: isImported, isDeclared: isDeclared, staticType: type)
+      if let pending = replacedInREPL[name.name] {
+        error("`\(name.name)` is already defined at line \(pending.range.startLocation.line)", name.range)
+        continue
+      }
+      if isREPL, !isDeclared, globals.bindings[name.name]?.isDeclared == true {
+        // `let x = x + 1` at the prompt: the old `x` stays visible until the new one is declared.
+        replacedInREPL[name.name] = binding
+      } else {
+        globals.bindings[name.name] = binding
+      }
     }
   }
 
@@ -155,16 +167,14 @@ final class Compiler {
   func declareLocal(_ name: Identifier, isMutable: Bool, kind: BindingKind, type: ValueType? = nil) -> Resolution? {
     if fn.isMain && fn.scopes.isEmpty {
       // A top-level statement of the main program: predeclared as a global.
-      guard var b = globals.bindings[name.name] else { return nil }
-      if b.range == name.range || isREPL {
-        if isREPL && b.range != name.range, let slot = globals.allocate() {
-          b = Binding(slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: false, isUsed: true, staticType: type)
-        }
-        b.isDeclared = true
-        globals.bindings[name.name] = b
-        return .slot(b.slot)
+      // predeclareGlobals made the binding; a duplicate was reported there.
+      if let replacement = replacedInREPL.removeValue(forKey: name.name), replacement.range == name.range {
+        globals.bindings[name.name] = replacement
       }
-      return nil
+      guard var b = globals.bindings[name.name], b.range == name.range else { return nil }
+      b.isDeclared = true
+      globals.bindings[name.name] = b
+      return .slot(b.slot)
     }
     let scope = fn.scopes.count - 1
     if let existing = fn.scopes[scope][name.name] {

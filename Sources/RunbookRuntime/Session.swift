@@ -347,16 +347,8 @@ public enum ParamParsing {
       rest = rest.dropFirst(number.count)
       let unit = rest.prefix { $0.isLetter }
       rest = rest.dropFirst(unit.count)
-      let scale: Double
-      switch unit {
-      case "ms": scale = 1
-      case "s": scale = 1000
-      case "m": scale = 60_000
-      case "h": scale = 3_600_000
-      case "d": scale = 86_400_000
-      default: return nil
-      }
-      total += value * scale
+      guard let scale = durationUnitMilliseconds(unit) else { return nil }
+      total += value * Double(scale)
     }
     return Int(total.rounded())
   }

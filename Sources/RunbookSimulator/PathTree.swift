@@ -18,8 +18,10 @@ public final class PathTree: @unchecked Sendable {
   private(set) var childPosition: [Int32] = [0]
   /// Injected failures: setting the ACL of these nodes fails with the message.
   var faults: [Node: String] = [:]
-  /// Full path → node.
+  /// Full path → node, for every node but generated ones (see `generate`).
   private var index: [String: Node] = ["": 0]
+  /// Some nodes are not in `index`: look them up by walking the tree.
+  private var unindexed = false
 
   private(set) var acls: [AccessControlList] = []
   private var aclIntern: [AccessControlList: Int32] = [:]
@@ -52,7 +54,10 @@ public final class PathTree: @unchecked Sendable {
 
   // MARK: Lookup
 
-  public func node(_ path: String) -> Node? { index[path] }
+  public func node(_ path: String) -> Node? {
+    if let n = index[path] { return n }
+    return unindexed ? walk(path) : nil
+  }
 
   public func path(of node: Node) -> String {
     var parts: [String] = []
@@ -99,16 +104,105 @@ public final class PathTree: @unchecked Sendable {
   @discardableResult
   public func ensure(_ path: String, isDirectory dir: Bool, owner: String? = nil, group: String? = nil,
                      acl: AccessControlList? = nil) -> Node {
-    if let n = index[path] { return n }
+    if let n = node(path) { return n }
     let segments = path.split(separator: "/").map(String.init)
     var current: Node = 0
     var prefix = ""
     for (i, seg) in segments.enumerated() {
       prefix = prefix.isEmpty ? seg : prefix + "/" + seg
-      if let n = index[prefix] { current = n; continue }
+      if let n = node(prefix) { current = n; continue }
       let last = i == segments.count - 1
       current = addChild(current, name: seg, isDirectory: last ? dir : true, owner: last ? owner : nil,
                          group: last ? group : nil, acl: last ? acl : nil)
+    }
+    return current
+  }
+
+  /// Load-test bulk creation (state-file `generate`): `folders` directories
+  /// `<prefix><i>`, each with `filesPerFolder` files `file-<j>.csv`, indices
+  /// zero-padded. ACLs are computed and interned once per kind, not per item,
+  /// and the generated items stay out of the path index (`node(_:)` finds
+  /// them by walking the tree), so a million items load in a fraction of a
+  /// second. Returns why it cannot, when a path exists already or a parent
+  /// is a file; then nothing is added.
+  func generate(prefix: String, folders: Int, filesPerFolder: Int, directoryACL: AccessControlList?,
+                fileACL: AccessControlList?) -> String? {
+    func padded(_ i: Int, _ width: Int) -> String {
+      let digits = String(i)
+      return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+    let folderWidth = String(max(folders - 1, 0)).count, fileWidth = String(max(filesPerFolder - 1, 0)).count
+    let slash = prefix.lastIndex(of: "/")
+    let parentPath = slash.map { String(prefix[..<$0]) } ?? ""
+    let namePrefix = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
+    var ancestor = ""
+    for segment in parentPath.split(separator: "/") {
+      ancestor = ancestor.isEmpty ? String(segment) : ancestor + "/" + segment
+      if let n = node(ancestor), !self.isDirectory[Int(n)] { return "\(ancestor) is a file" }
+    }
+    let folderNames = (0..<folders).map { namePrefix + padded($0, folderWidth) }
+    if let existing = node(parentPath) {
+      let taken = Set(self.children[Int(existing)].map { self.names[Int($0)] })
+      if let clash = folderNames.first(where: taken.contains) {
+        return "\(parentPath.isEmpty ? clash : parentPath + "/" + clash) exists already"
+      }
+    }
+    let parent = parentPath.isEmpty ? 0 : ensure(parentPath, isDirectory: true)
+    let p = Int(parent)
+    let dirACL = directoryACL ?? acls[Int(self.aclIDs[p])].inherited(isDirectory: true) ?? .defaultDirectory
+    let dirACLID = intern(dirACL)
+    let fileACLID = intern(fileACL ?? dirACL.inherited(isDirectory: false) ?? .defaultFile)
+    let owner = self.ownerIDs[p], group = self.groupIDs[p]
+    let fileNames = (0..<filesPerFolder).map { "file-" + padded($0, fileWidth) + ".csv" }
+
+    // Work on local arrays: no exclusivity checks on the class's storage per item.
+    var names = self.names, parents = self.parents, isDirectory = self.isDirectory, aclIDs = self.aclIDs
+    var ownerIDs = self.ownerIDs, groupIDs = self.groupIDs, children = self.children, childPosition = self.childPosition
+    self.names = []; self.parents = []; self.isDirectory = []; self.aclIDs = []
+    self.ownerIDs = []; self.groupIDs = []; self.children = []; self.childPosition = []
+    let total = folders * (filesPerFolder + 1)
+    names.reserveCapacity(names.count + total)
+    parents.reserveCapacity(parents.count + total)
+    isDirectory.reserveCapacity(isDirectory.count + total)
+    aclIDs.reserveCapacity(aclIDs.count + total)
+    ownerIDs.reserveCapacity(ownerIDs.count + total)
+    groupIDs.reserveCapacity(groupIDs.count + total)
+    children.reserveCapacity(children.count + total)
+    childPosition.reserveCapacity(childPosition.count + total)
+    for name in folderNames {
+      let d = Node(names.count)
+      names.append(name)
+      parents.append(parent)
+      isDirectory.append(true)
+      aclIDs.append(dirACLID)
+      ownerIDs.append(owner)
+      groupIDs.append(group)
+      childPosition.append(Int32(children[p].count))
+      children[p].append(d)
+      children.append(Array((d + 1)..<(d + 1 + Node(filesPerFolder))))
+      for (j, fileName) in fileNames.enumerated() {
+        names.append(fileName)
+        parents.append(d)
+        isDirectory.append(false)
+        aclIDs.append(fileACLID)
+        ownerIDs.append(owner)
+        groupIDs.append(group)
+        childPosition.append(Int32(j))
+        children.append([])
+      }
+    }
+    self.names = names; self.parents = parents; self.isDirectory = isDirectory; self.aclIDs = aclIDs
+    self.ownerIDs = ownerIDs; self.groupIDs = groupIDs; self.children = children; self.childPosition = childPosition
+    if folders > 0 { unindexed = true }
+    return nil
+  }
+
+  /// Finds a path by walking the tree from the root (for items not in `index`).
+  private func walk(_ path: String) -> Node? {
+    var current: Node = 0
+    for segment in path.split(separator: "/") {
+      guard let child = children[Int(current)].first(where: { names[Int($0)] == segment }) else { return nil }
+      current = child
     }
     return current
   }

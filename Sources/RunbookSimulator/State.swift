@@ -116,9 +116,39 @@ public struct FilesystemState: Codable, Sendable {
   /// The root directory's ACL.
   public var acl: String
   public var paths: [PathState]
+  /// Load-test generators, expanded when the state is loaded (after `paths`);
+  /// a saved state lists the generated items in `paths` instead.
+  public var generate: [PathGeneratorState]? = nil
 
   enum CodingKeys: String, CodingKey {
-    case name, owner, group, acl, paths
+    case name, owner, group, acl, paths, generate
+  }
+}
+
+/// `{"prefix": "data/part-", "folders": 1000, "files_per_folder": 999}`:
+/// `folders` directories `<prefix><i>` (i zero-padded to the width of
+/// `folders - 1`), each holding `files_per_folder` files `file-<j>.csv`
+/// (j zero-padded likewise). Meant for load tests: a million items without a
+/// 100 MB state file. Without `directory_acl` / `file_acl` the items inherit
+/// their parent's default ACL (or get the service defaults 750 / 640), and
+/// owner and group come from the parent.
+public struct PathGeneratorState: Codable, Sendable {
+  public var prefix: String
+  public var folders: Int
+  public var filesPerFolder: Int
+  public var directoryAcl: String?
+  public var fileAcl: String?
+
+  public init(prefix: String, folders: Int, filesPerFolder: Int, directoryAcl: String? = nil, fileAcl: String? = nil) {
+    self.prefix = prefix
+    self.folders = folders
+    self.filesPerFolder = filesPerFolder
+    self.directoryAcl = directoryAcl
+    self.fileAcl = fileAcl
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case prefix, folders, filesPerFolder = "files_per_folder", directoryAcl = "directory_acl", fileAcl = "file_acl"
   }
 }
 

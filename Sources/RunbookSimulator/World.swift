@@ -126,6 +126,31 @@ public final class World: @unchecked Sendable {
           tree.setACL(n, acl)
           if let f = p.aclFailure { tree.faults[n] = f }
         }
+        for (k, g) in (fs.generate ?? []).enumerated() {
+          let gbase = fbase + ".generate[\(k)]"
+          let clean = g.prefix.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "/")
+          guard !clean.isEmpty, !clean.hasPrefix("/"), !clean.contains("//") else {
+            throw fail(gbase + ".prefix", "expected a relative path prefix like \"data/part-\"")
+          }
+          guard g.folders >= 0, g.filesPerFolder >= 0 else {
+            throw fail(gbase + ".folders", "counts cannot be negative")
+          }
+          guard g.folders.multipliedReportingOverflow(by: g.filesPerFolder + 1).partialValue <= 20_000_000 else {
+            throw fail(gbase + ".folders", "at most 20,000,000 generated items")
+          }
+          var dirACL: AccessControlList?, fileACL: AccessControlList?
+          if let text = g.directoryAcl {
+            do { dirACL = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".directory_acl", error.description) }
+          }
+          if let text = g.fileAcl {
+            do { fileACL = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".file_acl", error.description) }
+            if fileACL!.hasDefault { throw fail(gbase + ".file_acl", "files have no default ACL") }
+          }
+          if let clash = tree.generate(prefix: clean, folders: g.folders, filesPerFolder: g.filesPerFolder,
+                                       directoryACL: dirACL, fileACL: fileACL) {
+            throw fail(gbase + ".prefix", clash)
+          }
+        }
         filesystems["\(a.name)/\(fs.name)"] = tree
       }
     }

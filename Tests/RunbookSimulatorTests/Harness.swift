@@ -103,7 +103,7 @@ func byolSetup(
   if let groupIDs {
     groups = .record(fields: [("reader", .string(groupIDs.reader)), ("contributor", .string(groupIDs.contributor))])
   } else {
-    groups = try step("Create reader and contributor groups") { try h.call("create_groups", ["prefix": .string(prefix), "owner": lake]) }
+    groups = try step("Create the reader and contributor groups") { try h.call("create_groups", ["prefix": .string(prefix), "owner": lake]) }
   }
   let reader = groups.get("reader"), contributor = groups.get("contributor")
   let r = reader.asString ?? reader.get("id").s, c = contributor.asString ?? contributor.get("id").s
@@ -115,12 +115,12 @@ func byolSetup(
       try h.call("assign_role", ["principal": lake, "role": "Storage Blob Data Contributor", "scope": container.get("scope")])
     }
   }
-  try step("Wait for the role assignment to propagate") {
+  try step("Wait for the Storage Blob Data Owner assignment to propagate") {
     try h.call("wait_for_role", ["principal": user, "role": "Storage Blob Data Owner", "scope": account.get("scope")])
   }
   let full: Value = .list([.string("group:\(r):r-x"), .string("group:\(c):rwx"), .string("default:group:\(r):r-x"), .string("default:group:\(c):rwx")])
   let traverse: Value = .list([.string("group:\(r):--x"), .string("group:\(c):--x")])
-  try step("Set ACLs on the container and mount folder") {
+  try step("Set ACLs on the container and the mount folder") {
     if path.isEmpty {
       try h.call("set_acl", ["account": account, "entries": full])
     } else {
@@ -133,7 +133,7 @@ func byolSetup(
       try h.call("set_acl", ["account": account, "path": .string(path), "entries": full])
     }
   }
-  try step("Apply ACLs to existing items") {
+  try step("Apply the ACLs to existing items under the mount point") {
     try h.call("set_acl_recursive", ["account": account, "path": .string(path), "entries": full])
   }
   return try h.call("permission_identifier", ["account": account, "reader": reader, "contributor": contributor, "path": .string(path)]).s
