@@ -48,17 +48,17 @@ struct Scenario: CustomTestStringConvertible, Sendable {
 /// its dry run predicted.
 @Suite struct PlanFidelityTests {
   /// Runs a scenario live against an emulator and compares with its dry run.
-  static func check(_ s: Scenario, faults: String? = nil) throws {
+  static func check(_ s: Scenario, faults: String? = nil, timeScale: Double = 1000) throws {
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let (dry, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
     #expect(!predicted.isEmpty, "the dry run saved no state: \(dry.output)")
 
-    let server = try Support.emulator(state: s.state, faults: faults)
+    let server = try Support.emulator(state: s.state, faults: faults, timeScale: timeScale)
     defer { server.shutdown() }
     let journal = dir.appendingPathComponent("journal.jsonl").path
     let live = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
-                         environment: Support.environment(server), directory: dir).wait()
+                         environment: Support.environment(server, timeScale: timeScale), directory: dir).wait()
     #expect(live.status == dry.status, "live exit \(live.status) vs dry run \(dry.status)\n\(live.output)")
     #expect(Self.outputs(live.stdout) == Self.outputs(dry.stdout), "the runbook's outputs differ from the dry run's")
     let actual = server.emulator.stateJSON()
@@ -106,7 +106,8 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     let (dry, _) = try Support.dryRun(s.runbook, state: s.state, params: [], in: dir)
     #expect(dry.status == 0, "\(dry.output)")
     #expect(dry.stdout.contains("already assigned"))
-    try Self.check(s)
+    // Real time: the other assignment must stay invisible (90 s propagation) for the whole run.
+    try Self.check(s, timeScale: 1)
   }
 
   @Test(arguments: Scenario.all)
