@@ -151,6 +151,11 @@ public final class Emulator: @unchecked Sendable {
       var response = route(r)
       if let id = r.header("client-request-id") ?? r.header("x-ms-client-request-id") {
         response.headers.append(("client-request-id", id))
+        response.headers.append(("x-ms-client-request-id", id))
+      }
+      if r.segments.first?.lowercased() == "subscriptions" {
+        response.headers.append((r.method == "GET" ? "x-ms-ratelimit-remaining-subscription-reads" : "x-ms-ratelimit-remaining-subscription-writes",
+                                 r.method == "GET" ? "11999" : "1199"))
       }
       let requestID = StableID.guid("request", String(requestCount))
       response.headers.append(("request-id", requestID))
@@ -300,7 +305,7 @@ enum Errors {
     .json(status, ["error": [
       "code": .string(code), "message": .string(message),
       "innerError": ["date": .string(iso8601(Int(Date().timeIntervalSince1970 * 1000))), "request-id": .string(StableID.guid("graph", message))],
-    ]])
+    ]], contentType: Emulator.graphContentType)
   }
 
   static func dfs(_ status: Int, _ code: String, _ message: String, method: String, extra: [(String, String)] = [])

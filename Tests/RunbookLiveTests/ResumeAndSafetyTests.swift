@@ -14,7 +14,7 @@ import Testing
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let (_, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
-    let server = try Support.emulator(state: s.state, faults: "seed=5,latency=60ms,replication=1")
+    let server = try Support.emulator(state: s.state, faults: "seed=5,latency=100ms,replication=1")
     defer { server.shutdown() }
     let env = Support.environment(server)
     let journal = dir.appendingPathComponent("journal.jsonl").path
