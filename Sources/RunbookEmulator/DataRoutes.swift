@@ -176,6 +176,16 @@ extension Emulator {
       case ("PUT", "filesystem", nil) where !isPathRequest:
         try world.createFilesystem(account: account, filesystem: fs)
         return ok(201, [("x-ms-namespace-enabled", "true")])
+      case ("PUT", nil, nil) where !isPathRequest && r.q("restype") == "container":
+        // The Blob endpoint's create container (what the Python SDK's create_file_system sends).
+        do throws(ServiceError) {
+          try world.createFilesystem(account: account, filesystem: fs)
+        } catch where error.code == "FilesystemAlreadyExists" {
+          let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerAlreadyExists</Code><Message>The specified container already exists.</Message></Error>"
+          return EmulatorResponse(status: 409, headers: headers + [("x-ms-error-code", "ContainerAlreadyExists"), ("Content-Type", "application/xml")],
+                                  body: Array(xml.utf8))
+        }
+        return ok(201)
       case ("HEAD", "filesystem", nil) where !isPathRequest:
         guard try world.filesystemExists(account: account, filesystem: fs) else { throw ServiceError.filesystemNotFound() }
         let hns = (try world.storageAccount(name: account))?.isHnsEnabled ?? false

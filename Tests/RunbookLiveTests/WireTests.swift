@@ -165,6 +165,39 @@ final class Fixture {
   }
 }
 
+/// The request lines azure-rest.md recorded from azure-storage-file-datalake
+/// 12.26.1, sent as the SDK sends them.
+@Suite struct SDKRequestLineTests {
+  @Test func dataLakeSDKRequestsAreServed() throws {
+    let f = try Fixture()
+    let token = try f.live.rest.tokens.token(resource: "https://storage.azure.com")
+    let base = f.server.baseURL + "/contosolake"
+    func send(_ method: String, _ path: String, _ headers: [(String, String)] = []) throws -> WireResponse {
+      try f.live.transport.send(WireRequest(
+        method: method, url: base + path,
+        headers: [("Authorization", "Bearer " + token), ("Accept", "application/json"), ("x-ms-version", "2026-10-06")] + headers))
+    }
+    #expect(try send("PUT", "/sdkfs?restype=container").status == 201)
+    let again = try send("PUT", "/sdkfs?restype=container")
+    #expect(again.status == 409 && again.header("x-ms-error-code") == "ContainerAlreadyExists")
+    let get = try send("HEAD", "/sdkfs//?action=getAccessControl&upn=false")
+    #expect(get.status == 200 && get.header("x-ms-acl") != nil && get.header("x-ms-version") == "2026-10-06")
+    let acl = "user::rwx,group::r-x,other::rwx"
+    #expect(try send("PATCH", "/sdkfs//?action=setAccessControl", [("x-ms-acl", acl)]).status == 200)
+    #expect(try send("HEAD", "/sdkfs//?action=getAccessControl&upn=false").header("x-ms-acl") == acl)
+    #expect(try send("PUT", "/sdkfs/dir1?resource=directory").status == 201)
+    let modify = try send("PATCH", "/sdkfs/dir1?action=setAccessControlRecursive&mode=modify&forceFlag=true&maxRecords=2000",
+                          [("x-ms-acl", "user::rwx,user:ec3595d6-2c17-4696-8caa-7e139758d24a:rw-,group::rw-,mask::rwx,other::---")])
+    #expect(modify.status == 200 && modify.json?["directoriesSuccessful"]?.int == 1)
+    let remove = try send("PATCH", "/sdkfs/dir1?action=setAccessControlRecursive&mode=remove",
+                          [("x-ms-acl", "mask,default:user,default:group,user:ec3595d6-2c17-4696-8caa-7e139758d24a,group:ec3595d6-2c17-4696-8caa-7e139758d24a,default:user:ec3595d6-2c17-4696-8caa-7e139758d24a,default:group:ec3595d6-2c17-4696-8caa-7e139758d24a")])
+    #expect(remove.status == 200)
+    let bad = try send("PATCH", "/sdkfs/dir1?action=setAccessControl", [("x-ms-acl", "asdf")])
+    #expect(bad.status == 400 && bad.header("x-ms-error-code") == "InvaldAccessControlList")
+    #expect(bad.json?["error"]?["message"]?.string?.hasPrefix("The access control list value is invalid.\nRequestId:") == true)
+  }
+}
+
 @Suite struct DataverseWireTests {
   @Test func environmentsSolutionsDependenciesAndRows() throws {
     let f = try Fixture(state: "uninstall-blocked")
