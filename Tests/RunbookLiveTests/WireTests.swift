@@ -64,6 +64,14 @@ final class Fixture {
     #expect(try !f.s.directory.signedInUser().id.isEmpty)
   }
 
+  @Test func groupsCanBeCreatedWithTheirOwnersBound() throws {
+    let f = try Fixture()
+    let graph = try #require(f.s.directory as? GraphClient)
+    let sp = try graph.createServicePrincipal(appID: "546068c3-99b1-4890-8e93-c8aeadcfe56a", displayName: "lake")
+    let g = try graph.createGroup(displayName: "bound", mailNickname: "bound", description: nil, owners: [sp.id])
+    #expect(try graph.owners(groupID: g.id).map(\.id) == [sp.id])
+  }
+
   @Test func groupListsFollowNextLinkPages() throws {
     let f = try Fixture(faults: "page=2")
     var ids: [String] = []
