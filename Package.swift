@@ -14,12 +14,35 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
   ],
   targets: [
     .target(name: "RunbookLanguage"),
     .target(name: "RunbookRuntime", dependencies: ["RunbookLanguage"], swiftSettings: fastInterpreter),
     .target(name: "RunbookServices", dependencies: ["RunbookRuntime"]),
     .target(name: "RunbookSimulator", dependencies: ["RunbookServices"]),
+    // Live clients for Graph, ARM, ADLS Gen2 DFS and the Dataverse Web API.
+    .target(
+      name: "RunbookLive",
+      dependencies: [
+        "RunbookServices",
+        .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ]),
+    // The simulated world served over HTTP with the real wire protocol.
+    .target(
+      name: "RunbookEmulator",
+      dependencies: [
+        "RunbookServices", "RunbookSimulator",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOPosix", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+      ]),
     .systemLibrary(
       name: "CLibEdit", pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
@@ -28,12 +51,19 @@ let package = Package(
       name: "runbook",
       dependencies: [
         "RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookREPL",
+        "RunbookLive", "RunbookEmulator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
     .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),
+    .testTarget(
+      name: "RunbookLiveTests",
+      dependencies: [
+        "RunbookLive", "RunbookEmulator", "RunbookServices", "RunbookSimulator", "RunbookRuntime",
+        "RunbookLanguage", "runbook", "PTYTestSupport",
+      ]),
     // Drives a program under a pseudo-terminal; reusable for `runbook` itself.
     .target(name: "PTYTestSupport", path: "Tests/PTYTestSupport"),
     // The REPL over a small calculator language, for the REPL's pty tests.

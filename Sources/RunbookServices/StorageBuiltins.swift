@@ -166,9 +166,16 @@ extension Domain {
           .first { $0.roleGUID == r.id && $0.scope.lowercased() == s.lowercased() }
         if let existing { return existing.record }
         let name = StableID.guid("role-assignment", s.lowercased(), r.id, p.id)
-        let (a, created) = try services.roles.createRoleAssignment(RoleAssignment(
-          name: name, scope: s, roleDefinitionID: r.resourceID(subscription: sub), principalID: p.id,
-          principalType: p.type))
+        let wanted = RoleAssignment(
+          name: name, scope: s, roleDefinitionID: r.resourceID(subscription: sub), principalID: p.id, principalType: p.type)
+        let a: RoleAssignment, created: Bool
+        do {
+          (a, created) = try services.roles.createRoleAssignment(wanted)
+        } catch let error as ServiceError where error.code == "RoleAssignmentExists" {
+          // Assigned under another name (portal, script) and not yet visible: the desired state holds.
+          log.note("\(r.name) is already assigned to \(p.displayName) at this scope under another assignment name (ARM: \(error.message))")
+          return wanted.record
+        }
         if created {
           let short = s.split(separator: "/").suffix(2).joined(separator: "/")
           log.add(PlannedChange(.create, "role_assignment", "\(r.name) for \(p.displayName) on \(short)", [

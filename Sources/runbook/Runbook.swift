@@ -30,7 +30,7 @@ struct Runbook: ParsableCommand {
       130 interrupted.
       """,
     version: "0.1.0",
-    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self, REPLCommand.self],
+    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self],
     defaultSubcommand: nil)
 
   /// With no subcommand: the REPL on a terminal, else the usage text.
@@ -86,14 +86,28 @@ struct RunCommand: ParsableCommand {
       the outputs. Simulated time costs no wall time.
       """)
 
-  @ArgumentParser.Argument(help: "The runbook file.", completion: .file(extensions: ["runbook"]))
-  var file: String
+  @ArgumentParser.Argument(help: ArgumentHelp("The runbook file (optional with --resume).", valueName: "file"),
+                           completion: .file(extensions: ["runbook"]))
+  var fileArgument: String?
+  var file: String { fileArgument ?? "" }
 
   @Option(name: .customLong("param"), help: ArgumentHelp("A param value, as name=value. Repeatable.", valueName: "name=value"))
   var params: [String] = []
 
   @Option(name: .customLong("params"), help: ArgumentHelp("A JSON file with an object of param values.", valueName: "file.json"))
   var paramsFile: String?
+
+  @Flag(name: .customLong("live"), help: "Run against the real REST APIs (endpoints and credentials from the environment; see docs/live.md).")
+  var live = false
+
+  @Flag(name: .customLong("yes"), help: "Allow destructive operations without asking (live runs).")
+  var yes = false
+
+  @Option(name: .customLong("journal"), help: ArgumentHelp("Where a live run journals its changes (default .runbook/journal-<time>.jsonl).", valueName: "file.jsonl"))
+  var journalPath: String?
+
+  @Option(name: .customLong("resume"), help: ArgumentHelp("Continue the live run this journal records; done work is verified, not repeated.", valueName: "journal.jsonl"))
+  var resumePath: String?
 
   @Flag(name: .customLong("dry-run"), help: "Rehearse against simulated services; nothing real changes.")
   var dryRun = false
@@ -116,10 +130,17 @@ struct RunCommand: ParsableCommand {
     if !dryRun && (statePath != nil || saveStatePath != nil) {
       throw ValidationError("--state and --save-state need --dry-run")
     }
+    if dryRun && (live || resumePath != nil) { throw ValidationError("--dry-run and --live exclude each other") }
+    if !live && (resumePath != nil || journalPath != nil || yes) { throw ValidationError("--resume, --journal and --yes need --live") }
+    if fileArgument == nil && resumePath == nil { throw ValidationError("Missing expected argument '<file>'") }
   }
 
   func run() throws {
     let (strings, values) = readParams(params, paramsFile)
+    if live {
+      LiveRun(file: fileArgument, strings: strings, values: values, paramsFile: paramsFile, yes: yes, journalPath: journalPath,
+              resumePath: resumePath, json: format == .json).run()
+    }
     guard dryRun else {
       let backend = Backend.withoutServices()
       let session = Session(registry: backend.registry, host: ConsoleHost(showSteps: true))

@@ -1,0 +1,279 @@
+import Foundation
+import RunbookServices
+import RunbookSimulator
+
+extension Emulator {
+  // MARK: Dataverse Web API v9.2 (`/{org}/api/data/v9.2/…`)
+
+  func dvFail(_ e: ServiceError) -> EmulatorResponse {
+    .json(e.status, ["error": ["code": .string(e.code), "message": .string(e.message)]],
+          headers: [("OData-Version", "4.0")])
+  }
+  func dvJSON(_ status: Int, _ j: WireJSON) -> EmulatorResponse {
+    .json(status, j, contentType: "application/json; odata.metadata=minimal", headers: [("OData-Version", "4.0")])
+  }
+
+  func dataverse(_ r: EmulatorRequest) -> EmulatorResponse {
+    let org = r.segments[0].lowercased()
+    guard r.segments[3] == "v9.2" || r.segments[3] == "v9.1" || r.segments[3] == "v9.0" else {
+      return dvFail(ServiceError(service: "dataverse", status: 404, code: "0x8006088a", message: "Resource not found for the segment '\(r.segments[3])'."))
+    }
+    let snapshot = world.snapshot()
+    guard let env = snapshot.powerPlatform.environments.first(where: {
+      (URLComponents(string: $0.url)?.host ?? "").split(separator: ".").first.map { $0.lowercased() } == org
+    }) else {
+      return dvFail(ServiceError(service: "dataverse", status: 404, code: "OrganizationNotFound", message: "The organization '\(org)' does not exist."))
+    }
+    let s = Array(r.segments.dropFirst(4))
+    guard s.count == 1 else {
+      return dvFail(ServiceError(service: "dataverse", status: 404, code: "0x8006088a", message: "Resource not found for the segment '\(s.last ?? "")'."))
+    }
+    let seg = s[0]
+    do throws(ServiceError) {
+      if r.method == "GET" && seg == "systemusers" {
+        let users = env.users.map { u -> WireJSON in
+          let mode = u.licensed ? 0 : (u.roles.contains("System Administrator") ? 1 : 4)
+          return ["systemuserid": .string(StableID.guid("systemuser", env.id, u.objectId)),
+                  "azureactivedirectoryobjectid": .string(u.objectId), "accessmode": WireJSON(mode),
+                  "systemuserroles_association": .array(u.roles.map { ["name": .string($0)] })]
+        }
+        return dvJSON(200, paged(users, r, defaultSize: 5000))
+      }
+      if r.method == "GET" && seg == "solutions" {
+        var list = try world.solutions(environmentID: env.id)
+        if let f = r.q("$filter") {
+          guard let name = Self.eqFilter(f, "uniquename") else {
+            return dvFail(ServiceError(service: "dataverse", status: 400, code: "0x80060888", message: "Unsupported $filter."))
+          }
+          list = list.filter { $0.uniqueName.lowercased() == name.lowercased() }
+        }
+        let rows = list.map { sol -> WireJSON in
+          ["solutionid": .string(sol.id), "uniquename": .string(sol.uniqueName), "friendlyname": .string(sol.friendlyName),
+           "version": .string(sol.version), "ismanaged": .bool(sol.isManaged),
+           "publisherid": ["uniquename": .string(sol.publisher)]]
+        }
+        return dvJSON(200, paged(rows, r, defaultSize: 5000))
+      }
+      if r.method == "DELETE" && seg.hasPrefix("solutions(") && seg.hasSuffix(")") {
+        let id = String(seg.dropFirst(10).dropLast())
+        guard let sol = try world.solutions(environmentID: env.id).first(where: { $0.id.lowercased() == id.lowercased() }) else {
+          throw ServiceError.recordNotFound
+        }
+        try world.uninstallSolution(environmentID: env.id, solution: sol.uniqueName)
+        return EmulatorResponse(status: 204, headers: [("OData-Version", "4.0")])
+      }
+      if r.method == "GET" && seg.hasPrefix("RetrieveDependenciesForUninstall(") {
+        var name = seg.dropFirst("RetrieveDependenciesForUninstall(SolutionUniqueName=".count).dropLast()
+        if name == "@p" { name = Substring(r.q("@p") ?? "") }
+        let unique = String(name).trimmingCharacters(in: CharacterSet(charactersIn: "'")).replacingOccurrences(of: "''", with: "'")
+        let ids = Dictionary(try world.solutions(environmentID: env.id).map { ($0.uniqueName.lowercased(), $0.id) }, uniquingKeysWith: { a, _ in a })
+        let deps = try world.dependenciesForUninstall(environmentID: env.id, solution: unique).map { d -> WireJSON in
+          let req = StableID.guid("component", env.id, d.requiredSolution, d.requiredComponentName)
+          let dep = StableID.guid("component", env.id, d.dependentSolution, d.dependentComponentName)
+          return [
+            "dependencyid": .string(d.id), "dependencytype": WireJSON(d.dependencyType),
+            "requiredcomponenttype": WireJSON(d.requiredComponentType), "requiredcomponentobjectid": .string(req),
+            "requiredcomponentobjectid@OData.Community.Display.V1.FormattedValue": .string(d.requiredComponentName),
+            "requiredcomponentbasesolutionid": .string(ids[d.requiredSolution.lowercased()] ?? StableID.guid("solution", d.requiredSolution)),
+            "dependentcomponenttype": WireJSON(d.dependentComponentType), "dependentcomponentobjectid": .string(dep),
+            "dependentcomponentobjectid@OData.Community.Display.V1.FormattedValue": .string(d.dependentComponentName),
+            "dependentcomponentbasesolutionid": .string(ids[d.dependentSolution.lowercased()] ?? StableID.guid("solution", d.dependentSolution)),
+          ]
+        }
+        return dvJSON(200, ["value": .array(deps)])
+      }
+      if r.method == "GET" && seg.hasPrefix("EntityDefinitions") {
+        var table: TableState?
+        if seg.hasPrefix("EntityDefinitions(LogicalName=") {
+          let name = String(seg.dropFirst("EntityDefinitions(LogicalName=".count).dropLast()).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+          table = env.tables.first { $0.name == name }
+          guard let t = table else { throw ServiceError(service: "dataverse", status: 404, code: "0x80040217", message: "Could not find an entity with specified key value: \(name)") }
+          return dvJSON(200, definition(t))
+        }
+        guard let set = Self.eqFilter(r.q("$filter"), "EntitySetName") else {
+          return dvFail(ServiceError(service: "dataverse", status: 400, code: "0x80060888", message: "Unsupported $filter."))
+        }
+        return dvJSON(200, ["value": .array(env.tables.filter { $0.entitySet == set }.map(definition))])
+      }
+      // Table rows: `{set}` and `{set}({id})`.
+      let (setName, key): (String, String?) = {
+        guard let open = seg.firstIndex(of: "("), seg.hasSuffix(")") else { return (seg, nil) }
+        return (String(seg[..<open]), String(seg[seg.index(after: open)..<seg.index(before: seg.endIndex)]))
+      }()
+      guard let table = env.tables.first(where: { $0.entitySet == setName }) else {
+        throw ServiceError(service: "dataverse", status: 404, code: "0x8006088a", message: "Resource not found for the segment '\(setName)'.")
+      }
+      let primary = table.name + "id"
+      func json(_ row: Row) -> WireJSON {
+        var o = row.columns.mapValues(WireJSON.init)
+        o[primary] = .string(row.id)
+        o["@odata.etag"] = .string(row.etag)
+        return .object(o)
+      }
+      let rows = try world.rows(environmentID: env.id, table: table.name)
+      switch (r.method, key) {
+      case ("GET", nil):
+        return dvJSON(200, paged(rows.map(json), r, defaultSize: 5000))
+      case ("GET", let id?):
+        guard let row = rows.first(where: { $0.id.lowercased() == id.lowercased() }) else { throw ServiceError.recordNotFound }
+        return dvJSON(200, json(row))
+      case ("PATCH", let id?):
+        guard let ifMatch = r.header("If-Match") else {
+          // Without If-Match a PATCH is an upsert; the emulator does not create rows.
+          guard rows.contains(where: { $0.id.lowercased() == id.lowercased() }) else { throw ServiceError.recordNotFound }
+          return try patch(r, env.id, table.name, id, ifMatch: nil, json: json)
+        }
+        return try patch(r, env.id, table.name, id, ifMatch: ifMatch, json: json)
+      default:
+        return dvFail(ServiceError(service: "dataverse", status: 405, code: "0x80060891", message: "The requested method is not allowed."))
+      }
+    } catch {
+      return dvFail(error)
+    }
+  }
+
+  private func patch(_ r: EmulatorRequest, _ env: String, _ table: String, _ id: String, ifMatch: String?,
+                     json: (Row) -> WireJSON) throws(ServiceError) -> EmulatorResponse {
+    guard let body = r.json?.object else {
+      throw ServiceError(service: "dataverse", status: 400, code: "0x80040216", message: "The request body is not a JSON object.")
+    }
+    var values: [String: FieldValue] = [:]
+    for (k, v) in body where !k.hasPrefix("@") {
+      guard let f = v.fieldValue else {
+        throw ServiceError(service: "dataverse", status: 400, code: "0x80040216", message: "Column '\(k)' has an unsupported value.")
+      }
+      values[k] = f
+    }
+    let row = try world.updateRow(environmentID: env, table: table, id: id, values: values, ifMatch: ifMatch)
+    if r.header("Prefer")?.contains("return=representation") == true { return dvJSON(200, json(row)) }
+    return EmulatorResponse(status: 204, headers: [("OData-Version", "4.0"), ("OData-EntityId", r.path)])
+  }
+
+  func definition(_ t: TableState) -> WireJSON {
+    ["LogicalName": .string(t.name), "EntitySetName": .string(t.entitySet), "PrimaryIdAttribute": .string(t.name + "id"),
+     "MetadataId": .string(StableID.guid("entity", t.name))]
+  }
+
+  // MARK: ADLS Gen2 DFS (`/{account}/{filesystem}/{path}`, Azurite-style path addressing)
+
+  func dfs(_ r: EmulatorRequest) -> EmulatorResponse {
+    let account = r.segments[0]
+    guard r.segments.count >= 2, !r.segments[1].isEmpty else {
+      return Errors.dfs(400, "InvalidUri", "The requested URI does not represent any resource on the server.", method: r.method)
+    }
+    let fs = r.segments[1]
+    let path = r.segments.dropFirst(2).filter { !$0.isEmpty }.joined(separator: "/")
+    let isPathRequest = r.segments.count > 2
+    var headers: [(String, String)] = [("x-ms-version", r.header("x-ms-version") ?? "2026-10-06")]
+    func ok(_ status: Int, _ extra: [(String, String)] = [], body: WireJSON? = nil) -> EmulatorResponse {
+      headers += [("ETag", "\"0x8DC\(requestCount)\""), ("Last-Modified", Self.httpDate())] + extra
+      if let body { return .json(status, body, headers: headers) }
+      return EmulatorResponse(status: status, headers: headers + [("Content-Length", "0")])
+    }
+    do throws(ServiceError) {
+      let action = r.q("action"), resource = r.q("resource")
+      switch (r.method, resource, action) {
+      case ("PUT", "filesystem", nil) where !isPathRequest:
+        try world.createFilesystem(account: account, filesystem: fs)
+        return ok(201, [("x-ms-namespace-enabled", "true")])
+      case ("PUT", nil, nil) where !isPathRequest && r.q("restype") == "container":
+        // The Blob endpoint's create container (what the Python SDK's create_file_system sends).
+        do throws(ServiceError) {
+          try world.createFilesystem(account: account, filesystem: fs)
+        } catch where error.code == "FilesystemAlreadyExists" {
+          let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerAlreadyExists</Code><Message>The specified container already exists.</Message></Error>"
+          return EmulatorResponse(status: 409, headers: headers + [("x-ms-error-code", "ContainerAlreadyExists"), ("Content-Type", "application/xml")],
+                                  body: Array(xml.utf8))
+        }
+        return ok(201)
+      case ("HEAD", "filesystem", nil) where !isPathRequest:
+        guard try world.filesystemExists(account: account, filesystem: fs) else { throw ServiceError.filesystemNotFound() }
+        let hns = (try world.storageAccount(name: account))?.isHnsEnabled ?? false
+        return ok(200, [("x-ms-namespace-enabled", hns ? "true" : "false")])
+      case ("PUT", "directory", nil) where isPathRequest:
+        try world.createDirectory(account: account, filesystem: fs, path: path)
+        return ok(201)
+      case ("HEAD", nil, "getAccessControl") where isPathRequest:
+        let ac = try world.getAccessControl(account: account, filesystem: fs, path: path)
+        return ok(200, [("x-ms-owner", ac.owner), ("x-ms-group", ac.group), ("x-ms-permissions", ac.permissions),
+                        ("x-ms-acl", ac.acl.text)])
+      case ("HEAD", nil, let a) where isPathRequest && (a == nil || a == "getStatus"):
+        guard let isDir = try world.pathIsDirectory(account: account, filesystem: fs, path: path) else { throw ServiceError.pathNotFound() }
+        let ac = try world.getAccessControl(account: account, filesystem: fs, path: path)
+        return ok(200, [("x-ms-resource-type", isDir ? "directory" : "file"), ("x-ms-owner", ac.owner),
+                        ("x-ms-group", ac.group), ("x-ms-permissions", ac.permissions), ("Content-Length", "0")])
+      case ("PATCH", nil, "setAccessControl") where isPathRequest:
+        guard let text = r.header("x-ms-acl") else {
+          if r.header("x-ms-owner") != nil || r.header("x-ms-group") != nil || r.header("x-ms-permissions") != nil {
+            throw ServiceError(service: "dfs", status: 400, code: "UnsupportedHeader", message: "Only x-ms-acl is emulated.")
+          }
+          throw ServiceError(service: "dfs", status: 400, code: "MissingRequiredHeader", message: "An HTTP header that's mandatory for this request is not specified.")
+        }
+        if r.header("x-ms-permissions") != nil { throw ServiceError.invalidPermission }
+        let acl: AccessControlList
+        do { acl = try AccessControlList(parsing: text) } catch { throw ServiceError.invalidACL }
+        try world.setAccessControl(account: account, filesystem: fs, path: path, acl: acl)
+        return ok(200)
+      case ("PATCH", nil, "setAccessControlRecursive") where isPathRequest:
+        return try recursive(r, account, fs, path, ok)
+      default:
+        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                           message: "Value for one of the query parameters specified in the request URI is invalid.")
+      }
+    } catch {
+      return Errors.dfs(error.status, error.code, error.message, method: r.method, extra: headers)
+    }
+  }
+
+  private func recursive(_ r: EmulatorRequest, _ account: String, _ fs: String, _ path: String,
+                         _ ok: (Int, [(String, String)], WireJSON?) -> EmulatorResponse) throws(ServiceError) -> EmulatorResponse {
+    guard let modeText = r.q("mode"), let mode = ACLRecursiveMode(rawValue: modeText) else {
+      throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                         message: "Value for one of the query parameters specified in the request URI is invalid.")
+    }
+    guard let text = r.header("x-ms-acl") else {
+      throw ServiceError(service: "dfs", status: 400, code: "MissingRequiredHeader", message: "An HTTP header that's mandatory for this request is not specified.")
+    }
+    let acl: AccessControlList
+    do { acl = try AccessControlList(parsing: text, requirePermissions: mode != .remove) } catch { throw ServiceError.invalidACL }
+    var maxRecords: Int? = nil
+    if let m = r.q("maxRecords") {
+      guard let n = Int(m) else {
+        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                           message: "Value for one of the query parameters specified in the request URI is invalid.")
+      }
+      maxRecords = n
+    }
+    let force = r.q("forceFlag")?.lowercased() == "true"
+    // `fail-path` faults: the named items (and what is under them) refuse the change for this request only.
+    let tree = world.filesystem(account: account, name: fs)
+    var injected: [PathTree.Node] = []
+    if let tree, !faults.failPaths.isEmpty {
+      for n in tree.sortedNodes() {
+        let p = tree.path(of: n)
+        if faults.failPaths.contains(where: { p == $0 || p.hasPrefix($0 + "/") }), tree.injectedFault(n) == nil {
+          tree.setInjectedFault(n, "This request is not authorized to perform this operation using this permission.")
+          injected.append(n)
+        }
+      }
+    }
+    defer { for n in injected { tree?.setInjectedFault(n, nil) } }
+    let page = try world.setAccessControlRecursive(
+      account: account, filesystem: fs, path: path, mode: mode, acl: acl, continuation: r.q("continuation"),
+      maxRecords: maxRecords, forceFlag: force)
+    let body: WireJSON = [
+      "directoriesSuccessful": WireJSON(page.directoriesSuccessful), "filesSuccessful": WireJSON(page.filesSuccessful),
+      "failureCount": WireJSON(page.failureCount),
+      "failedEntries": .array(page.failedEntries.map { ["name": .string($0.name), "type": .string($0.type), "errorMessage": .string($0.errorMessage)] }),
+    ]
+    return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body)
+  }
+
+  static func httpDate() -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "GMT")
+    f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+    return f.string(from: Date())
+  }
+}

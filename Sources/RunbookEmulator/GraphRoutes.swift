@@ -1,0 +1,144 @@
+import Foundation
+import RunbookServices
+import RunbookSimulator
+
+extension Emulator {
+  static let graphContentType = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+
+  func graphJSON(_ status: Int, _ j: WireJSON) -> EmulatorResponse {
+    .json(status, j, contentType: Self.graphContentType)
+  }
+
+  func graphFail(_ e: ServiceError) -> EmulatorResponse { Errors.graph(e.status, e.code, e.message) }
+
+  /// One page of `items` with `@odata.nextLink` (absolute, `$skiptoken`) when more remain.
+  func paged(_ items: [WireJSON], _ r: EmulatorRequest, defaultSize: Int, nextKey: String = "@odata.nextLink",
+             extra: [String: WireJSON] = [:]) -> WireJSON {
+    let offset = Int(r.q("$skiptoken") ?? "") ?? 0
+    var size = min(Int(r.q("$top") ?? "") ?? defaultSize, 999)
+    if let p = faults.pageSize { size = min(size, p) }
+    size = max(1, size)
+    let page = Array(items.dropFirst(offset).prefix(size))
+    var body = extra
+    body["value"] = .array(page)
+    if offset + size < items.count {
+      var q = r.query
+      q["$skiptoken"] = String(offset + size)
+      let host = r.header("Host") ?? "127.0.0.1"
+      let query = q.sorted { $0.key < $1.key }.map { k, v in Self.encode(k) + "=" + Self.encode(v) }.joined(separator: "&")
+      let path = r.segments.map(Self.encode).joined(separator: "/")
+      body[nextKey] = .string("http://\(host)/\(path)?\(query)")
+    }
+    return .object(body)
+  }
+
+  static func encode(_ s: String) -> String {
+    s.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~$()'=,")) ?? s
+  }
+
+  /// `name eq 'value'` from an OData filter (quotes un-doubled).
+  static func eqFilter(_ filter: String?, _ field: String) -> String? {
+    guard let f = filter?.trimmingCharacters(in: .whitespaces) else { return nil }
+    let prefix = "\(field) eq '"
+    guard f.lowercased().hasPrefix(prefix.lowercased()), f.hasSuffix("'") else { return nil }
+    return String(f.dropFirst(prefix.count).dropLast()).replacingOccurrences(of: "''", with: "'")
+  }
+
+  func sp(_ p: ServicePrincipal) -> WireJSON {
+    ["@odata.type": "#microsoft.graph.servicePrincipal", "id": .string(p.id), "appId": .string(p.appId),
+     "displayName": .string(p.displayName), "servicePrincipalType": "Application"]
+  }
+  func group(_ g: DirectoryGroup) -> WireJSON {
+    let sid = "S-1-12-1-" + g.id.split(separator: "-").prefix(4).map { String(UInt32($0.prefix(8), radix: 16) ?? 0) }.joined(separator: "-")
+    return ["@odata.type": "#microsoft.graph.group", "id": .string(g.id), "displayName": .string(g.displayName),
+            "mailNickname": .string(g.mailNickname), "mailEnabled": false, "securityEnabled": .bool(g.securityEnabled),
+            "groupTypes": [], "description": WireJSON(g.description), "securityIdentifier": .string(sid)]
+  }
+  func object(_ o: DirectoryObject) -> WireJSON {
+    let type: String
+    switch o.type {
+    case .user: type = "#microsoft.graph.user"
+    case .group: type = "#microsoft.graph.group"
+    case .device: type = "#microsoft.graph.device"
+    default: type = "#microsoft.graph.servicePrincipal"
+    }
+    return ["@odata.type": .string(type), "id": .string(o.id), "displayName": .string(o.displayName)]
+  }
+
+  func graph(_ r: EmulatorRequest) -> EmulatorResponse {
+    if let delayed = replicationDelay(r) { return delayed }
+    let s = Array(r.segments.dropFirst())
+    do throws(ServiceError) {
+      switch (r.method, s.count) {
+      case ("GET", 1) where s[0] == "me":
+        let u = try world.signedInUser()
+        return graphJSON(200, ["@odata.type": "#microsoft.graph.user", "id": .string(u.id),
+                               "userPrincipalName": .string(u.userPrincipalName), "displayName": .string(u.displayName)])
+      case ("GET", 1) where s[0].hasPrefix("servicePrincipals(appId="):
+        let appID = String(s[0].dropFirst("servicePrincipals(appId=".count).dropLast()).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        guard let p = try world.servicePrincipal(appID: appID) else { throw ServiceError.graphNotFound(appID) }
+        return graphJSON(200, sp(p))
+      case ("GET", 1) where s[0] == "servicePrincipals":
+        guard let appID = Self.eqFilter(r.q("$filter"), "appId") else {
+          return Errors.graph(400, "Request_UnsupportedQuery", "Unsupported query.")
+        }
+        let found = try world.servicePrincipal(appID: appID).map { [sp($0)] } ?? []
+        return graphJSON(200, paged(found, r, defaultSize: 100))
+      case ("POST", 1) where s[0] == "servicePrincipals":
+        guard let body = r.json, let appID = body["appId"]?.string else {
+          return Errors.graph(400, "Request_BadRequest", "A value is required for property 'appId' of resource 'ServicePrincipal'.")
+        }
+        if try world.servicePrincipal(appID: appID) != nil {
+          return Errors.graph(409, "Request_MultipleObjectsWithSameKeyValue",
+                              "The service principal cannot be created, updated, or restored because the service principal name \(appID) is already in use.")
+        }
+        let p = try world.createServicePrincipal(appID: appID, displayName: body["displayName"]?.string ?? appID)
+        noteCreated(p.id)
+        return graphJSON(201, sp(p))
+      case ("GET", 1) where s[0] == "groups":
+        guard let name = Self.eqFilter(r.q("$filter"), "displayName") else {
+          return Errors.graph(400, "Request_UnsupportedQuery", "Unsupported query.")
+        }
+        return graphJSON(200, paged(try world.groups(displayName: name).map(group), r, defaultSize: 100))
+      case ("POST", 1) where s[0] == "groups":
+        guard let body = r.json, let name = body["displayName"]?.string, let nick = body["mailNickname"]?.string,
+          body["mailEnabled"]?.bool == false, body["securityEnabled"]?.bool == true
+        else {
+          return Errors.graph(400, "Request_BadRequest",
+                              "A security group needs displayName, mailNickname, mailEnabled: false and securityEnabled: true.")
+        }
+        if name.count > 256 || nick.count > 64 || nick.contains(where: { "@()\\[]\";:.<>, ".contains($0) || !$0.isASCII }) {
+          return Errors.graph(400, "Request_BadRequest", "Invalid value specified for property 'mailNickname' of resource 'Group'.")
+        }
+        let g = try world.createGroup(displayName: name, mailNickname: nick, description: body["description"]?.string)
+        noteCreated(g.id)
+        for ref in body["owners@odata.bind"]?.array ?? [] {
+          if let id = ref.string?.split(separator: "/").last { try world.addOwner(groupID: g.id, objectID: String(id)) }
+        }
+        return graphJSON(201, group(g))
+      case ("GET", 2) where s[0] == "groups":
+        guard let g = try world.group(id: s[1]) else { throw ServiceError.graphNotFound(s[1]) }
+        return graphJSON(200, group(g))
+      case ("GET", 3) where s[0] == "groups" && (s[2] == "owners" || s[2] == "members"):
+        guard try world.group(id: s[1]) != nil else { throw ServiceError.graphNotFound(s[1]) }
+        let list = s[2] == "owners" ? try world.owners(groupID: s[1]) : try world.members(groupID: s[1])
+        return graphJSON(200, paged(list.map(object), r, defaultSize: 100))
+      case ("POST", 4) where s[0] == "groups" && (s[2] == "owners" || s[2] == "members") && s[3] == "$ref":
+        guard let ref = r.json?["@odata.id"]?.string, let id = ref.split(separator: "/").last.map(String.init) else {
+          return Errors.graph(400, "Request_BadRequest", "Invalid request: @odata.id is required.")
+        }
+        guard try world.group(id: s[1]) != nil else { throw ServiceError.graphNotFound(s[1]) }
+        guard try world.object(id: id) != nil else { throw ServiceError.graphNotFound(id) }
+        if s[2] == "owners" { try world.addOwner(groupID: s[1], objectID: id) } else { try world.addMember(groupID: s[1], objectID: id) }
+        return EmulatorResponse(status: 204)
+      case ("GET", 2) where s[0] == "directoryObjects":
+        guard let o = try world.object(id: s[1]) else { throw ServiceError.graphNotFound(s[1]) }
+        return graphJSON(200, object(o))
+      default:
+        return Errors.graph(400, "BadRequest", "Resource not found for the segment '\(s.last ?? "")'.")
+      }
+    } catch {
+      return graphFail(error)
+    }
+  }
+}
