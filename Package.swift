@@ -33,7 +33,7 @@ let package = Package(
     .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["runbook", "PTYTestSupport"]),
     // Drives a program under a pseudo-terminal; reusable for `runbook` itself.
     .target(name: "PTYTestSupport", path: "Tests/PTYTestSupport"),
     // The REPL over a small calculator language, for the REPL's pty tests.
