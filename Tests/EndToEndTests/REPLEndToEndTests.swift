@@ -221,6 +221,37 @@ struct REPLEndToEndTests {
     #expect(replPlanLine == runPlan, "the REPL's plan and the dry run's differ")
   }
 
+  /// Found by hand: `:load` of a runbook with required params, `:params`,
+  /// `:state groups`, `:help`, and a `nil` echoed after `print`.
+  @Test func loadWithParamsParamsStateAndHelpWorkAsAdvertised() throws {
+    let home = try ScratchDirectory()
+    let byol = BinaryRunner.repositoryRoot.appendingPathComponent("runbooks/byol-setup.runbook").path
+    let script = """
+      :load \(byol)
+      :params
+      :load \(byol) subscription_id=8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f resource_group=rg-customerinsights storage_account_name=contosolake group_prefix=contoso
+      :params
+      print(container_name)
+      :state groups
+      :help
+
+      """
+    let r = try BinaryRunner.run(["repl"], stdin: script, environment: ["XDG_STATE_HOME": home.path + "/state"])
+    #expect(r.status != 0, "the first :load failed")
+    #expect(r.stderr.contains("missing required param `subscription_id` (string); pass it as :load FILE subscription_id=VALUE"))
+    #expect(r.stderr.contains("subscription_id=VALUE resource_group=VALUE storage_account_name=VALUE runs it with its params"))
+    #expect(!r.stderr.contains("--param"))
+    #expect(r.stdout.contains("did not run; its params (give them as :load FILE name=value ...):"))
+    #expect(r.stdout.contains("  subscription_id: string (required)    # Subscription that holds the storage account"))
+    // The retry with params ran the runbook (no "unknown param" from a half-loaded first try).
+    #expect(!r.stderr.contains("unknown param"), "\(r.stderr)")
+    #expect(r.stdout.contains("subscription_id: string = \"8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f\""))
+    #expect(r.stdout.contains("\ncustomerinsights\n"))
+    #expect(!r.stdout.contains("\nnil\n"), "print echoed its nil result")
+    #expect(r.stdout.contains("contoso-Dataverse-readers"), ":state groups did not find directory.groups")
+    #expect(r.stdout.components(separatedBy: "Meta commands:").count == 2, ":help lists the meta commands twice")
+  }
+
   // MARK: - Without a terminal
 
   @Test func pipedInputPrintsResultsWithoutPromptsAndExitsZero() throws {
