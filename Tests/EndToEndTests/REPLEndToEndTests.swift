@@ -101,6 +101,7 @@ struct REPLEndToEndTests {
     try repl.expectPrompt(Self.prompt)
     try repl.send("undefined_name")
     try repl.expect("undefined_name")
+    try repl.waitUntilBlocked()  // see PTYProcess.waitUntilBlocked: a Ctrl-C mid-redraw waits for the next key
     try repl.send(Self.ctrlC)
     try repl.expectPrompt(Self.prompt)
     try repl.send("6 * 7\r")
