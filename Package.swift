@@ -57,7 +57,7 @@ let package = Package(
     .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
-    .testTarget(name: "EndToEndTests", dependencies: ["runbook"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["runbook", "PTYTestSupport"]),
     .testTarget(
       name: "RunbookLiveTests",
       dependencies: [

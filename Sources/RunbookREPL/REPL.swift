@@ -194,6 +194,9 @@ public final class REPL {
     case .failure(.missingArgument(let name)):
       writeErr("error: :\(name) needs a file name\n")
       return .failed(1)
+    case .failure(.badArgument(let message)):
+      writeErr("error: \(message)\n")
+      return .failed(1)
     }
     switch command {
     case .help(let name):
@@ -213,13 +216,16 @@ public final class REPL {
       writeOut("Session reset.")
     case .quit:
       return .quit
-    case .load(let file):
+    case .load(let file, let params):
       let path = (file as NSString).expandingTildeInPath
-      let result = whileWatchingInterrupts(baseline: baseline) { session.load(path: path) }
+      let result = whileWatchingInterrupts(baseline: baseline) { session.load(path: path, params: params) }
       report(result)
       guard result.success else { return .failed(result.failureStatus) }
       let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-      transcript.append("# :load \(path)\n" + text.trimmingWhitespace() + "\n# end of \(path)")
+      // The saved runbook declares the file's params again: note the values used.
+      let given = params.keys.sorted().map { "--param \($0)=\(params[$0]!)" }.joined(separator: " ")
+      let header = "# :load \(path)" + (given.isEmpty ? "" : "\n# (run the saved runbook with \(given))")
+      transcript.append(header + "\n" + text.trimmingWhitespace() + "\n# end of \(path)")
     case .save(let file):
       let path = (file as NSString).expandingTildeInPath
       let header = "# Saved from a runbook REPL session.\n"

@@ -40,6 +40,9 @@ public protocol REPLSession: AnyObject {
   func builtinsListing() -> String
   /// `:load FILE`: runs a runbook file in this session.
   func load(path: String) -> REPLEvaluation
+  /// `:load FILE name=value ...`: runs a runbook file with its params bound
+  /// from the given texts. The default refuses params it cannot bind.
+  func load(path: String, params: [String: String]) -> REPLEvaluation
   /// `:params`: the declared parameters and their current values.
   func paramsDescription() -> String
   /// `:plan`: the changes the session has made (or planned) so far.
@@ -48,6 +51,15 @@ public protocol REPLSession: AnyObject {
   func stateDescription(query: String?) -> String
   /// `:reset`: forget all names, parameters and planned changes.
   func reset()
+}
+
+extension REPLSession {
+  public func load(path: String, params: [String: String]) -> REPLEvaluation {
+    guard params.isEmpty else {
+      return .failed([.error(":load: this session does not take params (\(params.keys.sorted().joined(separator: ", ")))", at: nil)])
+    }
+    return load(path: path)
+  }
 }
 
 /// The outcome of one REPL entry or `:load`.

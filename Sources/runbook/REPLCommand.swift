@@ -78,7 +78,7 @@ final class SimulatedWorldView: WorldView {
     guard let data = json.data(using: .utf8), let root = try? JSONSerialization.jsonObject(with: data) else { return json }
     guard let query, !query.isEmpty else {
       guard let top = root as? [String: Any] else { return json }
-      var lines = ["The simulated world has these sections (use :state SECTION, e.g. :state \(top.keys.sorted().first ?? "")):"]
+      var lines = ["The simulated world has these sections (use :state SECTION, e.g. :state directory or :state directory.groups):"]
       for key in top.keys.sorted() {
         let size: String
         switch top[key] {
@@ -91,8 +91,17 @@ final class SimulatedWorldView: WorldView {
       }
       return lines.joined(separator: "\n")
     }
+    var parts: [String] = query.split(separator: ".").map { String($0) }
+    // `:state groups` means `directory.groups` when exactly one section has `groups`.
+    if let top = root as? [String: Any], let first = parts.first, !top.keys.contains(first) {
+      var owners: [String] = []
+      for (key, section) in top {
+        if let fields = section as? [String: Any], fields.keys.contains(first) { owners.append(key) }
+      }
+      if owners.count == 1 { parts.insert(owners[0], at: 0) }
+    }
     var node: Any = root
-    for part in query.split(separator: ".") {
+    for part in parts {
       if let d = node as? [String: Any], let next = d[String(part)] { node = next; continue }
       if let a = node as? [Any], let i = Int(part), i >= 0, i < a.count { node = a[i]; continue }
       return "no `\(part)` in the state at `\(query)`"

@@ -25,6 +25,9 @@ final class RuntimeREPLSession: REPLSession {
   private var registry: BuiltinRegistry { context.registry }
   private var world: WorldView? { context.world }
   private var loadedParams: [ParamInfo] = []
+  /// The file and params of a `:load` that stopped at missing or bad params.
+  private var unboundPath: String?
+  private var unboundParams: [ParamInfo] = []
 
   /// `makeContext` is called again by `:reset` for a fresh session and world.
   init(makeContext: @escaping () -> REPLContext) {
@@ -36,7 +39,19 @@ final class RuntimeREPLSession: REPLSession {
 
   func evaluate(_ text: String) -> REPLEvaluation {
     let outcome = session.evaluate(text)
-    return evaluation(diagnostics: outcome.diagnostics, error: outcome.error, value: outcome.value)
+    var value: Value? = outcome.value
+    // `print(x)` and `wait_for(1m)` return nil; echoing `nil` after their effect is noise.
+    if case .null? = value, endsWithCallToNilBuiltin(text) { value = nil }
+    return evaluation(diagnostics: outcome.diagnostics, error: outcome.error, value: value)
+  }
+
+  /// Whether the entry's last statement calls a built-in declared `-> nil`.
+  private func endsWithCallToNilBuiltin(_ text: String) -> Bool {
+    let unit = Parser.parse(SourceFile(path: "<repl>", text: text)).unit
+    guard case .expression(let e)? = unit.statements.last?.kind else { return false }
+    guard case .call(let callee, _) = e.kind, case .name(let name) = callee.kind else { return false }
+    guard session.global(name) == nil, let builtin = registry[name] else { return false }
+    return builtin.returns == .null
   }
 
   private func evaluation(diagnostics: [Diagnostic], error: RuntimeError?, value: Value?) -> REPLEvaluation {
@@ -72,17 +87,10 @@ final class RuntimeREPLSession: REPLSession {
   func help(_ name: String?) -> String {
     guard let name, !name.isEmpty else {
       return """
-        Type runbook statements and expressions; an unfinished block continues on the next line.
-        Meta commands:
-          :help [name]    this text, or the signature and doc of a built-in
-          :builtins       list every built-in
-          :load FILE      run a runbook in this session (its names stay defined)
-          :params         the params of the runbooks loaded so far
-          :plan           the changes made so far in this session
-          :state [query]  inspect the simulated world (e.g. :state groups)
-          :reset          forget all names and restore the world
-          :save FILE      write this session's successful entries as a runbook
-          :quit           leave (Ctrl-D does too)
+        Type runbook statements and expressions; names stay defined between entries, and an
+        unfinished block (`step "name" {`) continues on the `...>` prompt. Built-ins that call
+        services run against the simulated world: nothing real changes.
+        Tab completes names, and fields after `.` (acct.<Tab>). :help NAME shows a built-in.
         """
     }
     if let b = registry[name] { return "\(b.signature)\n  \(b.doc)\n  category: \(b.category), effect: \(b.effect.rawValue)" }
@@ -95,22 +103,66 @@ final class RuntimeREPLSession: REPLSession {
     registry.all.map { "\($0.signature)\n    \($0.doc)" }.joined(separator: "\n")
   }
 
-  func load(path: String) -> REPLEvaluation {
-    let (program, diagnostics) = session.compile(path: path)
-    guard let program else { return .failed(diagnostics, status: ExitStatus.invalidRunbook.rawValue) }
-    let problems = session.bindParams(program, strings: [:])
-    if !problems.isEmpty { return .failed(diagnostics + problems, status: ExitStatus.usage.rawValue) }
+  func load(path: String) -> REPLEvaluation { load(path: path, params: [:]) }
+
+  func load(path: String, params: [String: String]) -> REPLEvaluation {
+    // Params are checked in a scratch session first: compiling in the REPL's
+    // session marks the file loaded and declares its names, so a `:load`
+    // refused for missing params could not be retried with them.
+    let probe = Session(registry: registry, host: SilentHost())
+    let (probeProgram, probeDiagnostics) = probe.compile(path: path)
+    guard let probeProgram else { return .failed(probeDiagnostics, status: ExitStatus.invalidRunbook.rawValue) }
+    var problems: [Diagnostic] = probe.bindParams(probeProgram, strings: params)
+    if !problems.isEmpty {
+      let program = probeProgram
+      let diagnostics: [Diagnostic] = []
+      unboundPath = path
+      unboundParams = program.params
+      // The runtime's advice is for the command line; in the REPL, params follow the file name.
+      for i in problems.indices {
+        let message: String = problems[i].message
+        problems[i].message = message.replacingOccurrences(of: "; pass it with --param ", with: "; pass it as :load FILE ")
+      }
+      var usage: [String] = [RuntimeREPLSession.displayPath(path)]
+      for p in program.params where p.isRequired && params[p.name] == nil { usage.append(p.name + "=VALUE") }
+      let hint: String = ":load " + usage.joined(separator: " ") + " runs it with its params (:params lists them)"
+      problems.append(Diagnostic.error(hint, at: nil))
+      return .failed(diagnostics + problems, status: ExitStatus.usage.rawValue)
+    }
+    unboundPath = nil
+    unboundParams = []
+    let (compiled, diagnostics) = session.compile(path: path)
+    guard let program = compiled else { return .failed(diagnostics, status: ExitStatus.invalidRunbook.rawValue) }
+    let bindProblems = session.bindParams(program, strings: params)
+    if !bindProblems.isEmpty { return .failed(diagnostics + bindProblems, status: ExitStatus.usage.rawValue) }
     loadedParams += program.params
     let outcome = session.run(program)
     return evaluation(diagnostics: outcome.diagnostics, error: outcome.error, value: nil)
   }
 
   func paramsDescription() -> String {
-    if loadedParams.isEmpty { return "no params: load a runbook with :load FILE to see its params" }
-    return loadedParams.map { p in
-      let value = session.global(p.name).map { " = \($0.repr)" } ?? ""
-      return "\(p.name): \(p.type.rawValue)\(value)\(p.doc.map { "    # \($0)" } ?? "")"
-    }.joined(separator: "\n")
+    var lines: [String] = []
+    for p in loadedParams {
+      let value: String = session.global(p.name).map { " = " + $0.repr } ?? ""
+      let doc: String = p.doc.map { "    # " + $0 } ?? ""
+      lines.append(p.name + ": " + p.type.rawValue + value + doc)
+    }
+    if let path = unboundPath {
+      lines.append(RuntimeREPLSession.displayPath(path) + " did not run; its params (give them as :load FILE name=value ...):")
+      for p in unboundParams {
+        let requirement: String = p.defaultText.map { "= " + $0 } ?? "(required)"
+        let doc: String = p.doc.map { "    # " + $0 } ?? ""
+        lines.append("  " + p.name + ": " + p.type.rawValue + " " + requirement + doc)
+      }
+    }
+    if lines.isEmpty { return "no params: load a runbook with :load FILE to see its params" }
+    return lines.joined(separator: "\n")
+  }
+
+  /// `path` relative to the working directory when it is inside it.
+  private static func displayPath(_ path: String) -> String {
+    let cwd = FileManager.default.currentDirectoryPath + "/"
+    return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
   }
 
   func planDescription() -> String { world?.planDescription() ?? "no services in this session: nothing is planned" }
@@ -122,5 +174,14 @@ final class RuntimeREPLSession: REPLSession {
   func reset() {
     context = makeContext()
     loadedParams = []
+    unboundPath = nil
+    unboundParams = []
   }
+}
+
+/// Discards output: for compiling a file only to check its params.
+private final class SilentHost: InterpreterHost {
+  func write(_ text: String) {}
+  func stepStarted(_ name: String, range: SourceRange?) {}
+  func stepFinished(_ name: String, error: RuntimeError?) {}
 }

@@ -189,6 +189,25 @@ public final class PTYProcess {
     throw PTYError(message: "terminal never left canonical mode", transcript: transcript)
   }
 
+  /// Waits until the child's main thread is asleep (state `S` in
+  /// `/proc/PID/stat`, twice in a row), i.e. back in `read()` after echoing
+  /// the last key. libedit only notices a SIGINT that interrupts that
+  /// `read()`: a Ctrl-C that lands while it is still redrawing is seen only
+  /// at the next key, so signal tests wait for this before sending Ctrl-C.
+  public func waitUntilBlocked(timeout: TimeInterval = 15) throws {
+    let childPID = process?.processIdentifier ?? pid
+    let deadline = Date().addingTimeInterval(timeout)
+    var asleep = 0
+    while Date() < deadline {
+      pump(timeout: 0.01)
+      let stat = (try? String(contentsOfFile: "/proc/\(childPID)/stat", encoding: .utf8)) ?? ""
+      let state = stat.lastIndex(of: ")").map { stat[stat.index($0, offsetBy: 2)...].first } ?? nil
+      asleep = state == "S" ? asleep + 1 : 0
+      if asleep >= 2 { return }
+    }
+    throw PTYError(message: "the program never blocked waiting for input", transcript: transcript)
+  }
+
   /// Waits for `prompt`, then for raw mode: after this, keys are safe to send.
   @discardableResult
   public func expectPrompt(_ prompt: String, timeout: TimeInterval = 15) throws -> String {

@@ -110,6 +110,12 @@ import Testing
     #expect(try MetaCommand.parse("  :help print ").get() == .help("print"))
     #expect(try MetaCommand.parse(":load  deploy.runbook").get() == .load("deploy.runbook"))
     #expect(try MetaCommand.parse(":state vm").get() == .state("vm"))
+    #expect(
+      try MetaCommand.parse(#":load /nonexistent/deploy.runbook region=westeurope "label=two words" x=a=b"#).get()
+        == .load("/nonexistent/deploy.runbook", params: ["region": "westeurope", "label": "two words", "x": "a=b"]))
+    #expect(throws: MetaCommand.ParseError.badArgument(":load: `oops` is not name=value; use :load FILE name=value ...")) {
+      try MetaCommand.parse(":load /nonexistent/deploy.runbook oops").get()
+    }
     #expect(try MetaCommand.parse(":q").get() == .quit)
   }
 
