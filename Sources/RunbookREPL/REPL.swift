@@ -233,6 +233,11 @@ public final class REPL {
       do {
         try (header + body).write(toFile: path, atomically: true, encoding: .utf8)
         writeOut("Saved \(transcript.count) entr\(transcript.count == 1 ? "y" : "ies") to \(path).")
+        let findings = session.check(savedFile: path).filter { $0.severity == .error }
+        if !findings.isEmpty {
+          writeErr("warning: the saved runbook does not check cleanly (an entry that failed may have defined a name it uses):\n"
+            + findings.map { $0.render(color: useColor) }.joined())
+        }
       } catch {
         writeErr("error: cannot write \(path): \(error.localizedDescription)\n")
         return .failed(1)

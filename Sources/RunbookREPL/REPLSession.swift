@@ -51,9 +51,16 @@ public protocol REPLSession: AnyObject {
   func stateDescription(query: String?) -> String
   /// `:reset`: forget all names, parameters and planned changes.
   func reset()
+  /// After `:save`: the findings of a static check of the saved file, so a
+  /// session whose failed entries left names behind does not silently save a
+  /// runbook that cannot run.
+  func check(savedFile path: String) -> [Diagnostic]
 }
 
 extension REPLSession {
+  /// Sessions with no static checker find nothing to report.
+  public func check(savedFile path: String) -> [Diagnostic] { [] }
+
   public func load(path: String, params: [String: String]) -> REPLEvaluation {
     guard params.isEmpty else {
       return .failed([.error(":load: this session does not take params (\(params.keys.sorted().joined(separator: ", ")))", at: nil)])

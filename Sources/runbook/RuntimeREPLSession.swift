@@ -2,6 +2,7 @@ import Foundation
 import RunbookLanguage
 import RunbookREPL
 import RunbookRuntime
+import RunbookServices
 
 /// What the REPL shows of the world the session runs against: the changes
 /// made so far and the (simulated) state. Provided by the dry-run backend.
@@ -163,6 +164,10 @@ final class RuntimeREPLSession: REPLSession {
   private static func displayPath(_ path: String) -> String {
     let cwd = FileManager.default.currentDirectoryPath + "/"
     return path.hasPrefix(cwd) ? String(path.dropFirst(cwd.count)) : path
+  }
+
+  func check(savedFile path: String) -> [Diagnostic] {
+    Session(registry: registry, host: REPLHost(recorder: PlanRecorder())).compile(path: path).diagnostics
   }
 
   func planDescription() -> String { world?.planDescription() ?? "no services in this session: nothing is planned" }

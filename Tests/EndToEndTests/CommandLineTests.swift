@@ -140,3 +140,17 @@ struct CommandLineTests {
     #expect(r.stderr.contains("nesting is too deep"))
   }
 }
+
+@Suite("REPL :save check")
+struct REPLSaveCheckTests {
+  @Test func savingASessionWhoseFailedEntryLeftANameWarns() throws {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("saved-\(UUID().uuidString).runbook")
+    let script = "let x = [1][5]\nprint(x)\n:save \(out.path)\n"
+    let r = try BinaryRunner.run(["repl"], stdin: script, environment: ["XDG_STATE_HOME": FileManager.default.temporaryDirectory.path])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("warning: the saved runbook does not check cleanly"))
+    #expect(r.stderr.contains("undefined name `x`"))
+    let saved = try String(contentsOf: out, encoding: .utf8)
+    #expect(saved.contains("print(x)") && !saved.contains("[1][5]"))
+  }
+}
