@@ -85,14 +85,7 @@ struct LiveRun {
     if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
     let session = Session(registry: guarded, host: DryRunHost(recorder: recorder, json: json))
 
-    let (program, diagnostics) = session.compile(path: file)
-    Console.printDiagnostics(diagnostics)
-    guard let program else { terminate(.invalidRunbook) }
-    let problems = session.bindParams(program, strings: strings, values: values)
-    if !problems.isEmpty {
-      Console.printDiagnostics(problems)
-      terminate(.usage)
-    }
+    let program = compileAndBind(session, file: file, strings: strings, values: values)
     // Ctrl-C stops after the change in flight is answered and journaled; a
     // second Ctrl-C ends the process at once (the journal still resumes).
     nonisolated(unsafe) let running = session

@@ -185,15 +185,7 @@ struct RunCommand: ParsableCommand {
 
   /// Compiles the runbook, binds params and runs it; exits on static or param errors.
   private func compileAndRun(_ session: Session, strings: [String: String], values: [String: Value]) -> RunOutcome {
-    let (program, diagnostics) = session.compile(path: file)
-    Console.printDiagnostics(diagnostics)
-    guard let program else { terminate(.invalidRunbook) }
-    let problems = session.bindParams(program, strings: strings, values: values)
-    if !problems.isEmpty {
-      Console.printDiagnostics(problems)
-      terminate(.usage)
-    }
-    return session.run(program)
+    session.run(compileAndBind(session, file: file, strings: strings, values: values))
   }
 
   private func finish(_ error: RuntimeError?, changes: Int) -> Never {
@@ -203,6 +195,20 @@ struct RunCommand: ParsableCommand {
     }
     terminate(detailedExitcode && changes > 0 ? .changesPending : .success)
   }
+}
+
+/// Compiles a runbook and binds its params, printing findings; exits on
+/// static errors (nothing ran) or param errors (usage).
+func compileAndBind(_ session: Session, file: String, strings: [String: String], values: [String: Value]) -> Program {
+  let (program, diagnostics) = session.compile(path: file)
+  Console.printDiagnostics(diagnostics)
+  guard let program else { terminate(.invalidRunbook) }
+  let problems = session.bindParams(program, strings: strings, values: values)
+  if !problems.isEmpty {
+    Console.printDiagnostics(problems)
+    terminate(.usage)
+  }
+  return program
 }
 
 /// `--param name=value` flags and a `--params` JSON file, flags winning.
