@@ -31,7 +31,7 @@ struct Backend {
         let name = builtin.name
         builtin.implementation = { _, _ in
           throw RuntimeError(
-            "`\(name)` calls a service; run with --dry-run to rehearse against the simulated tenant (add --state FILE for your own)",
+            "`\(name)` calls a service; run with --dry-run to rehearse against the simulated tenant (add --state FILE for your own), or with --live against the real services",
             code: "no_backend")
         }
       }
