@@ -102,8 +102,8 @@ public enum CoreBuiltins {
     Builtin("sum", [.init("list", .list)], returns: .number, category: "core", doc: "The sum of a list of numbers or durations (0 for an empty list).") { args, ctx in
       var total: Value = .int(0)
       for (i, v) in try args.list("list").enumerated() {
-        total = i == 0 ? v : try Operators.add(total, v, ctx.range)
         if case .string = v { throw args.typeError("list", expected: "a list of numbers", got: v) }
+        total = i == 0 ? v : try Operators.add(total, v, ctx.range)
       }
       return total
     },
@@ -198,7 +198,7 @@ public enum CoreBuiltins {
           throw valueError("bad placeholder `{\(String(spec))}` in format template; use `{}` or `{0}`")
         }
         guard index < values.count else {
-          throw valueError("format template needs a value for placeholder \(index), but only \(values.count) were given")
+          throw valueError("format template needs a value for placeholder \(index), but only \(values.count) \(values.count == 1 ? "was" : "were") given")
         }
         out += values[index].displayString
       } else if c == "}" {

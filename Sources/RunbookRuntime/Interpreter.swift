@@ -196,6 +196,8 @@ public final class Interpreter: @unchecked Sendable {
         parameters: builtin.parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) },
         labels: labels, functionName: builtin.name)
       var args = builtin.boundArguments(binding: binding, values: arguments)
+      // The same checks as a direct call (`map(xs, abs)` must reject text as `abs("x")` does).
+      try builtin.checkTypes(args, range: range)
       do {
         return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
       } catch var e as RuntimeError {
@@ -262,7 +264,7 @@ struct ArgumentBinding {
         }
         guard nextPositional < parameters.count else {
           throw RuntimeError(
-            "`\(functionName)` takes \(parameters.count == 0 ? "no" : "at most \(parameters.count)") argument\(parameters.count == 1 ? "" : "s"), but \(labels.count) were given",
+            "`\(functionName)` takes \(parameters.count == 0 ? "no" : "at most \(parameters.count)") argument\(parameters.count == 1 ? "" : "s"), but \(labels.count) \(labels.count == 1 ? "was" : "were") given",
             code: "argument_error", details: .int(a))
         }
         sources[nextPositional] = .argument(a)
