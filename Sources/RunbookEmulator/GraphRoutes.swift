@@ -65,6 +65,28 @@ extension Emulator {
     return ["@odata.type": .string(type), "id": .string(o.id), "displayName": .string(o.displayName)]
   }
 
+  /// The object id an `@odata.bind` URL names: absolute,
+  /// `…/v1.0/{directoryObjects|servicePrincipals|users|groups}/{id}`; nil when
+  /// the URL has another shape. An id of the wrong type for its collection
+  /// is not found, as in Graph.
+  func boundObject(_ url: String) throws(ServiceError) -> String? {
+    guard let u = URL(string: url), let scheme = u.scheme, ["http", "https"].contains(scheme.lowercased()), u.host != nil
+    else { return nil }
+    let parts = u.path.split(separator: "/").map(String.init)
+    guard parts.count >= 3, parts[parts.count - 3] == "v1.0", u.query == nil else { return nil }
+    let collection = parts[parts.count - 2].lowercased(), id = parts[parts.count - 1]
+    let wanted: PrincipalType?
+    switch collection {
+    case "directoryobjects": wanted = nil
+    case "serviceprincipals": wanted = .servicePrincipal
+    case "users": wanted = .user
+    case "groups": wanted = .group
+    default: return nil
+    }
+    guard let o = try world.object(id: id), wanted == nil || o.type == wanted else { throw ServiceError.graphNotFound(id) }
+    return o.id
+  }
+
   func graph(_ r: EmulatorRequest) -> EmulatorResponse {
     if let delayed = replicationDelay(r) { return delayed }
     let s = Array(r.segments.dropFirst())
@@ -110,11 +132,23 @@ extension Emulator {
         if name.count > 256 || nick.count > 64 || nick.contains(where: { "@()\\[]\";:.<>, ".contains($0) || !$0.isASCII }) {
           return Errors.graph(400, "Request_BadRequest", "Invalid value specified for property 'mailNickname' of resource 'Group'.")
         }
-        let g = try world.createGroup(displayName: name, mailNickname: nick, description: body["description"]?.string)
-        noteCreated(g.id)
-        for ref in body["owners@odata.bind"]?.array ?? [] {
-          if let id = ref.string?.split(separator: "/").last { try world.addOwner(groupID: g.id, objectID: String(id)) }
+        var owners: [String] = []
+        if let bind = body["owners@odata.bind"] {
+          guard let refs = bind.array else {
+            return Errors.graph(400, "Request_BadRequest", "Invalid URL format specified in @odata.bind for owners")
+          }
+          guard refs.count <= 20 else { throw ServiceError.tooManyBoundReferences }
+          for ref in refs {
+            guard let url = ref.string, let id = try boundObject(url) else {
+              return Errors.graph(400, "Request_BadRequest", "Invalid URL format specified in @odata.bind for owners")
+            }
+            owners.append(id)
+          }
         }
+        // One request: the group is created with its owners or not at all.
+        let g = try world.createGroup(displayName: name, mailNickname: nick, description: body["description"]?.string,
+                                      owners: owners)
+        noteCreated(g.id)
         return graphJSON(201, group(g))
       case ("GET", 2) where s[0] == "groups":
         guard let g = try world.group(id: s[1]) else { throw ServiceError.graphNotFound(s[1]) }

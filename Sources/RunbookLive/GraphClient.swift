@@ -67,28 +67,23 @@ public final class GraphClient: DirectoryService {
     return Self.group(try json(r, path))
   }
 
-  public func createGroup(displayName: String, mailNickname: String, description: String?) throws(ServiceError)
-    -> DirectoryGroup
-  {
-    try createGroup(displayName: displayName, mailNickname: mailNickname, description: description, owners: [])
-  }
-
-  /// `POST /groups` binding owners at creation (`owners@odata.bind`, at most
-  /// 20 relationships): an app-only caller with only `Group.Create` can
-  /// manage the group afterwards only if it is created with owners.
+  /// `POST /groups` binding owners at creation (`owners@odata.bind` with
+  /// `…/directoryObjects/{id}` URLs, at most 20 relationships): an app-only
+  /// caller with only `Group.Create` can manage the group afterwards only if
+  /// it is created with owners, and there is no window in which the group
+  /// exists without them.
   public func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
     throws(ServiceError) -> DirectoryGroup
   {
-    guard owners.count <= 20 else {
-      throw ServiceError(service: "graph", status: 400, code: "Request_BadRequest",
-                         message: "At most 20 owners and members can be bound when a group is created.")
-    }
+    guard owners.count <= 20 else { throw .tooManyBoundReferences }
     var body: [String: WireJSON] = [
       "displayName": .string(displayName), "mailNickname": .string(mailNickname), "mailEnabled": false,
       "securityEnabled": true, "groupTypes": [],
     ]
     if let description { body["description"] = .string(description) }
-    if !owners.isEmpty { body["owners@odata.bind"] = .array(owners.map { .string(base + "/servicePrincipals/" + $0) }) }
+    if !owners.isEmpty {
+      body["owners@odata.bind"] = .array(owners.map { .string(base + "/directoryObjects/" + URLText.encode($0)) })
+    }
     let r = try rest.send(service: "graph", resource: resource, method: "POST", url: base + "/groups", json: .object(body))
     let g = Self.group(try json(r, "/groups"))
     rest.noteCreated(g.id)

@@ -65,19 +65,29 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
     try inner.directory.groups(displayName: displayName)
   }
   public func group(id: String) throws(ServiceError) -> DirectoryGroup? { try inner.directory.group(id: id) }
-  public func createGroup(displayName: String, mailNickname: String, description: String?) throws(ServiceError)
-    -> DirectoryGroup
+  public func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
+    throws(ServiceError) -> DirectoryGroup
   {
     try change(
       "createGroup", "displayName=\(displayName)",
-      ["displayName": .string(displayName), "mailNickname": .string(mailNickname), "description": WireJSON(description)],
+      ["displayName": .string(displayName), "mailNickname": .string(mailNickname), "description": WireJSON(description),
+       "owners": .array(owners.map { .string($0) })],
       encode: { ["id": .string($0.id), "displayName": .string($0.displayName)] },
       verify: { prior throws(ServiceError) in
-        guard let id = prior["id"]?.string else { return nil }
-        return try self.inner.directory.group(id: id)
+        guard let id = prior["id"]?.string, let g = try self.inner.directory.group(id: id) else { return nil }
+        // The earlier run bound the owners it was asked for; a journal from a
+        // run that created the group without them gets them added now.
+        let present = Set(try self.inner.directory.owners(groupID: g.id).map { $0.id.lowercased() })
+        for owner in owners where !present.contains(owner.lowercased()) {
+          do throws(ServiceError) {
+            try self.addOwner(groupID: g.id, objectID: owner)
+          } catch let e where GraphClient.isReferenceExists(e) {}
+        }
+        return g
       }
     ) { () throws(ServiceError) in
-      try inner.directory.createGroup(displayName: displayName, mailNickname: mailNickname, description: description)
+      try inner.directory.createGroup(displayName: displayName, mailNickname: mailNickname, description: description,
+                                      owners: owners)
     }
   }
   public func owners(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.directory.owners(groupID: groupID) }

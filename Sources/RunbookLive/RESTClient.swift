@@ -79,6 +79,7 @@ public final class RESTClient: Sendable {
       }
       if replication < policy.replicationAttempts, isReplicationDelay(service: service, response: r, url: url, body: payload) {
         replication += 1
+        attempt -= 1  // replication delay has its own budget: it does not use up the throttling retries
         sleeper.sleep(milliseconds: policy.replicationDelayMilliseconds)
         continue
       }

@@ -66,14 +66,23 @@ extension Domain {
       log.note("\(object.displayName) is already in '\(property)' of \(group.displayName) (Graph: \(error.message))")
       return
     }
-    log.add(PlannedChange(
-      .create, property == "owners" ? "group_owner" : "group_member", "\(group.displayName)/\(object.displayName)",
-      [.init("group_id", new: Value.quote(group.id)), .init("object_id", new: Value.quote(object.id)),
-       .init("object_type", new: Value.quote(object.type.rawValue))]))
+    log.add(referenceChange(property, group: group, object: object))
   }
 
-  /// Finds the one group with a display name, or creates it.
-  func ensureGroup(_ displayName: String, description: String?, log: ChangeLog) throws -> DirectoryGroup {
+  func referenceChange(_ property: String, group: DirectoryGroup, object: DirectoryObject) -> PlannedChange {
+    PlannedChange(
+      .create, property == "owners" ? "group_owner" : "group_member", "\(group.displayName)/\(object.displayName)",
+      [.init("group_id", new: Value.quote(group.id)), .init("object_id", new: Value.quote(object.id)),
+       .init("object_type", new: Value.quote(object.type.rawValue))])
+  }
+
+  /// Finds the one group with a display name, or creates it. A new group is
+  /// created with `owner` bound in the same request (`owners@odata.bind`), so
+  /// it never exists without its owner; an existing group gets `owner` added
+  /// when it is missing.
+  func ensureGroup(_ displayName: String, description: String?, owner: DirectoryObject?, log: ChangeLog) throws
+    -> DirectoryGroup
+  {
     let found = try services.directory.groups(displayName: displayName)
     if found.count > 1 {
       let ids = found.map(\.id).sorted().joined(separator: ", ")
@@ -81,13 +90,23 @@ extension Domain {
         "\(found.count) groups are named \(Value.quote(displayName)) (\(ids)); display names are not unique, so pass the group ids instead",
         code: "ambiguous_group", details: .list(found.map(\.record)))
     }
-    if let g = found.first { return g }
+    if let g = found.first {
+      if let owner { try ensureReference("owners", group: g, object: owner, log: log) }
+      return g
+    }
     let nickname = try mailNickname(displayName)
-    let g = try services.directory.createGroup(displayName: displayName, mailNickname: nickname, description: description)
+    let owners = owner.map { [$0.id] } ?? []
+    // An owner created just before may not have replicated yet: Graph answers
+    // 404 Request_ResourceNotFound and creates nothing, so retrying is safe.
+    let g = try withReplicationRetry {
+      try services.directory.createGroup(displayName: displayName, mailNickname: nickname, description: description,
+                                         owners: owners)
+    }
     log.add(PlannedChange(.create, "group", displayName, [
       .init("id", new: Value.quote(g.id)), .init("mail_nickname", new: Value.quote(g.mailNickname)),
       .init("security_enabled", new: "true"),
     ]))
+    if let owner { log.add(referenceChange("owners", group: g, object: owner)) }
     return g
   }
 
@@ -141,10 +160,14 @@ extension Domain {
       },
 
       builtin("ensure_group",
-              [BuiltinParameter("name", .string), BuiltinParameter("description", .string, default: .value(.null), optional: true)],
+              [BuiltinParameter("name", .string), BuiltinParameter("description", .string, default: .value(.null), optional: true),
+               BuiltinParameter("owner", .any, default: .value(.null), optional: true)],
               returns: .map, category: cat, effect: .changes,
-              doc: "The security group with a display name, created when missing; fails when the name is ambiguous.") { args, log in
-        try ensureGroup(try args.nonEmptyString("name"), description: try args.optionalString("description"), log: log).record
+              doc: "The security group with a display name, created when missing (with `owner` bound at creation; an existing group gets `owner` added when missing); fails when the name is ambiguous.") { args, log in
+        let name = try args.nonEmptyString("name")
+        let description = try args.optionalString("description")
+        let owner = args["owner"] == .null ? nil : try principal(args, "owner")
+        return try ensureGroup(name, description: description, owner: owner, log: log).record
       },
 
       builtin("add_group_owner", [BuiltinParameter("group", .any), BuiltinParameter("owner", .any)],
@@ -192,10 +215,8 @@ extension Domain {
         let prefix = try args.string("prefix")
         try validatePrefix(prefix)
         let owner = try principal(args, "owner")
-        let reader = try ensureGroup("\(prefix)-Dataverse-readers", description: nil, log: log)
-        try ensureReference("owners", group: reader, object: owner, log: log)
-        let contributor = try ensureGroup("\(prefix)-Dataverse-contributors", description: nil, log: log)
-        try ensureReference("owners", group: contributor, object: owner, log: log)
+        let reader = try ensureGroup("\(prefix)-Dataverse-readers", description: nil, owner: owner, log: log)
+        let contributor = try ensureGroup("\(prefix)-Dataverse-contributors", description: nil, owner: owner, log: log)
         return .record(fields: [("reader", reader.record), ("contributor", contributor.record)])
       },
     ]

@@ -31,6 +31,11 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
       service: "graph", status: 400, code: "Request_BadRequest",
       message: "One or more added object references already exist for the following modified properties: '\(property)'.")
   }
+  /// More than 20 owners and members bound in one `POST /groups`
+  /// (the documented limit; [UNVERIFIED] message text).
+  public static let tooManyBoundReferences = ServiceError(
+    service: "graph", status: 400, code: "Request_BadRequest",
+    message: "At most 20 owners and members can be bound when a group is created.")
   public static func graphNotFound(_ resource: String) -> ServiceError {
     ServiceError(
       service: "graph", status: 404, code: "Request_ResourceNotFound",

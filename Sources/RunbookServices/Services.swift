@@ -12,7 +12,13 @@ public protocol DirectoryService: AnyObject, Sendable {
   /// `GET /groups?$filter=displayName eq '…'`: display names are not unique.
   func groups(displayName: String) throws(ServiceError) -> [DirectoryGroup]
   func group(id: String) throws(ServiceError) -> DirectoryGroup?
-  func createGroup(displayName: String, mailNickname: String, description: String?) throws(ServiceError) -> DirectoryGroup
+  /// `POST /groups` for a security group, binding `owners` (object ids) in
+  /// the same request (`owners@odata.bind`, at most 20): the group never
+  /// exists without them. An owner id no directory object has fails the
+  /// whole request with 404 `Request_ResourceNotFound` and creates nothing
+  /// (also what replication delay looks like for an owner created just before).
+  func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
+    throws(ServiceError) -> DirectoryGroup
   func owners(groupID: String) throws(ServiceError) -> [DirectoryObject]
   /// `POST /groups/{id}/owners/$ref`; 400 `Request_BadRequest` "already exist" when present.
   func addOwner(groupID: String, objectID: String) throws(ServiceError)

@@ -327,16 +327,25 @@ extension World: DirectoryService {
     groups.first { $0.id.lowercased() == id.lowercased() }.map(model)
   }
 
-  public func createGroup(displayName: String, mailNickname: String, description: String?) throws(ServiceError)
-    -> DirectoryGroup
+  /// Creates the group with its owners in one step, as `owners@odata.bind`
+  /// does: an unknown owner fails the request (404 `Request_ResourceNotFound`)
+  /// and leaves no group behind.
+  public func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
+    throws(ServiceError) -> DirectoryGroup
   {
     try checkFault("createGroup")
     guard tenant.groupCreationAllowed else {
       throw ServiceError(service: "graph", status: 403, code: "Authorization_RequestDenied",
                          message: "Insufficient privileges to complete the operation.")
     }
+    guard owners.count <= 20 else { throw .tooManyBoundReferences }
+    var ownerIDs: [String] = []
+    for id in owners {
+      guard let o = directoryObject(id) else { throw .graphNotFound(id) }
+      if !ownerIDs.contains(o.id) { ownerIDs.append(o.id) }
+    }
     let g = GroupState(id: newID("group", displayName), displayName: displayName, mailNickname: mailNickname,
-                       securityEnabled: true, description: description, owners: [], members: [])
+                       securityEnabled: true, description: description, owners: ownerIDs, members: [])
     groups.append(g)
     return model(g)
   }

@@ -51,7 +51,7 @@ final class Fixture {
     #expect { try f.s.directory.createServicePrincipal(appID: appID, displayName: "x") } throws: {
       ($0 as? ServiceError)?.code == "Request_MultipleObjectsWithSameKeyValue"
     }
-    let g = try f.s.directory.createGroup(displayName: "it's-readers", mailNickname: "readers", description: nil)
+    let g = try f.s.directory.createGroup(displayName: "it's-readers", mailNickname: "readers", description: nil, owners: [])
     #expect(try f.s.directory.groups(displayName: "it's-readers").map(\.id) == [g.id])
     try f.s.directory.addOwner(groupID: g.id, objectID: sp.id)
     #expect(try f.s.directory.owners(groupID: g.id).map(\.id) == [sp.id])
@@ -70,18 +70,69 @@ final class Fixture {
     let sp = try graph.createServicePrincipal(appID: "546068c3-99b1-4890-8e93-c8aeadcfe56a", displayName: "lake")
     let g = try graph.createGroup(displayName: "bound", mailNickname: "bound", description: nil, owners: [sp.id])
     #expect(try graph.owners(groupID: g.id).map(\.id) == [sp.id])
+    // An unknown owner fails the whole request and creates nothing.
+    let missing = "99999999-9999-4999-8999-999999999999"
+    let e = Self.error { () throws(ServiceError) in
+      _ = try graph.createGroup(displayName: "orphan", mailNickname: "orphan", description: nil, owners: [missing])
+    }
+    #expect(e?.status == 404 && e?.code == "Request_ResourceNotFound")
+    #expect(try graph.groups(displayName: "orphan").isEmpty)
+  }
+
+  @Test func aResumedGroupCreationStillGetsItsOwner() throws {
+    let f = try Fixture()
+    let sp = try f.s.directory.createServicePrincipal(appID: "546068c3-99b1-4890-8e93-c8aeadcfe56a", displayName: "lake")
+    // A journal whose createGroup completed without binding the owner.
+    let g = try f.s.directory.createGroup(displayName: "legacy", mailNickname: "legacy", description: nil, owners: [])
+    let history = JournalHistory(entries: [
+      ["type": "done", "seq": 1, "op": "createGroup", "key": "displayName=legacy",
+       "result": ["id": .string(g.id), "displayName": "legacy"]],
+    ])
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let journal = try Journal(path: dir.appendingPathComponent("j.jsonl").path, redactor: Redactor())
+    let resumed = JournaledServices(f.s, journal: journal, resuming: history)
+    let again = try resumed.createGroup(displayName: "legacy", mailNickname: "legacy", description: nil, owners: [sp.id])
+    #expect(again.id == g.id)
+    #expect(try f.s.directory.groups(displayName: "legacy").count == 1)
+    #expect(try f.s.directory.owners(groupID: g.id).map(\.id) == [sp.id])
+    #expect(resumed.report.skipped == ["createGroup displayName=legacy"])
+  }
+
+  @Test func theEmulatorChecksOwnersBindURLs() throws {
+    let f = try Fixture()
+    let sp = try f.s.directory.createServicePrincipal(appID: "546068c3-99b1-4890-8e93-c8aeadcfe56a", displayName: "lake")
+    func post(_ name: String, _ bind: WireJSON) throws -> WireResponse {
+      try f.live.rest.send(
+        service: "graph", resource: "https://graph.microsoft.com", method: "POST", url: f.server.baseURL + "/v1.0/groups",
+        json: ["displayName": .string(name), "mailNickname": .string(name), "mailEnabled": false, "securityEnabled": true,
+               "owners@odata.bind": bind])
+    }
+    let graph = "https://graph.microsoft.com/v1.0"
+    // The form the PS script's docs show, and the generic directoryObjects form.
+    #expect(try post("a", [.string(graph + "/servicePrincipals/" + sp.id)]).status == 201)
+    #expect(try post("b", [.string(graph + "/directoryObjects/" + sp.id)]).status == 201)
+    #expect(try f.s.directory.owners(groupID: f.s.directory.groups(displayName: "b")[0].id).map(\.id) == [sp.id])
+    // Not a bind URL: 400; an id of another type for its collection: 404.
+    for bad: WireJSON in [[.string(sp.id)], .string(graph + "/directoryObjects/" + sp.id), [.string(graph + "/applications/" + sp.id)]] {
+      let r = try post("c", bad)
+      #expect(r.status == 400 && r.json?["error"]?["code"]?.string == "Request_BadRequest")
+    }
+    let r = try post("c", [.string(graph + "/users/" + sp.id)])
+    #expect(r.status == 404 && r.json?["error"]?["code"]?.string == "Request_ResourceNotFound")
+    #expect(try f.s.directory.groups(displayName: "c").isEmpty)
   }
 
   @Test func groupListsFollowNextLinkPages() throws {
     let f = try Fixture(faults: "page=2")
     var ids: [String] = []
-    for i in 0..<5 { ids.append(try f.s.directory.createGroup(displayName: "same", mailNickname: "same\(i)", description: nil).id) }
+    for i in 0..<5 { ids.append(try f.s.directory.createGroup(displayName: "same", mailNickname: "same\(i)", description: nil, owners: []).id) }
     #expect(try f.s.directory.groups(displayName: "same").map(\.id).sorted() == ids.sorted())
   }
 
   @Test func replicationDelayAfterACreateIsRetried() throws {
     let f = try Fixture(faults: "replication=2")
-    let g = try f.s.directory.createGroup(displayName: "new", mailNickname: "new", description: nil)
+    let g = try f.s.directory.createGroup(displayName: "new", mailNickname: "new", description: nil, owners: [])
     #expect(try f.s.directory.group(id: g.id)?.id == g.id)
     #expect(f.sleeper.recorded.count == 2)
   }
@@ -274,7 +325,7 @@ final class Fixture {
 
   @Test func transientFaultsAreRetriedToSuccess() throws {
     let f = try Fixture(faults: "seed=3,rate429=0.3,rate503=0.2,retry-after-ms=1")
-    for i in 0..<10 { _ = try f.s.directory.createGroup(displayName: "g\(i)", mailNickname: "g\(i)", description: nil) }
+    for i in 0..<10 { _ = try f.s.directory.createGroup(displayName: "g\(i)", mailNickname: "g\(i)", description: nil, owners: []) }
     #expect(try f.s.directory.groups(displayName: "g3").count == 1)
     #expect(f.server.emulator.statusCount(429) + f.server.emulator.statusCount(503) > 0)
     #expect(f.sleeper.recorded.allSatisfy { $0 == 1 })
@@ -282,7 +333,7 @@ final class Fixture {
 
   @Test func principalNotFoundRightAfterACreateIsRetriedBriefly() throws {
     let f = try Fixture(faults: "replication=2")
-    let g = try f.s.directory.createGroup(displayName: "fresh", mailNickname: "fresh", description: nil)
+    let g = try f.s.directory.createGroup(displayName: "fresh", mailNickname: "fresh", description: nil, owners: [])
     let waitsBefore = f.sleeper.recorded.count
     let scope = "/subscriptions/8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f/resourceGroups/rg-customerinsights/providers/Microsoft.Storage/storageAccounts/contosolake"
     // A PUT without principalType, as older clients send it: ARM answers

@@ -146,6 +146,57 @@ struct DomainBuiltinTests {
     #expect(h.recorder.steps.flatMap(\.calls).last?.status == .ok)
   }
 
+  @Test("new groups are created with their owner bound: no separate owner call, the plan still shows both")
+  func ownerBoundAtCreation() throws {
+    var state = World.demoState()
+    // Any separate POST /groups/{id}/owners/$ref would fail.
+    state.faults = [FaultState(operation: "addOwner", status: 500, code: "InternalServerError", message: "unexpected addOwner", times: 9)]
+    let h = Harness(world: try World(state: state))
+    let sp = try h.call("ensure_service_principal")
+    try h.call("create_groups", ["prefix": "x", "owner": sp])
+    for name in ["x-Dataverse-readers", "x-Dataverse-contributors"] {
+      #expect(h.world.group(named: name).map(\.owners) == [[sp.get("id").s]])
+    }
+    let call = try #require(h.recorder.steps.flatMap(\.calls).last)
+    #expect(call.status == .changed)
+    #expect(call.changes.map(\.kind) == ["group", "group_owner", "group", "group_owner"])
+    // ensure_group binds an owner the same way; without one the group has none.
+    let g = try h.call("ensure_group", ["name": "y", "owner": sp])
+    #expect(try h.call("group_owners", ["group": g]).asList?.count == 1)
+    let bare = try h.call("ensure_group", ["name": "z"])
+    #expect(try h.call("group_owners", ["group": bare]).asList?.isEmpty == true)
+    #expect(h.world.faults.first?.times == 9)
+  }
+
+  @Test("an existing group gets the owner through $ref only when it is missing")
+  func existingGroupOwner() throws {
+    let h = Harness()
+    let sp = try h.call("ensure_service_principal")
+    _ = try h.world.createGroup(displayName: "x-Dataverse-readers", mailNickname: "r", description: nil, owners: [])
+    _ = try h.world.createGroup(displayName: "x-Dataverse-contributors", mailNickname: "c", description: nil,
+                                owners: [sp.get("id").s])
+    try h.call("create_groups", ["prefix": "x", "owner": sp])
+    let call = try #require(h.recorder.steps.flatMap(\.calls).last)
+    #expect(call.changes.map(\.kind) == ["group_owner"])
+    #expect(call.changes.first?.name == "x-Dataverse-readers/Common Data Service - Azure Data Lake Storage")
+    try h.call("create_groups", ["prefix": "x", "owner": sp])
+    #expect(h.recorder.steps.flatMap(\.calls).last?.status == .ok)
+  }
+
+  @Test("an unknown owner fails the creation like Graph (404 Request_ResourceNotFound) and leaves no group")
+  func unknownOwnerAtCreation() throws {
+    let h = Harness()
+    let missing = "99999999-9999-4999-8999-999999999999"
+    #expect(throws: ServiceError.graphNotFound(missing)) {
+      try h.world.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [missing])
+    }
+    #expect(h.world.group(named: "g").isEmpty)
+    #expect(throws: ServiceError.tooManyBoundReferences) {
+      try h.world.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: Array(repeating: aliceID, count: 21))
+    }
+    #expect(h.world.group(named: "g").isEmpty)
+  }
+
   @Test("group creation disabled: create_groups fails; ambiguous display names are refused")
   func groupFailures() throws {
     let h = Harness(world: try Scenarios.load("group-creation-disabled"))
@@ -153,8 +204,8 @@ struct DomainBuiltinTests {
     let e = try #require(h.failure("create_groups", ["prefix": "contoso", "owner": sp]))
     #expect(e.code == "Authorization_RequestDenied")
     let h2 = Harness()
-    _ = try h2.world.createGroup(displayName: "dup", mailNickname: "dup", description: nil)
-    _ = try h2.world.createGroup(displayName: "dup", mailNickname: "dup", description: nil)
+    _ = try h2.world.createGroup(displayName: "dup", mailNickname: "dup", description: nil, owners: [])
+    _ = try h2.world.createGroup(displayName: "dup", mailNickname: "dup", description: nil, owners: [])
     #expect(h2.failure("ensure_group", ["name": "dup"])?.code == "ambiguous_group")
     #expect(try h2.call("find_groups", ["name": "dup"]).asList?.count == 2)
   }
