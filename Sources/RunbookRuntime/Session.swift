@@ -109,7 +109,7 @@ public final class Session {
     diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo]
   ) {
     if loadedFiles.contains(path) { return }
-    let displayPath = importedFrom == nil ? Session.displayPath(path) : Session.displayPath(path)
+    let displayPath = Session.displayPath(path)
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
