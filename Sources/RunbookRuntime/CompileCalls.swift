@@ -100,8 +100,7 @@ extension Compiler {
     let binding: ArgumentBinding
     do {
       binding = try ArgumentBinding.bind(
-        parameters: builtin.parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) },
-        labels: arguments.map { $0.label?.name }, functionName: builtin.name)
+        parameters: builtin.bindingParameters, labels: arguments.map { $0.label?.name }, functionName: builtin.name)
     } catch let e as RuntimeError {
       error(e.message, argumentRange(e, arguments, range))
       return { _ in .null }
@@ -119,14 +118,7 @@ extension Compiler {
       var values: [Value] = []
       values.reserveCapacity(argCodes.count)
       for c in argCodes { values.append(try c.run(f)) }
-      var args = builtin.boundArguments(binding: binding, values: values)
-      try builtin.checkTypes(args, range: range)
-      do {
-        return try builtin.implementation(&args, CallContext(interpreter: interp, range: range))
-      } catch var e as RuntimeError {
-        if e.range == nil { e.range = range }
-        throw e
-      }
+      return try interp.runBuiltin(builtin, binding: binding, values: values, range: range)
     }
   }
 

@@ -187,23 +187,28 @@ public final class Interpreter: @unchecked Sendable {
     }
   }
 
+  /// Runs a built-in on argument values bound to its parameters: the same
+  /// type checks for direct calls and calls through a function value
+  /// (`map(xs, abs)` rejects text as `abs("x")` does), and errors located at the call.
+  func runBuiltin(_ builtin: Builtin, binding: ArgumentBinding, values: [Value], range: SourceRange?) throws -> Value {
+    var args = builtin.boundArguments(binding: binding, values: values)
+    try builtin.checkTypes(args, range: range)
+    do {
+      return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
+    } catch var e as RuntimeError {
+      if e.range == nil { e.range = range }
+      throw e
+    }
+  }
+
   /// Calls any function value with positional (and optionally labelled) arguments.
   public func call(_ function: FunctionBox, arguments: [Value], labels: [String?]? = nil, range: SourceRange?) throws -> Value {
     let labels = labels ?? Array(repeating: nil, count: arguments.count)
     switch function.kind {
     case .builtin(let builtin):
       let binding = try ArgumentBinding.bind(
-        parameters: builtin.parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) },
-        labels: labels, functionName: builtin.name)
-      var args = builtin.boundArguments(binding: binding, values: arguments)
-      // The same checks as a direct call (`map(xs, abs)` must reject text as `abs("x")` does).
-      try builtin.checkTypes(args, range: range)
-      do {
-        return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
-      } catch var e as RuntimeError {
-        if e.range == nil { e.range = range }
-        throw e
-      }
+        parameters: builtin.bindingParameters, labels: labels, functionName: builtin.name)
+      return try runBuiltin(builtin, binding: binding, values: arguments, range: range)
     case .closure(let closure):
       let code = closure.code
       let binding = try ArgumentBinding.bind(
@@ -285,6 +290,9 @@ struct ArgumentBinding {
 }
 
 extension Builtin {
+  /// Parameters as argument binding sees them: (name, has a default, variadic).
+  var bindingParameters: [(String, Bool, Bool)] { parameters.map { ($0.name, !$0.isRequired, $0.isVariadic) } }
+
   /// Arranges evaluated argument values into parameter order.
   func boundArguments(binding: ArgumentBinding, values: [Value]) -> Arguments {
     var ordered: [Value] = []
