@@ -121,6 +121,9 @@ public final class Emulator: @unchecked Sendable {
   var requestCount = 0
   /// Counts of answers by status, for tests and the exit summary.
   var statusCounts: [Int: Int] = [:]
+  /// Every request's method and path (no query, headers or body: nothing
+  /// secret), in order, for tests that assert what a run sent.
+  var requestLines: [String] = []
 
   public init(world: World, faults: FaultSpec = FaultSpec(), timeScale: Double = 1) {
     self.world = world; self.faults = faults; self.timeScale = max(1, timeScale); rng = faults.seed
@@ -130,6 +133,10 @@ public final class Emulator: @unchecked Sendable {
   public func stateJSON() -> String { lock.withLock { world.stateJSON() } }
   public func statusCount(_ status: Int) -> Int { lock.withLock { statusCounts[status] ?? 0 } }
   public var requestTotal: Int { lock.withLock { requestCount } }
+  /// `METHOD /path` of every request so far, oldest first.
+  public var requestLog: [String] { lock.withLock { requestLines } }
+  /// Changes the world between requests (tests: drift between a plan and its apply).
+  public func mutateWorld<T>(_ body: (World) throws -> T) rethrows -> T { try lock.withLock { try body(world) } }
   public func save(path: String) throws { try lock.withLock { try world.save(path: path) } }
 
   func random() -> Double {
@@ -145,6 +152,7 @@ public final class Emulator: @unchecked Sendable {
   public func handle(_ r: EmulatorRequest) -> EmulatorResponse {
     lock.withLock {
       requestCount += 1
+      requestLines.append("\(r.method) \(r.path)")
       let now = Date()
       world.advanceClock(milliseconds: Int(now.timeIntervalSince(lastTick) * 1000 * timeScale))
       lastTick = now
