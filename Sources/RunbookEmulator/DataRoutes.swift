@@ -186,6 +186,20 @@ extension Emulator {
                                   body: Array(xml.utf8))
         }
         return ok(201)
+      case ("GET", "filesystem", nil) where !isPathRequest:
+        let maxResults = r.q("maxResults").flatMap { Int($0) }
+        let page = try world.listPaths(account: account, filesystem: fs, directory: r.q("directory") ?? "",
+                                       recursive: r.q("recursive")?.lowercased() == "true", continuation: r.q("continuation"),
+                                       maxResults: maxResults)
+        var items: [WireJSON] = []
+        for e in page.entries {
+          let ac = try world.getAccessControl(account: account, filesystem: fs, path: e.name)
+          var item: [String: WireJSON] = ["name": .string(e.name), "owner": .string(ac.owner), "group": .string(ac.group),
+                                          "permissions": .string(ac.permissions)]
+          if e.isDirectory { item["isDirectory"] = "true" } else { item["contentLength"] = "0" }
+          items.append(.object(item))
+        }
+        return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body: ["paths": .array(items)])
       case ("HEAD", "filesystem", nil) where !isPathRequest:
         guard try world.filesystemExists(account: account, filesystem: fs) else { throw ServiceError.filesystemNotFound() }
         let hns = (try world.storageAccount(name: account))?.isHnsEnabled ?? false

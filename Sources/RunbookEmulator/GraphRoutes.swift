@@ -62,7 +62,10 @@ extension Emulator {
     case .device: type = "#microsoft.graph.device"
     default: type = "#microsoft.graph.servicePrincipal"
     }
-    return ["@odata.type": .string(type), "id": .string(o.id), "displayName": .string(o.displayName)]
+    var j: [String: WireJSON] = ["@odata.type": .string(type), "id": .string(o.id), "displayName": .string(o.displayName)]
+    if let appId = o.appId { j["appId"] = .string(appId) }
+    if let upn = o.userPrincipalName { j["userPrincipalName"] = .string(upn) }
+    return .object(j)
   }
 
   /// The object id an `@odata.bind` URL names: absolute,
@@ -165,6 +168,11 @@ extension Emulator {
         guard try world.object(id: id) != nil else { throw ServiceError.graphNotFound(id) }
         if s[2] == "owners" { try world.addOwner(groupID: s[1], objectID: id) } else { try world.addMember(groupID: s[1], objectID: id) }
         return EmulatorResponse(status: 204)
+      case ("GET", 2) where s[0] == "policies" && s[1] == "authorizationPolicy":
+        return graphJSON(200, [
+          "@odata.type": "#microsoft.graph.authorizationPolicy", "id": "authorizationPolicy",
+          "defaultUserRolePermissions": ["allowedToCreateSecurityGroups": .bool(try world.securityGroupCreationAllowed())],
+        ])
       case ("GET", 2) where s[0] == "directoryObjects":
         guard let o = try world.object(id: s[1]) else { throw ServiceError.graphNotFound(s[1]) }
         return graphJSON(200, object(o))

@@ -163,6 +163,22 @@ public final class DataLakeClient: DataLakeService {
                              isDirectory: isDirectory)
   }
 
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false")]
+    if !directory.isEmpty { q.append(("directory", directory)) }
+    if let continuation { q.append(("continuation", continuation)) }
+    if let maxResults { q.append(("maxResults", String(maxResults))) }
+    let u = fsURL(account, filesystem, URLText.query(q))
+    let r = try rest.check(service: "dfs", dfs("GET", u))
+    guard let j = r.json, let paths = j["paths"]?.array else { throw rest.malformed(service: "dfs", url: u) }
+    // The service sends `isDirectory` as the string "true" (absent for files).
+    let entries = paths.map { p in
+      PathListEntry(name: p["name"]?.string ?? "", isDirectory: p["isDirectory"]?.string == "true" || p["isDirectory"]?.bool == true)
+    }
+    return PathListPage(entries: entries, continuation: r.header("x-ms-continuation").flatMap { $0.isEmpty ? nil : $0 })
+  }
+
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try rest.check(service: "dfs", dfs("PATCH", url(account, filesystem, path, "action=setAccessControl"), [("x-ms-acl", acl.text)]))
   }

@@ -98,7 +98,8 @@ public final class GraphClient: DirectoryService {
     case "#microsoft.graph.device": type = .device
     default: type = .servicePrincipal
     }
-    return DirectoryObject(id: j["id"]?.string ?? "", type: type, displayName: j["displayName"]?.string ?? "")
+    return DirectoryObject(id: j["id"]?.string ?? "", type: type, displayName: j["displayName"]?.string ?? "",
+                           appId: j["appId"]?.string, userPrincipalName: j["userPrincipalName"]?.string)
   }
 
   private func references(_ property: String, _ groupID: String) throws(ServiceError) -> [DirectoryObject] {
@@ -125,6 +126,12 @@ public final class GraphClient: DirectoryService {
     let r = try get(path)
     if r.status == 404 && RESTClient.errorCode(service: "graph", r) == "Request_ResourceNotFound" { return nil }
     return Self.directoryObject(try json(r, path))
+  }
+
+  public func securityGroupCreationAllowed() throws(ServiceError) -> Bool {
+    let path = "/policies/authorizationPolicy"
+    let j = try json(try get(path), path)
+    return j["defaultUserRolePermissions"]?["allowedToCreateSecurityGroups"]?.bool ?? true
   }
 
   /// Whether an error is Graph's "reference already exists" answer (code and

@@ -101,6 +101,7 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
                encode: Self.none) { () throws(ServiceError) in try inner.directory.addMember(groupID: groupID, objectID: objectID) }
   }
   public func object(id: String) throws(ServiceError) -> DirectoryObject? { try inner.directory.object(id: id) }
+  public func securityGroupCreationAllowed() throws(ServiceError) -> Bool { try inner.directory.securityGroupCreationAllowed() }
 
   // MARK: Roles
 
@@ -147,6 +148,11 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
   }
   public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
     try inner.dataLake.getAccessControl(account: account, filesystem: filesystem, path: path)
+  }
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    try inner.dataLake.listPaths(account: account, filesystem: filesystem, directory: directory, recursive: recursive,
+                                 continuation: continuation, maxResults: maxResults)
   }
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try change("setAccessControl", "\(account)/\(filesystem)/\(path)|\(acl.text)",

@@ -69,6 +69,10 @@ public struct StepRecord: Sendable, Equatable {
   public var errorCode: String?
   public var errorMessage: String?
 
+  public init(name: String?, calls: [CallRecord], status: Status, errorCode: String? = nil, errorMessage: String? = nil) {
+    self.name = name; self.calls = calls; self.status = status; self.errorCode = errorCode; self.errorMessage = errorMessage
+  }
+
   public var changeCount: Int { calls.reduce(0) { $0 + $1.changes.count } }
 }
 
@@ -101,6 +105,8 @@ public final class PlanRecorder: @unchecked Sendable {
   public var onEvent: (@Sendable (PlanEvent) -> Void)?
 
   public init() {}
+  /// Steps already recorded (a saved plan), for rendering.
+  public init(steps: [StepRecord]) { self.steps = steps }
 
   public func beginStep(_ name: String) {
     steps.append(StepRecord(name: name, calls: [], status: .running))

@@ -180,8 +180,13 @@ public struct DirectoryObject: Sendable, Equatable {
   public var id: String
   public var type: PrincipalType
   public var displayName: String
-  public init(id: String, type: PrincipalType, displayName: String) {
-    self.id = id; self.type = type; self.displayName = displayName
+  /// A service principal's application id, when the answer carried it.
+  public var appId: String?
+  /// A user's sign-in name, when the answer carried it.
+  public var userPrincipalName: String?
+  public init(id: String, type: PrincipalType, displayName: String, appId: String? = nil, userPrincipalName: String? = nil) {
+    self.id = id; self.type = type; self.displayName = displayName; self.appId = appId
+    self.userPrincipalName = userPrincipalName
   }
 }
 
@@ -276,6 +281,21 @@ public struct PathAccessControl: Sendable, Equatable {
   }
   /// `x-ms-permissions`, e.g. `rwxr-x---+`.
   public var permissions: String { acl.permissionsString }
+}
+
+/// One item of a DFS path listing.
+public struct PathListEntry: Sendable, Equatable {
+  /// Relative to the filesystem root, e.g. `dir1/dir2/file.csv`.
+  public var name: String
+  public var isDirectory: Bool
+  public init(name: String, isDirectory: Bool) { self.name = name; self.isDirectory = isDirectory }
+}
+
+/// One page of `listPaths`; `continuation` is nil on the last page.
+public struct PathListPage: Sendable, Equatable {
+  public var entries: [PathListEntry]
+  public var continuation: String?
+  public init(entries: [PathListEntry], continuation: String?) { self.entries = entries; self.continuation = continuation }
 }
 
 public enum ACLRecursiveMode: String, Sendable { case set, modify, remove }

@@ -26,6 +26,8 @@ public protocol DirectoryService: AnyObject, Sendable {
   func addMember(groupID: String, objectID: String) throws(ServiceError)
   /// `GET /directoryObjects/{id}`; nil on 404.
   func object(id: String) throws(ServiceError) -> DirectoryObject?
+  /// `GET /policies/authorizationPolicy`: `defaultUserRolePermissions.allowedToCreateSecurityGroups`.
+  func securityGroupCreationAllowed() throws(ServiceError) -> Bool
 }
 
 /// Azure RBAC (ARM `Microsoft.Authorization/roleAssignments`).
@@ -50,6 +52,10 @@ public protocol DataLakeService: AnyObject, Sendable {
   func pathIsDirectory(account: String, filesystem: String, path: String) throws(ServiceError) -> Bool?
   func createDirectory(account: String, filesystem: String, path: String) throws(ServiceError)
   func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl
+  /// `GET {fs}?resource=filesystem&directory={path}&recursive=…`: one page of
+  /// the items under `directory` ("" is the root), not the directory itself.
+  func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                 maxResults: Int?) throws(ServiceError) -> PathListPage
   /// `x-ms-acl` fully replaces the ACL.
   func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError)
   func setAccessControlRecursive(

@@ -74,6 +74,10 @@ public final class PathTree: @unchecked Sendable {
   public func owner(_ node: Node) -> String { strings[Int(ownerIDs[Int(node)])] }
   public func group(_ node: Node) -> String { strings[Int(groupIDs[Int(node)])] }
   public func setACL(_ node: Node, _ acl: AccessControlList) { aclIDs[Int(node)] = intern(acl) }
+  func setOwnership(_ node: Node, owner: String, group: String) {
+    ownerIDs[Int(node)] = intern(owner)
+    groupIDs[Int(node)] = intern(group)
+  }
 
   // MARK: Creation
 
@@ -235,6 +239,14 @@ public final class PathTree: @unchecked Sendable {
       cur = p
     }
     return nil
+  }
+
+  /// The next child of `n`'s parent after `n`, when that parent is `root` (a flat listing).
+  func nextSibling(of n: Node, within root: Node) -> Node? {
+    let p = parents[Int(n)]
+    guard p == root else { return nil }
+    let pos = Int(childPosition[Int(n)]) + 1
+    return pos < children[Int(p)].count ? children[Int(p)][pos] : nil
   }
 
   /// `setAccessControlRecursive` on the subtree of `root`, starting at

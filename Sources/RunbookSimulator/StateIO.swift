@@ -79,10 +79,13 @@ extension World {
   }
 
   /// The state as pretty-printed JSON with sorted keys (diff-friendly).
-  public func stateJSON() -> String {
+  public func stateJSON() -> String { World.stateJSON(of: snapshot()) }
+
+  /// A state file as pretty-printed JSON with sorted keys.
+  public static func stateJSON(of state: StateFile) -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = (try? encoder.encode(snapshot())) ?? Data()
+    let data = (try? encoder.encode(state)) ?? Data()
     var text = String(data: data, encoding: .utf8) ?? ""
     // Foundation on Linux writes `"key" : value` and empty lists over three
     // lines; normalise to `"key": value` and `[]` (no raw newlines occur in strings).
@@ -95,6 +98,11 @@ extension World {
   /// Writes the state file.
   public func save(path: String) throws {
     try stateJSON().write(toFile: path, atomically: true, encoding: .utf8)
+  }
+
+  /// Writes a state file.
+  public static func save(_ state: StateFile, path: String) throws {
+    try stateJSON(of: state).write(toFile: path, atomically: true, encoding: .utf8)
   }
 
   /// A fresh copy of this world (same state, independent).

@@ -178,6 +178,14 @@ public final class World: @unchecked Sendable {
     for (i, c) in ciEnvs.enumerated() { try checkID(c.id, "$.customer_insights.environments[\(i)].id") }
   }
 
+  /// A world that knows nothing yet but its tenant (filled by `ReadThroughWorld`).
+  init(emptyTenant: TenantState, nowMilliseconds: Int) {
+    tenant = emptyTenant
+    self.nowMilliseconds = nowMilliseconds
+    users = []; servicePrincipals = []; groups = []; subscriptions = []; accounts = []; filesystems = [:]
+    assignments = []; dvEnvironments = []; ciEnvs = []; faults = []
+  }
+
   /// The state file for the current world, in a stable order.
   public func snapshot() -> StateFile {
     var t = tenant
@@ -242,10 +250,12 @@ public final class World: @unchecked Sendable {
 
   func directoryObject(_ id: String) -> DirectoryObject? {
     let id = id.lowercased()
-    if let u = users.first(where: { $0.id.lowercased() == id }) { return DirectoryObject(id: u.id, type: .user, displayName: u.displayName) }
+    if let u = users.first(where: { $0.id.lowercased() == id }) {
+      return DirectoryObject(id: u.id, type: .user, displayName: u.displayName, userPrincipalName: u.userPrincipalName)
+    }
     if let g = groups.first(where: { $0.id.lowercased() == id }) { return DirectoryObject(id: g.id, type: .group, displayName: g.displayName) }
     if let p = servicePrincipals.first(where: { $0.id.lowercased() == id }) {
-      return DirectoryObject(id: p.id, type: .servicePrincipal, displayName: p.displayName)
+      return DirectoryObject(id: p.id, type: .servicePrincipal, displayName: p.displayName, appId: p.appId)
     }
     return nil
   }
@@ -380,6 +390,7 @@ extension World: DirectoryService {
   }
 
   public func object(id: String) throws(ServiceError) -> DirectoryObject? { directoryObject(id) }
+  public func securityGroupCreationAllowed() throws(ServiceError) -> Bool { tenant.groupCreationAllowed }
 }
 
 // MARK: - Role assignments
@@ -497,6 +508,33 @@ extension World: DataLakeService {
     let t = try tree(account, filesystem)
     let n = try node(t, path)
     return PathAccessControl(owner: t.owner(n), group: t.group(n), acl: t.acl(n), isDirectory: t.isDirectory(n))
+  }
+
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    let t = try tree(account, filesystem)
+    let root = try node(t, directory)
+    guard t.isDirectory(root) else {
+      throw ServiceError(service: "dfs", status: 400, code: "InvalidFlagsForResource",
+                         message: "The specified path is not a directory.")
+    }
+    let limit = min(max(maxResults ?? 5000, 1), 5000)
+    var start: PathTree.Node? = t.next(after: root, within: root)
+    if let continuation {
+      guard continuation.hasPrefix("p"), let v = Int32(continuation.dropFirst()), v > 0, Int(v) < t.count else {
+        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                           message: "Value for one of the query parameters specified in the request URI is invalid.")
+      }
+      start = v
+    }
+    var entries: [PathListEntry] = []
+    var node = start
+    while let n = node, entries.count < limit {
+      entries.append(PathListEntry(name: t.path(of: n), isDirectory: t.isDirectory(n)))
+      // Not recursive: the next sibling (or the next child of an ancestor inside `root`).
+      node = recursive ? t.next(after: n, within: root) : t.nextSibling(of: n, within: root)
+    }
+    return PathListPage(entries: entries, continuation: node.map { "p\($0)" })
   }
 
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {

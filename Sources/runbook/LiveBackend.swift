@@ -3,62 +3,201 @@ import RunbookLanguage
 import RunbookLive
 import RunbookRuntime
 import RunbookServices
+import RunbookSimulator
 
-/// `runbook run --live`: the same runbook against the real REST APIs (or the
-/// emulator), every change journaled, destructive built-ins confirmed.
-struct LiveRun {
-  var file: String?
+/// A runbook and the params it runs with, as the command line gave them.
+struct Invocation {
+  var file: String
   var strings: [String: String]
   var values: [String: Value]
   var paramsFile: String?
-  var yes: Bool
-  var journalPath: String?
-  var resumePath: String?
-  var json: Bool
 
   static let secretParam = try! NSRegularExpression(pattern: "secret|password|token|credential|key$", options: [.caseInsensitive])
   static func isSecretName(_ name: String) -> Bool {
     secretParam.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
   }
 
-  func run() -> Never {
-    var file = self.file
-    var strings = self.strings
-    var history: JournalHistory?
-    if let resumePath {
-      do { history = JournalHistory(entries: try Journal.read(path: resumePath)) } catch {
-        Console.err("error: \(error)\n")
-        terminate(.usage)
-      }
-      guard let recorded = history?.runbook else {
-        Console.err("error: `\(resumePath)` is not a runbook journal (no run header)\n")
-        terminate(.usage)
-      }
-      if let file, URL(fileURLWithPath: file).standardizedFileURL.path != recorded {
-        Console.err("error: the journal records a run of `\(recorded)`, not `\(file)`\n")
-        terminate(.usage)
-      }
-      file = recorded
-      for (k, v) in history?.params ?? [:] where strings[k] == nil && v != "[REDACTED]" { strings[k] = v }
-    }
-    guard let file else {
-      Console.err("error: give the runbook file (or --resume JOURNAL)\n")
-      terminate(.usage)
-    }
+  var absolutePath: String { URL(fileURLWithPath: file).standardizedFileURL.path }
 
-    let env = ProcessInfo.processInfo.environment
-    var options = LiveServices.Options()
-    options.timeScale = Double(env["RUNBOOK_TIME_SCALE"] ?? "") ?? 1
-    if options.timeScale > 1 { options.sleeper = ScaledSleeper(scale: options.timeScale) }
-    if env["RUNBOOK_TRACE"] == "1" { options.trace = { Console.err("  http: \($0)\n") } }
-    let live: LiveServices
-    do { live = try LiveServices(environment: env, options: options) } catch {
-      Console.err("error: \(error)\n")
+  /// Params as recorded in plans and journals: secret ones redacted.
+  var recordedParams: [String: String] {
+    strings.mapValues { $0 }.merging(strings.keys.filter(Self.isSecretName).map { ($0, "[REDACTED]") }) { _, b in b }
+  }
+  var redactedNames: [String] { strings.keys.filter(Self.isSecretName).sorted() }
+
+  /// The runbook's text (exit 2 when unreadable).
+  func source() -> String {
+    guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
+      Console.err("error: cannot read `\(file)`\n")
       terminate(.usage)
     }
-    for (k, v) in strings where Self.isSecretName(k) { live.redactor.add(v) }
+    return text
+  }
+}
+
+/// The live services from the environment (endpoints, credentials, time scale).
+func connectLive(_ invocation: Invocation) -> LiveServices {
+  let env = ProcessInfo.processInfo.environment
+  var options = LiveServices.Options()
+  options.timeScale = Double(env["RUNBOOK_TIME_SCALE"] ?? "") ?? 1
+  if options.timeScale > 1 { options.sleeper = ScaledSleeper(scale: options.timeScale) }
+  if env["RUNBOOK_TRACE"] == "1" { options.trace = { Console.err("  http: \($0)\n") } }
+  let live: LiveServices
+  do { live = try LiveServices(environment: env, options: options) } catch {
+    Console.err("error: \(error)\n")
+    terminate(.usage)
+  }
+  for (k, v) in invocation.strings where Invocation.isSecretName(k) { live.redactor.add(v) }
+  return live
+}
+
+/// The tenant a live run talks to, as the environment names it.
+var liveTenantID: String { ProcessInfo.processInfo.environment["AZURE_TENANT_ID"] ?? "default" }
+
+/// A plan: the runbook run against services whose changes are simulated,
+/// every change recorded with the service writes that make it.
+struct PlanRun {
+  let recorder: PlanRecorder
+  let writes: PlannedWrites
+  let outcome: RunOutcome
+
+  var failed: Bool { outcome.error != nil }
+  var summary: PlanSummary { recorder.summary }
+  var changeCount: Int { summary.toAdd + summary.toChange + summary.toDestroy }
+
+  /// Runs the runbook against `services` (a simulated world, or a live overlay).
+  static func run(_ invocation: Invocation, on services: ServiceSet, json: Bool) -> PlanRun {
+    let writes = PlannedWrites()
+    let gated = GatedServices(services, gate: writes)
+    let registry = CoreBuiltins.makeRegistry()
+    let recorder = PlanRecorder()
+    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder)
+    if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
+    let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
+    let program = compileAndBind(session, file: invocation.file, strings: invocation.strings, values: invocation.values)
+    let outcome = session.run(program)
+    return PlanRun(recorder: recorder, writes: writes, outcome: outcome)
+  }
+
+  /// The plan as text (or the JSON summary and outputs), as a dry run prints it.
+  func print(json: Bool, color: Bool, redactor: Redactor? = nil) {
+    let redact = { (s: String) in redactor?.redact(s) ?? s }
+    if json {
+      printJSONSummary(outcome: outcome, summary: summary)
+      return
+    }
+    Console.out("\n" + redact(recorder.renderText(color: color)))
+    if outcome.error != nil { Console.out("\nThe run stopped at the failure above; later steps were not planned.\n") }
+    printOutputs(outcome.outputs.map { ($0.name, $0.value) })
+  }
+
+  /// The plan file for `--out`.
+  func file(_ invocation: Invocation, mode: String, source: String, reads: [ReadFingerprint]) -> PlanFile {
+    var outcomeRecord = PlanFile.Outcome(succeeded: outcome.error == nil)
+    if let e = outcome.error {
+      outcomeRecord.step = e.stepName
+      outcomeRecord.errorCode = e.code
+      outcomeRecord.errorMessage = e.message
+      if let r = e.range {
+        outcomeRecord.file = r.file.path
+        outcomeRecord.line = r.startLocation.line
+        outcomeRecord.column = r.startLocation.column
+      }
+    }
+    return PlanFile(
+      createdAt: iso8601(Int(Date().timeIntervalSince1970 * 1000)), mode: mode, source: source,
+      runbookPath: invocation.absolutePath, runbookFingerprint: PlanFile.fingerprint(ofSource: invocation.source()),
+      params: invocation.recordedParams, redactedParams: invocation.redactedNames,
+      paramsFile: invocation.paramsFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, steps: recorder.steps,
+      writes: writes.entries, reads: reads, outputs: outcome.outputs.map { ($0.name, $0.value.repr) }, outcome: outcomeRecord)
+  }
+}
+
+/// The JSON lines a run ends with: its outputs and a summary.
+func printJSONSummary(outcome: RunOutcome, summary: PlanSummary) {
+  for (name, value) in outcome.outputs {
+    Console.out(JSONLine.object([("event", .string("output")), ("name", .string(name)), ("value", value)]) + "\n")
+  }
+  var fields: [(String, Value)] = [
+    ("event", .string("summary")), ("add", .int(summary.toAdd)), ("change", .int(summary.toChange)),
+    ("destroy", .int(summary.toDestroy)), ("steps_ok", .int(summary.stepsOK)),
+    ("steps_changed", .int(summary.stepsChanged)), ("steps_failed", .int(summary.stepsFailed)),
+    ("succeeded", .bool(outcome.error == nil)),
+  ]
+  if let e = outcome.error { fields += [("error", .string(e.diagnostic.render())), ("code", .string(e.code))] }
+  Console.out(JSONLine.object(fields) + "\n")
+}
+
+/// Writes a JSON document for people to read and review (sorted keys, indented).
+func writePrettyJSON(_ json: WireJSON, to path: String, what: String) {
+  let data = Data(json.text.utf8)
+  var out = data
+  if let object = try? JSONSerialization.jsonObject(with: data),
+    let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  {
+    out = pretty + Data("\n".utf8)
+  }
+  do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+    Console.err("error: cannot write the \(what) to `\(path)`: \(error.localizedDescription)\n")
+    terminate(.usage)
+  }
+}
+
+// MARK: - Approval
+
+/// Asks once, before the first change, as `terraform apply` does: the
+/// summary, every destructive change, then "Only 'yes' will be accepted".
+/// `--yes` answers for automation; without a terminal and without it, the
+/// apply is refused before anything changed.
+func approve(_ steps: [StepRecord], summary: PlanSummary, yes: Bool) {
+  let changes = steps.flatMap { $0.calls.flatMap(\.changes) }
+  guard !changes.isEmpty else { return }
+  let destructive = changes.filter { $0.action == .delete }
+  var text = "\n\(summary.planLine)\n"
+  if !destructive.isEmpty {
+    text += "\nDestructive changes (\(destructive.count)):\n"
+    for c in destructive { text += "  - \(c.address)\n" }
+  }
+  if yes {
+    Console.err(text + "Approved with --yes.\n\n")
+    return
+  }
+  guard isatty(STDIN_FILENO) != 0 else {
+    Console.err(text + "\nerror: refusing to apply \(changes.count) change(s) without approval: there is no terminal to ask on; pass --yes to approve in automation. Nothing was changed.\n")
+    terminate(.runbookFailed)
+  }
+  Console.err(text + """
+
+    Do you want to perform these actions?
+      runbook will perform the actions described above.
+      Only 'yes' will be accepted to approve.
+
+      Enter a value: 
+    """)
+  let answer = readLine()?.trimmingCharacters(in: .whitespaces) ?? ""
+  guard answer == "yes" else {
+    Console.err("\nApply cancelled (the answer was not 'yes'). Nothing was changed.\n")
+    terminate(.runbookFailed)
+  }
+  Console.err("\n")
+}
+
+// MARK: - Apply
+
+/// Makes a plan's changes live: the runbook runs again against the real
+/// services, every change checked against the plan before it is sent and
+/// journaled around it; the first divergence stops the run before it.
+struct Apply {
+  var invocation: Invocation
+  var planned: [PlannedWrites.Entry]
+  var journalPath: String?
+  var resumePath: String?
+  var json: Bool
+  /// The plan file this apply makes (journaled, for `--resume`).
+  var planPath: String?
+
+  func run(live: LiveServices, history: JournalHistory?, previouslyApplied: (done: Set<Int>, idMap: [String: String])) -> Never {
     for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
-
     let path = resumePath ?? journalPath ?? Self.defaultJournalPath()
     let journal: Journal
     do { journal = try Journal(path: path, redactor: live.redactor) } catch {
@@ -71,21 +210,25 @@ struct LiveRun {
       for d in history.inDoubt { Console.err("  ? \(d.op) \(d.key)\n") }
     }
     journal.append(resumePath == nil ? "run" : "resume", [
-      "runbook": .string(URL(fileURLWithPath: file).standardizedFileURL.path),
-      "params": .object(strings.mapValues { .string($0) }.merging(
-        strings.keys.filter(Self.isSecretName).map { ($0, WireJSON.string("[REDACTED]")) }, uniquingKeysWith: { _, b in b })),
-      "params_file": WireJSON(paramsFile),
+      "runbook": .string(invocation.absolutePath),
+      "params": .object(invocation.recordedParams.mapValues { .string($0) }),
+      "params_file": WireJSON(invocation.paramsFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
+      "plan": WireJSON(planPath),
     ])
 
+    let guardian = PlanGuard(planned: planned, done: previouslyApplied.done, idMap: previouslyApplied.idMap)
+    guardian.onApplied = { index, created in
+      journal.append("applied", ["plan_index": WireJSON(index), "created_id": WireJSON(created)])
+    }
     let journaled = JournaledServices(live.services, journal: journal, resuming: history)
+    let gated = GatedServices(journaled.services, gate: guardian)
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
-    registerDomainBuiltins(into: registry, services: journaled.services, recorder: recorder)
-    let guarded = confirmDestructive(registry)
-    if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
-    let session = Session(registry: guarded, host: DryRunHost(recorder: recorder, json: json))
+    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder)
+    if json { recorder.onEvent = { Console.out(live.redactor.redact(PlanRecorder.json($0)) + "\n") } }
+    let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
+    let program = compileAndBind(session, file: invocation.file, strings: invocation.strings, values: invocation.values)
 
-    let program = compileAndBind(session, file: file, strings: strings, values: values)
     // Ctrl-C stops after the change in flight is answered and journaled; a
     // second Ctrl-C ends the process at once (the journal still resumes).
     nonisolated(unsafe) let running = session
@@ -97,9 +240,16 @@ struct LiveRun {
       signal(SIGINT, SIG_DFL)
     }
     interrupt.resume()
-    let outcome = withExtendedLifetime(interrupt) { session.run(program) }
-    if !json {
-      let summary = recorder.summary
+    var outcome = withExtendedLifetime(interrupt) { session.run(program) }
+    let divergence = guardian.checkComplete()
+    if let divergence, outcome.error == nil {
+      // The runbook caught the refusal or planned changes were never asked for: the apply still failed.
+      outcome.error = RuntimeError(PlanGuard.error(divergence).message, code: "plan_diverged")
+    }
+    let summary = recorder.summary
+    if json {
+      printJSONSummary(outcome: outcome, summary: summary)
+    } else {
       let applied = "Applied: \(summary.toAdd) added, \(summary.toChange) changed, \(summary.toDestroy) destroyed."
       Console.out("\n" + live.redactor.redact(recorder.renderText(color: false)).replacingOccurrences(of: summary.planLine, with: applied))
       let skipped = journaled.report.skipped
@@ -117,7 +267,12 @@ struct LiveRun {
       var e = error
       e.message = live.redactor.redact(e.message)
       Console.printDiagnostics([e.diagnostic])
-      Console.err("The run stopped; continue it with: runbook run --live --resume \(path)\n")
+      if divergence != nil {
+        Console.err("The apply stopped before the first change the plan did not foresee. Plan again, review, and apply the new plan.\n")
+      }
+      let resume = planPath.map { "runbook apply \(shellQuote($0)) --resume \(shellQuote(path))" }
+        ?? "runbook run --live --resume \(shellQuote(path))"
+      Console.err("The run stopped; continue it with: \(resume)\n")
       terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
     }
     terminate(.success)
@@ -131,41 +286,98 @@ struct LiveRun {
     return ".runbook/journal-\(f.string(from: Date())).jsonl"
   }
 
-  /// Destructive built-ins ask on a terminal; `--yes` answers for automation;
-  /// without a terminal and without `--yes` they refuse.
-  func confirmDestructive(_ registry: BuiltinRegistry) -> BuiltinRegistry {
-    let yes = self.yes
-    let guarded = BuiltinRegistry()
-    for var builtin in registry.all {
-      guard builtin.effect == .destructive else {
-        guarded.register(builtin)
-        continue
-      }
-      let original = builtin.implementation
-      let name = builtin.name
-      builtin.implementation = { args, context in
-        let what = "\(name)(" + args.values.filter { $0 != .null }.map { summary($0) }.joined(separator: ", ") + ")"
-        if !yes {
-          guard isatty(STDIN_FILENO) != 0 else {
-            throw RuntimeError(
-              "\(what) is destructive; refusing without a terminal to confirm on (pass --yes to allow it)", code: "refused")
-          }
-          Console.err("\(what) is destructive. Proceed? [y/N] ")
-          let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
-          guard answer == "y" || answer == "yes" else { throw RuntimeError("\(what) was not confirmed", code: "refused") }
-        }
-        return try original(&args, context)
-      }
-      guarded.register(builtin)
+  /// The plan indexes an interrupted apply made, and the ids it created.
+  static func applied(in entries: [WireJSON], plan: [PlannedWrites.Entry]) -> (done: Set<Int>, idMap: [String: String]) {
+    var done: Set<Int> = []
+    var idMap: [String: String] = [:]
+    for e in entries where e["type"]?.string == "applied" {
+      guard let i = e["plan_index"]?.int, i >= 0, i < plan.count else { continue }
+      done.insert(i)
+      if let simulated = plan[i].createdID, let real = e["created_id"]?.string { idMap[simulated.lowercased()] = real.lowercased() }
     }
-    return guarded
+    return (done, idMap)
   }
 }
 
-private func summary(_ v: Value) -> String {
-  if case .map(let m) = v, let n = (m["name"] ?? m["display_name"] ?? m["id"])?.asString { return Value.quote(n) }
-  let r = v.repr
-  return r.count > 60 ? String(r.prefix(57)) + "..." : r
+func shellQuote(_ s: String) -> String {
+  s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:@".contains($0) } ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
+
+// MARK: - run --live
+
+/// `runbook run --live`: plans against the live tenant first (reads real,
+/// writes simulated), asks once, then applies exactly that plan.
+struct LiveRun {
+  var file: String?
+  var strings: [String: String]
+  var values: [String: Value]
+  var paramsFile: String?
+  var yes: Bool
+  var journalPath: String?
+  var resumePath: String?
+  var json: Bool
+
+  func run() -> Never {
+    var file = self.file
+    var strings = self.strings
+    var values = self.values
+    var paramsFile = self.paramsFile
+    var history: JournalHistory?
+    var entries: [WireJSON] = []
+    if let resumePath {
+      do { entries = try Journal.read(path: resumePath) } catch {
+        Console.err("error: \(error)\n")
+        terminate(.usage)
+      }
+      history = JournalHistory(entries: entries)
+      guard let recorded = history?.runbook else {
+        Console.err("error: `\(resumePath)` is not a runbook journal (no run header)\n")
+        terminate(.usage)
+      }
+      if let file, URL(fileURLWithPath: file).standardizedFileURL.path != recorded {
+        Console.err("error: the journal records a run of `\(recorded)`, not `\(file)`\n")
+        terminate(.usage)
+      }
+      if let planPath = entries.first(where: { $0["type"]?.string == "run" })?["plan"]?.string {
+        Console.err("error: this journal records an apply of the plan `\(planPath)`; continue it with: runbook apply \(shellQuote(planPath)) --resume \(shellQuote(resumePath))\n")
+        terminate(.usage)
+      }
+      file = recorded
+      for (k, v) in history?.params ?? [:] where strings[k] == nil && v != "[REDACTED]" { strings[k] = v }
+      // The params file the run was started with is read again (flags win).
+      if paramsFile == nil, let recordedFile = entries.first(where: { $0["type"]?.string == "run" })?["params_file"]?.string {
+        paramsFile = recordedFile
+        let (_, fileValues) = readParams([], recordedFile)
+        for (k, v) in fileValues where strings[k] == nil && values[k] == nil { values[k] = v }
+      }
+    }
+    guard let file else {
+      Console.err("error: give the runbook file (or --resume JOURNAL)\n")
+      terminate(.usage)
+    }
+    let invocation = Invocation(file: file, strings: strings, values: values, paramsFile: paramsFile)
+    let live = connectLive(invocation)
+
+    Console.err("Planning against the live tenant (reads only; nothing changes until you approve)...\n")
+    let overlay = ReadThroughWorld(live: live.services, tenantID: liveTenantID)
+    if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("plan"))]) + "\n") }
+    let plan = PlanRun.run(invocation, on: overlay.services, json: json)
+    plan.print(json: json, color: false, redactor: live.redactor)
+    if let error = plan.outcome.error {
+      var e = error
+      e.message = live.redactor.redact(e.message)
+      Console.printDiagnostics([e.diagnostic])
+      Console.err("The plan failed: nothing was changed. Fix the cause and run again.\n")
+      live.shutdown()
+      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+    }
+    approve(plan.recorder.steps, summary: plan.summary, yes: yes)
+    // A resumed run planned again against what the earlier run left: the new
+    // plan holds only what is still to do, and the journal answers what is in doubt.
+    if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("apply"))]) + "\n") }
+    Apply(invocation: invocation, planned: plan.writes.entries, journalPath: journalPath, resumePath: resumePath, json: json,
+          planPath: nil).run(live: live, history: history, previouslyApplied: ([], [:]))
+  }
 }
 
 /// Waits scaled down for emulator runs with a faster tenant clock.

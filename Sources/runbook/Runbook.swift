@@ -30,7 +30,10 @@ struct Runbook: ParsableCommand {
       130 interrupted.
       """,
     version: "0.1.0",
-    subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self],
+    subcommands: [
+      RunCommand.self, PlanCommand.self, ApplyCommand.self, ShowCommand.self, SnapshotCommand.self, CheckCommand.self,
+      BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self,
+    ],
     defaultSubcommand: nil)
 
   /// With no subcommand: the REPL on a terminal, else the usage text.
@@ -100,7 +103,7 @@ struct RunCommand: ParsableCommand {
   @Flag(name: .customLong("live"), help: "Run against the real REST APIs (endpoints and credentials from the environment; see docs/live.md).")
   var live = false
 
-  @Flag(name: .customLong("yes"), help: "Allow destructive operations without asking (live runs).")
+  @Flag(name: .customLong("yes"), help: "Approve the plan's changes without asking (live runs; automation).")
   var yes = false
 
   @Option(name: .customLong("journal"), help: ArgumentHelp("Where a live run journals its changes (default .runbook/journal-<time>.jsonl).", valueName: "file.jsonl"))
@@ -149,38 +152,8 @@ struct RunCommand: ParsableCommand {
       finish(outcome.error, changes: 0)
     }
 
-    let world = Backend.loadWorld(statePath: statePath)
-    let backend = Backend.dryRun(world: world)
-    let json = format == .json
-    let color = !json && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    if json { backend.recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
-    let session = Session(registry: backend.registry, host: DryRunHost(recorder: backend.recorder, json: json))
-    let outcome = compileAndRun(session, strings: strings, values: values)
-    let summary = backend.recorder.summary
-    if json {
-      for (name, value) in outcome.outputs {
-        Console.out(JSONLine.object([("event", .string("output")), ("name", .string(name)), ("value", value)]) + "\n")
-      }
-      var fields: [(String, Value)] = [
-        ("event", .string("summary")), ("add", .int(summary.toAdd)), ("change", .int(summary.toChange)),
-        ("destroy", .int(summary.toDestroy)), ("steps_ok", .int(summary.stepsOK)),
-        ("steps_changed", .int(summary.stepsChanged)), ("steps_failed", .int(summary.stepsFailed)),
-        ("succeeded", .bool(outcome.error == nil)),
-      ]
-      if let e = outcome.error { fields += [("error", .string(e.diagnostic.render())), ("code", .string(e.code))] }
-      Console.out(JSONLine.object(fields) + "\n")
-    } else {
-      Console.out("\n" + backend.recorder.renderText(color: color))
-      if outcome.error != nil { Console.out("\nThe run stopped at the failure above; later steps were not planned.\n") }
-      printOutputs(outcome.outputs)
-    }
-    if let saveStatePath {
-      do { try world.save(path: saveStatePath) } catch {
-        Console.err("error: cannot write state to `\(saveStatePath)`: \(error)\n")
-        terminate(.usage)
-      }
-    }
-    finish(outcome.error, changes: summary.toAdd + summary.toChange + summary.toDestroy)
+    planOffline(Invocation(file: file, strings: strings, values: values, paramsFile: paramsFile), statePath: statePath,
+                saveStatePath: saveStatePath, out: nil, json: format == .json, detailedExitcode: detailedExitcode)
   }
 
   /// Compiles the runbook, binds params and runs it; exits on static or param errors.
