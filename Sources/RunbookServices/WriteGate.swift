@@ -1,3 +1,4 @@
+import Foundation
 import RunbookRuntime
 
 /// One change a built-in asks a service to make, described by what must be
@@ -155,13 +156,19 @@ public final class GatedServices: DirectoryService, RoleAssignmentService, DataL
     account: String, filesystem: String, path: String, mode: ACLRecursiveMode, acl: AccessControlList,
     continuation: String?, maxRecords: Int?, forceFlag: Bool
   ) throws(ServiceError) -> ACLRecursivePage {
-    // Continuation tokens are the service's own: each page is one change, compared without its token.
-    try write("setAccessControlRecursive", "acl_recursive \(account)/\(filesystem)\(path.isEmpty ? "" : "/" + path)",
-              ["account": .string(account), "filesystem": .string(filesystem), "path": .string(path),
-               "mode": .string(mode.rawValue), "acl": .string(acl.text.lowercased()), "forceFlag": .bool(forceFlag),
-               "firstPage": .bool(continuation == nil)]) { () throws(ServiceError) in
-      try inner.dataLake.setAccessControlRecursive(
+    // One recursive change is one planned change: its first page is checked;
+    // the pages that continue it (the service decides how many) belong to it.
+    guard continuation == nil else {
+      return try inner.dataLake.setAccessControlRecursive(
         account: account, filesystem: filesystem, path: path, mode: mode, acl: acl, continuation: continuation,
+        maxRecords: maxRecords, forceFlag: forceFlag)
+    }
+    return try write("setAccessControlRecursive", "acl_recursive \(account)/\(filesystem)\(path.isEmpty ? "" : "/" + path)",
+                     ["account": .string(account), "filesystem": .string(filesystem), "path": .string(path),
+                      "mode": .string(mode.rawValue), "acl": .string(acl.text.lowercased()), "forceFlag": .bool(forceFlag)]) {
+      () throws(ServiceError) in
+      try inner.dataLake.setAccessControlRecursive(
+        account: account, filesystem: filesystem, path: path, mode: mode, acl: acl, continuation: nil,
         maxRecords: maxRecords, forceFlag: forceFlag)
     }
   }
@@ -259,8 +266,11 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
   /// Called with the planned index of each change as it is made.
   public var onApplied: (@Sendable (Int, String?) -> Void)?
 
-  public init(planned: [PlannedWrites.Entry], done: Set<Int> = [], idMap: [String: String] = [:]) {
-    self.planned = planned; self.done = done; self.idMap = idMap
+  /// Continuing an interrupted apply: changes it made may be found in place.
+  let resuming: Bool
+
+  public init(planned: [PlannedWrites.Entry], done: Set<Int> = [], idMap: [String: String] = [:], resuming: Bool = false) {
+    self.planned = planned; self.done = done; self.idMap = idMap; self.resuming = resuming
     skipDone()
   }
 
@@ -273,33 +283,73 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
     return text
   }
 
+  /// Whether `actual` is the planned change `index`. A simulated id whose
+  /// real id is not known yet (an interrupted apply created the object but
+  /// never recorded its answer) matches any GUID, the same one everywhere in
+  /// the change, and is learned from it.
+  func matches(_ index: Int, _ actual: ServiceWrite) -> Bool {
+    let p = planned[index].write
+    guard p.op == actual.op else { return false }
+    let wanted = resolved(p), got = actual.argsText.lowercased()
+    if wanted == got { return true }
+    guard resuming else { return false }
+    let unbound = planned.compactMap { $0.createdID?.lowercased() }.filter { idMap[$0] == nil && wanted.contains($0) }
+    guard !unbound.isEmpty else { return false }
+    var pattern = NSRegularExpression.escapedPattern(for: wanted)
+    for (n, id) in unbound.enumerated() {
+      let escaped = NSRegularExpression.escapedPattern(for: id)
+      guard let first = pattern.range(of: escaped) else { continue }
+      let rest = pattern[first.upperBound...].replacingOccurrences(of: escaped, with: "\\k<g\(n)>")
+      pattern = pattern[..<first.lowerBound] + "(?<g\(n)>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})" + rest
+    }
+    guard let regex = try? NSRegularExpression(pattern: "^" + pattern + "$"),
+      let m = regex.firstMatch(in: got, range: NSRange(got.startIndex..., in: got))
+    else { return false }
+    for (n, id) in unbound.enumerated() {
+      if let r = Range(m.range(withName: "g\(n)"), in: got) { idMap[id] = String(got[r]) }
+    }
+    return true
+  }
+
+  /// The planned index of the change in flight (nil: it repeats one an interrupted apply made).
+  private var inFlight: Int?
+
+  /// A change that matches the next planned one is that planned change, made
+  /// as planned even when the service then answers that it was already so
+  /// (a built-in may take `RoleAssignmentExists` as done).
   public func willWrite(_ write: ServiceWrite) throws(ServiceError) {
-    if divergence == nil {
-      if next >= planned.count {
-        divergence = PlanDivergence(planned: nil, actual: write, index: next)
-      } else {
-        let p = planned[next].write
-        if p.op != write.op || resolved(p) != write.argsText.lowercased() {
-          divergence = PlanDivergence(planned: p, actual: write, index: next)
-        }
+    inFlight = nil
+    if divergence == nil, !(next < planned.count && matches(next, write)) {
+      if resuming {
+        // A built-in may send again what the interrupted apply made (a
+        // recursive ACL change starts over): the same change, not a new one.
+        if done.contains(where: { matches($0, write) }) { return }
+        // Planned changes the interrupted apply made without recording them
+        // are found in place by the built-ins and not asked for again.
+        if let j = (next..<planned.count).first(where: { !done.contains($0) && matches($0, write) }) { next = j }
+      }
+      if !(next < planned.count && matches(next, write)) {
+        divergence = PlanDivergence(planned: next < planned.count ? planned[next].write : nil, actual: write, index: next)
       }
     }
     if let divergence { throw PlanGuard.error(divergence) }
+    inFlight = next
+    next += 1
+    skipDone()
   }
 
   public func didWrite(_ write: ServiceWrite, createdID: String?) {
-    if let simulated = planned[next].createdID, let createdID, simulated.lowercased() != createdID.lowercased() {
+    guard let index = inFlight else { return }
+    if let simulated = planned[index].createdID, let createdID, simulated.lowercased() != createdID.lowercased() {
       idMap[simulated.lowercased()] = createdID.lowercased()
     }
-    onApplied?(next, createdID)
-    next += 1
-    skipDone()
+    onApplied?(index, createdID)
   }
 
   /// The plan's changes that were never asked for (checked when the run ends).
   public func checkComplete() -> PlanDivergence? {
     if let divergence { return divergence }
-    if next < planned.count {
+    if next < planned.count && !resuming {
       let d = PlanDivergence(planned: planned[next].write, actual: nil, index: next)
       divergence = d
       return d

@@ -216,7 +216,8 @@ struct Apply {
       "plan": WireJSON(planPath),
     ])
 
-    let guardian = PlanGuard(planned: planned, done: previouslyApplied.done, idMap: previouslyApplied.idMap)
+    let guardian = PlanGuard(planned: planned, done: previouslyApplied.done, idMap: previouslyApplied.idMap,
+                             resuming: resumePath != nil && planPath != nil)
     guardian.onApplied = { index, created in
       journal.append("applied", ["plan_index": WireJSON(index), "created_id": WireJSON(created)])
     }
@@ -357,6 +358,8 @@ struct LiveRun {
     }
     let invocation = Invocation(file: file, strings: strings, values: values, paramsFile: paramsFile)
     let live = connectLive(invocation)
+    // Objects the earlier run created may still be hidden by replication: the plan's reads retry them too.
+    for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
 
     Console.err("Planning against the live tenant (reads only; nothing changes until you approve)...\n")
     let overlay = ReadThroughWorld(live: live.services, tenantID: liveTenantID)

@@ -31,7 +31,7 @@ import Testing
     for l in lines { if let eq = l.firstIndex(of: "=") { env[String(l[..<eq])] = String(l[l.index(after: eq)...]) } }
     let s = Scenario.all[7]
     let (_, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
-    let run = try Child(["run", "--live", Support.runbook(s.runbook), "--journal", dir.appendingPathComponent("j.jsonl").path] + s.params,
+    let run = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", dir.appendingPathComponent("j.jsonl").path] + s.params,
                         environment: env, directory: dir).wait()
     #expect(run.status == 0, "\(run.output)")
 
@@ -52,8 +52,9 @@ import Testing
     #expect(Support.normalized(written) == Support.normalized(live))
   }
 
-  /// On a terminal a destructive built-in asks; "n" refuses and nothing changes.
-  @Test func destructiveBuiltinsAskOnATerminal() throws {
+  /// On a terminal the plan is approved once, up front, with every
+  /// destructive change listed; anything but "yes" refuses and nothing changes.
+  @Test func applyAsksOnceOnATerminal() throws {
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let server = try Support.emulator(state: "journeys-connected")
@@ -70,14 +71,19 @@ import Testing
                   dir.appendingPathComponent("j.jsonl").path, "--param", "dataverse_name=Contoso Sales"],
       environment: env)
     defer { pty.kill() }
-    _ = try pty.expect("is destructive. Proceed? [y/N]", timeout: 60)
-    try pty.send("n\r")
-    _ = try pty.expect("was not confirmed", timeout: 30)
+    _ = try pty.expect("Enter a value:", timeout: 60)
+    #expect(pty.transcript.contains("Destructive changes (8)"), "\(pty.transcript)")
+    #expect(pty.transcript.contains("- solution[\"msdyn_CustomerInsightsAnchor\"]") || pty.transcript.contains("msdyn_CustomerInsightsAnchor"))
+    #expect(pty.transcript.contains("Only 'yes' will be accepted to approve."))
+    #expect(Support.writes(server).isEmpty, "nothing is sent before the approval")
+    try pty.send("y\r")
+    _ = try pty.expect("Apply cancelled", timeout: 30)
     #expect(try pty.waitForExit(timeout: 30) == .exited(1))
     #expect(solutionCount(server.emulator.stateJSON()) == solutionsBefore)
+    #expect(Support.writes(server).isEmpty, "an answer other than 'yes' changes nothing")
     #expect(!pty.transcript.contains(Support.canary))
 
-    // Answering yes to every question ends where the dry run predicted.
+    // "yes" once approves every change, destructive ones included; it ends where the dry run predicted.
     let s = Scenario.all[10]
     let (_, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
     let yes = try PTYProcess(
@@ -85,13 +91,10 @@ import Testing
       arguments: ["run", "--live", Support.runbook(s.runbook), "--journal", dir.appendingPathComponent("j2.jsonl").path] + s.params,
       environment: env)
     defer { yes.kill() }
-    var answered = 0
-    while answered < 20, (try? yes.expect("Proceed? [y/N]", timeout: 20)) != nil {
-      try yes.send("y\r")
-      answered += 1
-    }
-    #expect(answered > 0)
-    #expect(try yes.waitForExit(timeout: 30) == .exited(0))
+    _ = try yes.expect("Enter a value:", timeout: 60)
+    try yes.send("yes\r")
+    #expect(try yes.waitForExit(timeout: 60) == .exited(0))
+    #expect(yes.transcript.components(separatedBy: "Enter a value:").count == 2, "one prompt for the whole run")
     #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted))
   }
 

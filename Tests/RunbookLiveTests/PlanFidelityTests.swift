@@ -47,15 +47,18 @@ struct Scenario: CustomTestStringConvertible, Sendable {
 /// Every runbook, run live against the emulator, ends in exactly the state
 /// its dry run predicted.
 @Suite struct PlanFidelityTests {
-  /// Runs a scenario live against an emulator and compares with its dry run.
+  /// Runs a scenario live against an emulator and compares with its dry
+  /// run. A live run plans first: where the dry run fails, the live run
+  /// fails the same way before changing anything.
   static func check(_ s: Scenario, faults: String? = nil, timeScale: Double = 1000) throws {
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let (dry, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
+    var (dry, predicted) = try Support.dryRun(s.runbook, state: s.state, params: s.params, in: dir)
     #expect(!predicted.isEmpty, "the dry run saved no state: \(dry.output)")
 
     let server = try Support.emulator(state: s.state, faults: faults, timeScale: timeScale)
     defer { server.shutdown() }
+    if dry.status != 0 { predicted = server.emulator.stateJSON() }
     let journal = dir.appendingPathComponent("journal.jsonl").path
     let live = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
                          environment: Support.environment(server, timeScale: timeScale), directory: dir).wait()
@@ -64,7 +67,12 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     let actual = server.emulator.stateJSON()
     #expect(Support.normalized(actual) == Support.normalized(predicted), "live end state differs from the dry run's\n\(live.output)")
     let journalText = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
-    #expect(journalText.contains("\"type\":\"end\""))
+    if dry.status != 0 {
+      #expect(Support.writes(server).isEmpty, "a failing plan sends no change: \(Support.writes(server))")
+      #expect(live.output.contains("The plan failed: nothing was changed."))
+    } else {
+      #expect(journalText.contains("\"type\":\"end\""))
+    }
     for text in [live.stdout, live.stderr, journalText] {
       #expect(!text.contains(Support.canary), "the client secret leaked")
       #expect(!text.contains("emu."), "a bearer token leaked")

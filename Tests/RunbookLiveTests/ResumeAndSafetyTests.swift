@@ -19,7 +19,7 @@ import Testing
     let env = Support.environment(server)
     let journal = dir.appendingPathComponent("journal.jsonl").path
 
-    let first = try Child(["run", "--live", Support.runbook(s.runbook), "--journal", journal] + s.params,
+    let first = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
                           environment: env, directory: dir)
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline && first.process.isRunning {
@@ -33,7 +33,7 @@ import Testing
     let before = try Journal.read(path: journal)
     #expect(!before.contains { $0["type"]?.string == "end" })
 
-    let resumed = try Child(["run", "--live", "--resume", journal], environment: env, directory: dir).wait()
+    let resumed = try Child(["run", "--live", "--yes", "--resume", journal], environment: env, directory: dir).wait()
     #expect(resumed.status == 0, "\(resumed.output)")
     let actual = server.emulator.stateJSON()
     #expect(Support.normalized(actual) == Support.normalized(predicted), "\(resumed.output)")
@@ -69,7 +69,7 @@ import Testing
     defer { server.shutdown() }
     let env = Support.environment(server)
     let journal = dir.appendingPathComponent("journal.jsonl").path
-    let first = try Child(["run", "--live", Support.runbook(s.runbook), "--journal", journal] + s.params, environment: env, directory: dir)
+    let first = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params, environment: env, directory: dir)
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline && first.process.isRunning {
       let text = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
@@ -85,7 +85,7 @@ import Testing
     let begun = Set(entries.filter { $0["type"]?.string == "begin" }.compactMap { $0["seq"]?.int })
     let answered = Set(entries.filter { ["done", "failed"].contains($0["type"]?.string ?? "") }.compactMap { $0["seq"]?.int })
     #expect(begun == answered, "every begun change was answered before the run stopped")
-    let resumed = try Child(["run", "--live", "--resume", journal], environment: env, directory: dir).wait()
+    let resumed = try Child(["run", "--live", "--yes", "--resume", journal], environment: env, directory: dir).wait()
     #expect(resumed.status == 0, "\(resumed.output)")
     #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted))
   }
@@ -113,7 +113,10 @@ import Testing
                          dir.appendingPathComponent("j.jsonl").path, "--param", "dataverse_name=Contoso Sales"],
                         environment: Support.environment(server), directory: dir).wait()
     #expect(run.status == 1)
-    #expect(run.output.contains("destructive; refusing without a terminal"))
+    #expect(run.output.contains("refusing to apply"), "\(run.output)")
+    #expect(run.output.contains("without approval"))
+    #expect(run.output.contains("Destructive changes"), "the destructive changes are listed before the refusal")
+    #expect(Support.writes(server).isEmpty, "nothing may be sent without approval: \(Support.writes(server))")
     let after = Support.normalized(server.emulator.stateJSON())
     let solutionsBefore = ((Support.normalized(before)["power_platform"] as? [String: Any])?["environments"] as? [[String: Any]])?.map { ($0["solutions"] as? [Any])?.count ?? 0 }
     let solutionsAfter = ((after["power_platform"] as? [String: Any])?["environments"] as? [[String: Any]])?.map { ($0["solutions"] as? [Any])?.count ?? 0 }
@@ -156,7 +159,7 @@ import Testing
     var env = Support.environment(server)
     env["RUNBOOK_AUTHORITY_HOST"] = "http://127.0.0.1:1"
     env["RUNBOOK_TRACE"] = "1"
-    let run = try Child(["run", "--live", Support.runbook("create-security-groups.runbook"), "--journal",
+    let run = try Child(["run", "--live", "--yes", Support.runbook("create-security-groups.runbook"), "--journal",
                          dir.appendingPathComponent("j.jsonl").path, "--param", "group_prefix=contoso"],
                         environment: env, directory: dir).wait(seconds: 90)
     #expect(run.status == 1)

@@ -98,6 +98,13 @@ enum Support {
     return try EmulatorServer(emulator: Emulator(world: world, faults: spec, timeScale: timeScale), port: 0)
   }
 
+  /// The requests that could change something (token requests aside), as `METHOD /path`.
+  static func writes(_ server: EmulatorServer) -> [String] {
+    server.emulator.requestLog.filter { line in
+      !(line.hasPrefix("GET ") || line.hasPrefix("HEAD ") || (line.hasPrefix("POST ") && line.contains("/oauth2/")))
+    }
+  }
+
   /// A state file's JSON without what depends on wall time (the tenant
   /// clock and role assignment creation times).
   static func normalized(_ json: String) -> NSDictionary {
