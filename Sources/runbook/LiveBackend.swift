@@ -16,11 +16,6 @@ struct LiveRun {
   var resumePath: String?
   var json: Bool
 
-  static let secretParam = try! NSRegularExpression(pattern: "secret|password|token|credential|key$", options: [.caseInsensitive])
-  static func isSecretName(_ name: String) -> Bool {
-    secretParam.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
-  }
-
   func run() -> Never {
     var file = self.file
     var strings = self.strings
@@ -39,7 +34,10 @@ struct LiveRun {
         terminate(.usage)
       }
       file = recorded
-      for (k, v) in history?.params ?? [:] where strings[k] == nil && v != "[REDACTED]" { strings[k] = v }
+      do { strings = try history?.resumeParams(given: strings) ?? strings } catch {
+        Console.err("error: \(error)\n")
+        terminate(.usage)
+      }
     }
     guard let file else {
       Console.err("error: give the runbook file (or --resume JOURNAL)\n")
@@ -56,7 +54,7 @@ struct LiveRun {
       Console.err("error: \(error)\n")
       terminate(.usage)
     }
-    for (k, v) in strings where Self.isSecretName(k) { live.redactor.add(v) }
+    for (k, v) in strings where SecretNames.looksSecret(k) { live.redactor.add(v) }
     for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
 
     let path = resumePath ?? journalPath ?? Self.defaultJournalPath()
@@ -70,12 +68,6 @@ struct LiveRun {
       Console.err("resuming: \(history.inDoubt.count) change(s) were sent but never answered; the run checks them by natural key:\n")
       for d in history.inDoubt { Console.err("  ? \(d.op) \(d.key)\n") }
     }
-    journal.append(resumePath == nil ? "run" : "resume", [
-      "runbook": .string(URL(fileURLWithPath: file).standardizedFileURL.path),
-      "params": .object(strings.mapValues { .string($0) }.merging(
-        strings.keys.filter(Self.isSecretName).map { ($0, WireJSON.string("[REDACTED]")) }, uniquingKeysWith: { _, b in b })),
-      "params_file": WireJSON(paramsFile),
-    ])
 
     let journaled = JournaledServices(live.services, journal: journal, resuming: history)
     let registry = CoreBuiltins.makeRegistry()
@@ -86,6 +78,15 @@ struct LiveRun {
     let session = Session(registry: guarded, host: DryRunHost(recorder: recorder, json: json))
 
     let program = compileAndBind(session, file: file, strings: strings, values: values)
+    let secrets = Journal.secretParams(of: program)
+    for name in secrets {
+      if let v = strings[name] { live.redactor.add(v) }
+      if case .string(let v)? = values[name] { live.redactor.add(v) }
+    }
+    journal.append(resumePath == nil ? "run" : "resume", [
+      "runbook": .string(URL(fileURLWithPath: file).standardizedFileURL.path),
+      "params": Journal.headerParams(strings, secrets: secrets), "params_file": WireJSON(paramsFile),
+    ])
     // Ctrl-C stops after the change in flight is answered and journaled; a
     // second Ctrl-C ends the process at once (the journal still resumes).
     nonisolated(unsafe) let running = session
