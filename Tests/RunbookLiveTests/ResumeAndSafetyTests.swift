@@ -164,3 +164,53 @@ import Testing
     #expect(!run.output.contains(Support.canary) && !journal.contains(Support.canary))
   }
 }
+
+/// A create whose request reached the service but whose answer was lost
+/// (the run killed in between) is "in doubt" in the journal; while
+/// replication still hides the new object, the first `--resume` must adopt
+/// it: no second object, no failure.
+@Suite struct InDoubtResumeTests {
+  @Test func aGroupCreatedButNotAnsweredIsAdoptedOnTheFirstResume() throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let params = ["--param", "group_prefix=contoso"]
+    let (_, predicted) = try Support.dryRun("create-security-groups.runbook", state: "fresh-tenant", params: params, in: dir)
+    // Answers arrive 700 ms after the emulator has made the change: a kill
+    // in that window loses the answer of a change that happened.
+    let server = try Support.emulator(state: "fresh-tenant", faults: "latency=700ms,replication=3")
+    defer { server.shutdown() }
+    let env = Support.environment(server)
+    let journal = dir.appendingPathComponent("journal.jsonl").path
+    let first = try Child(["run", "--live", Support.runbook("create-security-groups.runbook"), "--journal", journal] + params,
+                          environment: env, directory: dir)
+    let deadline = Date().addingTimeInterval(90)
+    var created = false
+    while Date() < deadline && first.process.isRunning {
+      // The group exists in the emulator while its answer is still on the way.
+      if let last = (try? Journal.read(path: journal))?.last, last["type"]?.string == "begin",
+        last["op"]?.string == "createGroup", server.emulator.stateJSON().contains("\"contoso-Dataverse-readers\"")
+      {
+        created = true
+        break
+      }
+      usleep(1_000)
+    }
+    first.kill()
+    let killed = first.wait(seconds: 10)
+    #expect(created, "the run never reached the group creation: \(killed.output)")
+    let history = JournalHistory(entries: try Journal.read(path: journal))
+    #expect(history.inDoubt.map(\.op) == ["createGroup"], "\(history.inDoubt)")
+
+    let resumed = try Child(["run", "--live", "--resume", journal], environment: env, directory: dir).wait(seconds: 120)
+    #expect(resumed.status == 0, "the first resume must succeed: \(resumed.output)")
+    func groupNames(_ json: String) throws -> [String] {
+      let state = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+      return (((state["directory"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? [])
+        .compactMap { $0["display_name"] as? String }.sorted()
+    }
+    let names = try groupNames(server.emulator.stateJSON())
+    #expect(names == (try groupNames(predicted)), "one group per name, as the dry run predicts")
+    #expect(names.filter { $0.hasPrefix("contoso-") }.count == 2, "\(names)")
+    #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted), "\(resumed.output)")
+  }
+}
