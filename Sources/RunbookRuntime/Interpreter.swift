@@ -207,13 +207,13 @@ public final class Interpreter: @unchecked Sendable {
   /// A `computed` built-in on secret arguments: it works on their text, its
   /// result stays secret, and no error it raises quotes the text.
   private func runRevealingSecrets(_ builtin: Builtin, _ given: Arguments, range: SourceRange?) throws -> Value {
-    let texts = (given.values + given.rest).flatMap(\.secretTexts).filter { !$0.isEmpty }.sorted { $0.count > $1.count }
+    let texts = (given.values + given.rest).flatMap(\.secretTexts)
     var args = Arguments(values: given.values.map(\.revealingSecrets), rest: given.rest.map(\.revealingSecrets), builtin: builtin)
     do {
       return try builtin.implementation(&args, CallContext(interpreter: self, range: range)).keptSecret
     } catch var e as RuntimeError {
       if e.range == nil { e.range = range }
-      for t in texts { e.message = e.message.replacingOccurrences(of: t, with: Secret.shown) }
+      e.message = Secret.scrub(e.message, texts)
       e.details = .null
       throw e
     }

@@ -31,6 +31,15 @@ public final class Secret: Sendable, CustomStringConvertible, CustomDebugStringC
   public var description: String { Secret.shown }
   public var debugDescription: String { Secret.shown }
   public var customMirror: Mirror { Mirror(self, children: []) }
+
+  /// `text` with every occurrence of the `secrets`' texts shown as `(sensitive)`.
+  public static func scrub(_ text: String, _ secrets: [String]) -> String {
+    var t = text
+    for s in secrets.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) where t.contains(s) {
+      t = t.replacingOccurrences(of: s, with: shown)
+    }
+    return t
+  }
 }
 
 // MARK: - Boxes
@@ -250,6 +259,17 @@ extension Value {
     case .string(let s): return .secret(s)
     case .list(let l): return .list(ListBox(l.items.map(\.keptSecret)))
     case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map(\.keptSecret)))
+    default: return self
+    }
+  }
+
+  /// The value with every string that contains one of `secrets` made a
+  /// secret: what a service answers about a secret stays one.
+  public func markingSecrets(_ secrets: [String]) -> Value {
+    switch self {
+    case .string(let s) where secrets.contains(where: { !$0.isEmpty && s.contains($0) }): return .secret(s)
+    case .list(let l): return .list(ListBox(l.items.map { $0.markingSecrets(secrets) }))
+    case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map { $0.markingSecrets(secrets) }))
     default: return self
     }
   }

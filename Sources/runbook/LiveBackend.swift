@@ -72,7 +72,8 @@ struct LiveRun {
     let journaled = JournaledServices(live.services, journal: journal, resuming: history)
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
-    registerDomainBuiltins(into: registry, services: journaled.services, recorder: recorder)
+    let redactor = live.redactor
+    registerDomainBuiltins(into: registry, services: journaled.services, recorder: recorder, sensitive: { redactor.add($0) })
     let guarded = confirmDestructive(registry)
     if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
     let session = Session(registry: guarded, host: DryRunHost(recorder: recorder, json: json))

@@ -31,6 +31,13 @@ import Testing
     } catch e {
       print(e.message, e)
     }
+    # Services get the real text; what comes back about it stays secret.
+    print(find_groups(name: api_key))
+    try {
+      storage_account(subscription: "8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f", resource_group: "rg-customerinsights", name: from_env)
+    } catch e {
+      print("lookup:", e.message, e)
+    }
     require len(from_env) > 0, "the environment canary is set"
     output key = api_key
     output both = [api_key, from_env]
@@ -82,6 +89,7 @@ import Testing
     let run = try Child(arguments, environment: environment, directory: dir).wait(seconds: 120)
     #expect(run.status == (mode.fail ? 1 : 0), "\(run.output)")
     #expect(run.stdout.contains("(sensitive)"), "\(run.output)")
+    #expect(run.stdout.contains("lookup:"), "the failing lookup ran: \(run.output)")
     if mode.fail { #expect(run.output.contains("cannot convert \"(sensitive)\" to an int"), "\(run.output)") }
     var texts = [("stdout", run.stdout), ("stderr", run.stderr)]
     if mode.live {
