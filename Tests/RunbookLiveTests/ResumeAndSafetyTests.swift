@@ -2,6 +2,7 @@ import Foundation
 import RunbookEmulator
 import RunbookLive
 import RunbookServices
+import RunbookSimulator
 import Testing
 
 @Suite struct ResumeAndSafetyTests {
@@ -212,5 +213,72 @@ import Testing
     #expect(names == (try groupNames(predicted)), "one group per name, as the dry run predicts")
     #expect(names.filter { $0.hasPrefix("contoso-") }.count == 2, "\(names)")
     #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted), "\(resumed.output)")
+  }
+}
+
+/// The in-doubt look-up when a list by name lags behind the create (as
+/// Graph's can): the resume waits for the object instead of creating a
+/// second one, and gives up after a bounded number of polls.
+@Suite struct InDoubtLookupTests {
+  /// A directory whose lists by name miss everything for the first `lag` calls.
+  final class LaggingDirectory: DirectoryService, @unchecked Sendable {
+    let inner: any DirectoryService
+    var lag: Int
+    var listCalls = 0
+    init(_ inner: any DirectoryService, lag: Int) { self.inner = inner; self.lag = lag }
+    func signedInUser() throws(ServiceError) -> DirectoryUser { try inner.signedInUser() }
+    func servicePrincipal(appID: String) throws(ServiceError) -> ServicePrincipal? { try inner.servicePrincipal(appID: appID) }
+    func createServicePrincipal(appID: String, displayName: String) throws(ServiceError) -> ServicePrincipal {
+      try inner.createServicePrincipal(appID: appID, displayName: displayName)
+    }
+    func groups(displayName: String) throws(ServiceError) -> [DirectoryGroup] {
+      listCalls += 1
+      return listCalls <= lag ? [] : try inner.groups(displayName: displayName)
+    }
+    func group(id: String) throws(ServiceError) -> DirectoryGroup? { try inner.group(id: id) }
+    func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
+      throws(ServiceError) -> DirectoryGroup
+    {
+      try inner.createGroup(displayName: displayName, mailNickname: mailNickname, description: description, owners: owners)
+    }
+    func owners(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.owners(groupID: groupID) }
+    func members(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.members(groupID: groupID) }
+    func addOwner(groupID: String, objectID: String) throws(ServiceError) { try inner.addOwner(groupID: groupID, objectID: objectID) }
+    func addMember(groupID: String, objectID: String) throws(ServiceError) { try inner.addMember(groupID: groupID, objectID: objectID) }
+    func object(id: String) throws(ServiceError) -> DirectoryObject? { try inner.object(id: id) }
+  }
+
+  /// A world where an earlier run's `createGroup` of "g" reached the
+  /// directory but its answer was lost, and that run's journal.
+  static func resuming(lag: Int) throws -> (JournaledServices, LaggingDirectory, World, String) {
+    let world = try World.load(path: Support.state("fresh-tenant"))
+    _ = try world.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    let path = try Support.temporaryDirectory().appendingPathComponent("j.jsonl").path
+    let earlier = try Journal(path: path, redactor: Redactor())
+    earlier.append("run", ["runbook": "/x.runbook", "params": [:]])
+    earlier.append("begin", ["seq": 1, "op": "createGroup", "key": "displayName=g", "args": [:]])
+    let history = JournalHistory(entries: try Journal.read(path: path))
+    var services = world.services
+    let lagging = LaggingDirectory(services.directory, lag: lag)
+    services.directory = lagging
+    let journaled = JournaledServices(services, journal: try Journal(path: path, redactor: Redactor()), resuming: history)
+    return (journaled, lagging, world, path)
+  }
+
+  @Test func aLaggingListIsWaitedOutAndTheGroupAdopted() throws {
+    let (journaled, lagging, world, path) = try Self.resuming(lag: 2)
+    let g = try journaled.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    #expect(try world.services.directory.groups(displayName: "g").map(\.id) == [g.id], "no second group")
+    #expect(lagging.listCalls == 3)
+    let last = try #require(try Journal.read(path: path).last)
+    #expect(last["type"]?.string == "verified" && last["was"]?.string == "in doubt")
+    #expect(journaled.report.skipped.count == 1)
+  }
+
+  @Test func theLookUpIsBoundedThenTheCreateIsSent() throws {
+    let (journaled, lagging, world, _) = try Self.resuming(lag: 100)
+    _ = try journaled.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    #expect(lagging.listCalls == 4, "4 polls, then the create")
+    #expect(try world.services.directory.groups(displayName: "g").count == 2)
   }
 }
