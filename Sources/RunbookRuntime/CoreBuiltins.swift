@@ -31,7 +31,8 @@ public enum CoreBuiltins {
   static let output: [Builtin] = [
     Builtin("print", [.init("values", .any, variadic: true), .init("separator", .string, default: .value(.string(" ")))],
             returns: .null, category: "core", doc: "Prints values separated by `separator` (strings without quotes), then a newline.") { args, ctx in
-      ctx.print(args.rest.map(\.displayString).joined(separator: try args.string("separator")))
+      // The separator as shown too: a secret separator prints as (sensitive).
+      ctx.print(args.rest.map(\.displayString).joined(separator: args["separator"].displayString))
       return .null
     },
   ]
