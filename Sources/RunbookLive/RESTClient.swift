@@ -40,12 +40,13 @@ public final class RESTClient: Sendable {
   ) throws(ServiceError) -> WireResponse {
     // Both checks come before a token is even asked for.
     if let reason = TransportSafety.refusal(url) {
-      throw ServiceError(service: service, status: 0, code: "InsecureURL", message: reason)
+      throw ServiceError(service: service, status: 0, code: "InsecureURL", message: redactor.redact(reason))
     }
     guard audiences.allows(resource: resource, url: url) else {
       throw ServiceError(
         service: service, status: 0, code: "UntrustedHost",
-        message: "refusing to send a \(Redaction.url(resource)) token to `\(Redaction.url(url))`: that host is not the token's audience nor its configured endpoint")
+        message: redactor.redact(
+          "refusing to send a \(Redaction.url(resource)) token to `\(Redaction.url(url))`: that host is not the token's audience nor its configured endpoint"))
     }
     var hs = headers
     var payload = body
@@ -65,7 +66,7 @@ public final class RESTClient: Sendable {
       do {
         r = try transport.send(request)
       } catch {
-        trace?("\(method) \(Redaction.url(url)) -> \(redactor.redact(error.message))")
+        trace?(redactor.redact("\(method) \(Redaction.url(url)) -> \(error.message)"))
         if error.isRefused {
           throw ServiceError(service: service, status: 0, code: "InsecureURL", message: redactor.redact(error.message))
         }
@@ -77,7 +78,7 @@ public final class RESTClient: Sendable {
         throw ServiceError(service: service, status: 0, code: error.isTimeout ? "Timeout" : "ConnectionFailed",
                            message: redactor.redact(error.message))
       }
-      trace?("\(method) \(Redaction.url(url)) -> \(r.status)")
+      trace?(redactor.redact("\(method) \(Redaction.url(url)) -> \(r.status)"))
       if r.status == 401 && !reauthenticated {
         reauthenticated = true
         tokens.invalidate(resource: resource)
@@ -123,7 +124,8 @@ public final class RESTClient: Sendable {
     if (300..<400).contains(r.status), let location = r.header("Location") {
       throw ServiceError(
         service: service, status: r.status, code: "Redirected",
-        message: "the service redirected to `\(Redaction.url(location))`; redirects are not followed, so credentials stay with the host they belong to")
+        message: redactor.redact(
+          "the service redirected to `\(Redaction.url(location))`; redirects are not followed, so credentials stay with the host they belong to"))
     }
     throw error(service: service, r)
   }
@@ -173,7 +175,7 @@ public final class RESTClient: Sendable {
       guard let here = TransportSafety.origin(u), here == origin else {
         throw ServiceError(
           service: service, status: 0, code: "UntrustedNextLink",
-          message: "the next-page link `\(Redaction.url(u))` leaves \(origin.map(String.init(describing:)) ?? Redaction.url(url)); not followed")
+          message: redactor.redact("the next-page link `\(Redaction.url(u))` leaves \(origin.map(String.init(describing:)) ?? Redaction.url(url)); not followed"))
       }
       let r = try check(service: service, send(service: service, resource: resource, method: "GET", url: u, headers: headers))
       guard let body = r.json else { throw malformed(service: service, url: u) }
