@@ -46,6 +46,7 @@ struct Domain: Sendable {
           errorMessage: error.message, notes: log.notes))
         var e = error.runtimeError
         e.message = Secret.scrub(e.message, secrets)
+        e.details = e.details.markingSecrets(secrets)
         throw e
       } catch var error as RuntimeError {
         if effect != .pure {
@@ -55,6 +56,7 @@ struct Domain: Sendable {
         }
         if error.range == nil, error.code == "error" { error.code = "failed" }
         error.message = Secret.scrub(error.message, secrets)
+        error.details = error.details.markingSecrets(secrets)
         throw error
       }
     }
