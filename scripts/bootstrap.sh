@@ -8,6 +8,8 @@ if ! { pkg-config --exists libedit 2>/dev/null || [ -f /usr/include/editline/rea
   need_packages+=(libedit-dev)
 fi
 command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
+# `ip netns` for the tests that prove no credential leaves in clear.
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || need_packages+=(iproute2)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "bootstrap: installing ${need_packages[*]}" >&2

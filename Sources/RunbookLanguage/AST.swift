@@ -88,7 +88,7 @@ public struct FunctionParam: Sendable {
 }
 
 public struct TypeRef: Sendable {
-  /// One of: string, int, float, bool, duration, list, map, any.
+  /// One of: string, int, float, bool, duration, list, map, any, secret.
   public var name: String
   public var range: SourceRange
   public init(name: String, range: SourceRange) { self.name = name; self.range = range }

@@ -311,9 +311,9 @@ extension Parser {
     return Stmt(.param(decl), keyword.range.union(end))
   }
 
-  static let typeNames: Set<String> = ["string", "int", "float", "bool", "duration", "list", "map", "any"]
+  static let typeNames: Set<String> = ["string", "int", "float", "bool", "duration", "list", "map", "any", "secret"]
 
-  // typeName = NAME ;   (* one of: string int float bool duration list map any *)
+  // typeName = NAME ;   (* one of: string int float bool duration list map any secret *)
   mutating func parseTypeName() -> TypeRef? {
     trace("typeName")
     let token = peek()
@@ -322,10 +322,10 @@ extension Parser {
       return TypeRef(name: n, range: token.range)
     }
     if case .name(let n) = token.kind {
-      error("unknown type `\(n)`; use string, int, float, bool, duration, list, map or any", at: token.range)
+      error("unknown type `\(n)`; use string, int, float, bool, duration, list, map, any or secret", at: token.range)
     } else {
       error(
-        "expected a type name (string, int, float, bool, duration, list, map, any)",
+        "expected a type name (string, int, float, bool, duration, list, map, any, secret)",
         at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
     }
     return nil

@@ -5,7 +5,9 @@ import RunbookServices
 /// expire. Client credentials (`AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
 /// `AZURE_CLIENT_SECRET`) are used when all three are set, else
 /// `az account get-access-token --resource R`. Secrets and tokens are
-/// registered with the redactor the moment they are known.
+/// registered with the redactor the moment they are known. The client
+/// secret goes only to the token endpoint (`{authorityHost}/{tenant}/…`),
+/// in the body of a POST whose redirects are never followed.
 public final class TokenProvider: Sendable {
   public enum Source: Sendable {
     case clientSecret(tenant: String, clientID: String, secret: String)
@@ -81,6 +83,7 @@ public final class TokenProvider: Sendable {
       do {
         r = try transport.send(request)
       } catch {
+        if error.isRefused { throw ServiceError(service: "auth", status: 0, code: "InsecureURL", message: error.message) }
         if attempt < policy.maxAttempts {
           let d = policy.backoff(attempt: attempt)
           sleeper.sleep(milliseconds: d); waited += d

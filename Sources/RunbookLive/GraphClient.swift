@@ -1,8 +1,16 @@
 import RunbookServices
 
+/// A directory client that waits out replication delay for objects it is
+/// told are new.
+public protocol ReplicationAware {
+  func noteCreated(_ id: String)
+}
+
 /// Microsoft Graph v1.0: the signed-in user, service principals, groups,
 /// owners and members.
-public final class GraphClient: DirectoryService {
+public final class GraphClient: DirectoryService, ReplicationAware {
+  public func noteCreated(_ id: String) { rest.noteCreated(id) }
+
   let rest: RESTClient
   let base: String
   let resource: String

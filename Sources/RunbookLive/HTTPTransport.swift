@@ -39,13 +39,17 @@ public struct WireResponse: Sendable {
 public struct TransportError: Error, Sendable, CustomStringConvertible {
   public var message: String
   public var isTimeout: Bool
+  /// The request was refused before anything was sent (`TransportSafety`):
+  /// retrying cannot help.
+  public var isRefused = false
   public var description: String { message }
 }
 
 /// Sends requests on AsyncHTTPClient's event loops and blocks the calling
 /// (interpreter) thread on a semaphore until the answer arrives: the
-/// service protocols are synchronous. Redirects are never followed, so a
-/// bearer token is never sent to a host it was not meant for.
+/// service protocols are synchronous. Every URL passes `TransportSafety`
+/// before a connection is opened. Redirects are never followed, so a
+/// credential is never sent to a host it was not meant for.
 public final class HTTPTransport: Sendable {
   private let client: HTTPClient
   /// Per-request deadline.
@@ -70,6 +74,9 @@ public final class HTTPTransport: Sendable {
   public func send(_ r: WireRequest) throws(TransportError) -> WireResponse {
     guard MultiThreadedEventLoopGroup.currentEventLoop == nil else {
       throw TransportError(message: "a blocking request was made on an event loop thread", isTimeout: false)
+    }
+    if let reason = TransportSafety.refusal(r.url) {
+      throw TransportError(message: reason, isTimeout: false, isRefused: true)
     }
     var headers = HTTPHeaders()
     for (k, v) in r.headers { headers.add(name: k, value: v) }

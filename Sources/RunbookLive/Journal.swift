@@ -1,4 +1,5 @@
 import Foundation
+import RunbookRuntime
 import RunbookServices
 
 #if canImport(Glibc)
@@ -68,6 +69,17 @@ public final class Journal: Sendable {
     }
   }
 
+  /// The params of a program that are secrets: declared `secret`, or (the
+  /// older rule, kept as a second line of defence) named like one.
+  public static func secretParams(of program: Program) -> Set<String> {
+    Set(program.params.filter { $0.type == .secret || SecretNames.looksSecret($0.name) }.map(\.name))
+  }
+
+  /// The `params` of a run header: every secret as `[REDACTED]`.
+  public static func headerParams(_ strings: [String: String], secrets: Set<String>) -> WireJSON {
+    .object(strings.reduce(into: [:]) { o, p in o[p.key] = .string(secrets.contains(p.key) ? JournalHistory.redacted : p.value) })
+  }
+
   /// Every parseable line of a journal (a torn last line is skipped).
   public static func read(path: String) throws(JournalError) -> [WireJSON] {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -89,6 +101,32 @@ public struct JournalHistory: Sendable {
   /// Ids of objects the earlier run created: replication may still hide them.
   public var createdIDs: [String] {
     completed.compactMap { key, result in key.hasPrefix("create") ? result["id"]?.string : nil }.sorted()
+  }
+
+  /// Whether the earlier run sent this change and never saw its answer.
+  public func isInDoubt(_ op: String, _ key: String) -> Bool { inDoubt.contains { $0.op == op && $0.key == key } }
+
+  /// The text a secret param is journaled as.
+  public static let redacted = "[REDACTED]"
+
+  /// The params a resumed run binds: those recorded in the journal, with
+  /// the ones given again winning. A param journaled redacted (a secret)
+  /// has no recorded value: it must be given again, or the resume would
+  /// silently run with its default.
+  public func resumeParams(given: [String: String]) throws(JournalError) -> [String: String] {
+    var result = given
+    var missing: [String] = []
+    for (name, value) in params.sorted(by: { $0.key < $1.key }) where given[name] == nil {
+      if value == Self.redacted { missing.append(name) } else { result[name] = value }
+    }
+    guard missing.isEmpty else {
+      throw JournalError(
+        message: "the journal does not hold the secret param\(missing.count == 1 ? "" : "s") "
+          + missing.map { "`\($0)`" }.joined(separator: ", ") + "; give "
+          + (missing.count == 1 ? "it" : "them") + " again to resume: "
+          + missing.map { "--param \($0)=…" }.joined(separator: " "))
+    }
+    return result
   }
 
   public init(entries: [WireJSON]) {

@@ -23,14 +23,21 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
   }
 
   /// Journals one change around `body`; on resume, `verify` may return the
-  /// earlier result instead of repeating the change.
+  /// earlier result instead of repeating the change, and `inDoubt` may find
+  /// what a change the earlier run sent but never saw answered made.
   func change<T>(
     _ op: String, _ key: String, _ args: [String: WireJSON], encode: (T) -> WireJSON,
-    verify: ((WireJSON) throws(ServiceError) -> T?)? = nil, _ body: () throws(ServiceError) -> T
+    verify: ((WireJSON) throws(ServiceError) -> T?)? = nil, inDoubt: (() throws(ServiceError) -> T?)? = nil,
+    _ body: () throws(ServiceError) -> T
   ) throws(ServiceError) -> T {
     if let prior = history?.completed[op + "|" + key], let verify, let value = try verify(prior) {
       journal.append("verified", ["op": .string(op), "key": .string(key), "result": encode(value)])
       report.add("\(op) \(key)")
+      return value
+    }
+    if history?.isInDoubt(op, key) == true, let inDoubt, let value = try inDoubt() {
+      journal.append("verified", ["op": .string(op), "key": .string(key), "result": encode(value), "was": "in doubt"])
+      report.add("\(op) \(key) (sent before but never answered: found, not sent again)")
       return value
     }
     let seq = journal.nextSequence()
@@ -48,21 +55,58 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
 
   static func none(_: Void) -> WireJSON { .null }
 
+  /// How long a resumed run looks for the object of an in-doubt create
+  /// before creating it (lists by name may lag behind a create too).
+  static let inDoubtPolls = 4
+  static let inDoubtPollMilliseconds = 2_000
+
+  /// On resume, an object found by the natural key of a create the earlier
+  /// run sent but never saw answered is the object it created. Replication
+  /// may still hide it from requests naming its id: the client is told it
+  /// is new, so those 404s are waited out instead of failing the run.
+  private func adoptIfInDoubt(_ op: String, _ key: String, ids: [String]) {
+    guard history?.isInDoubt(op, key) == true else { return }
+    for id in ids { (inner.directory as? ReplicationAware)?.noteCreated(id) }
+  }
+
+  /// Polls `find` for the object of an in-doubt create; nil when it never appears.
+  private func lookForInDoubt<T>(_ op: String, _ key: String, _ find: () throws(ServiceError) -> T?, id: (T) -> String)
+    throws(ServiceError) -> T?
+  {
+    for attempt in 0..<Self.inDoubtPolls {
+      if let found = try find() {
+        adoptIfInDoubt(op, key, ids: [id(found)])
+        return found
+      }
+      if attempt + 1 < Self.inDoubtPolls { inner.clock.sleep(milliseconds: Self.inDoubtPollMilliseconds) }
+    }
+    return nil
+  }
+
   // MARK: Directory
 
   public func signedInUser() throws(ServiceError) -> DirectoryUser { try inner.directory.signedInUser() }
   public func servicePrincipal(appID: String) throws(ServiceError) -> ServicePrincipal? {
-    try inner.directory.servicePrincipal(appID: appID)
+    let found = try inner.directory.servicePrincipal(appID: appID)
+    adoptIfInDoubt("createServicePrincipal", "appId=\(appID)", ids: found.map { [$0.id] } ?? [])
+    return found
   }
   public func createServicePrincipal(appID: String, displayName: String) throws(ServiceError) -> ServicePrincipal {
     try change(
       "createServicePrincipal", "appId=\(appID)", ["appId": .string(appID), "displayName": .string(displayName)],
       encode: { ["id": .string($0.id), "appId": .string($0.appId), "displayName": .string($0.displayName)] },
-      verify: { _ throws(ServiceError) in try self.inner.directory.servicePrincipal(appID: appID) }
+      verify: { _ throws(ServiceError) in try self.inner.directory.servicePrincipal(appID: appID) },
+      inDoubt: { () throws(ServiceError) in
+        try self.lookForInDoubt("createServicePrincipal", "appId=\(appID)", { () throws(ServiceError) in
+          try self.inner.directory.servicePrincipal(appID: appID)
+        }, id: \.id)
+      }
     ) { () throws(ServiceError) in try inner.directory.createServicePrincipal(appID: appID, displayName: displayName) }
   }
   public func groups(displayName: String) throws(ServiceError) -> [DirectoryGroup] {
-    try inner.directory.groups(displayName: displayName)
+    let found = try inner.directory.groups(displayName: displayName)
+    adoptIfInDoubt("createGroup", "displayName=\(displayName)", ids: found.map(\.id))
+    return found
   }
   public func group(id: String) throws(ServiceError) -> DirectoryGroup? { try inner.directory.group(id: id) }
   public func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
@@ -75,19 +119,32 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
       encode: { ["id": .string($0.id), "displayName": .string($0.displayName)] },
       verify: { prior throws(ServiceError) in
         guard let id = prior["id"]?.string, let g = try self.inner.directory.group(id: id) else { return nil }
-        // The earlier run bound the owners it was asked for; a journal from a
-        // run that created the group without them gets them added now.
-        let present = Set(try self.inner.directory.owners(groupID: g.id).map { $0.id.lowercased() })
-        for owner in owners where !present.contains(owner.lowercased()) {
-          do throws(ServiceError) {
-            try self.addOwner(groupID: g.id, objectID: owner)
-          } catch let e where GraphClient.isReferenceExists(e) {}
-        }
+        try self.ensureOwners(g, owners)
+        return g
+      },
+      inDoubt: { () throws(ServiceError) in
+        let key = "displayName=\(displayName)"
+        let g = try self.lookForInDoubt("createGroup", key, { () throws(ServiceError) in
+          let found = try self.inner.directory.groups(displayName: displayName)
+          return found.first { $0.mailNickname.lowercased() == mailNickname.lowercased() } ?? found.first
+        }, id: \.id)
+        if let g { try self.ensureOwners(g, owners) }
         return g
       }
     ) { () throws(ServiceError) in
       try inner.directory.createGroup(displayName: displayName, mailNickname: mailNickname, description: description,
                                       owners: owners)
+    }
+  }
+  /// The earlier run bound the owners it was asked for; a journal from a run
+  /// that created the group without them (or whose answer was lost) gets
+  /// them added now.
+  private func ensureOwners(_ g: DirectoryGroup, _ owners: [String]) throws(ServiceError) {
+    let present = Set(try inner.directory.owners(groupID: g.id).map { $0.id.lowercased() })
+    for owner in owners where !present.contains(owner.lowercased()) {
+      do throws(ServiceError) {
+        try addOwner(groupID: g.id, objectID: owner)
+      } catch let e where GraphClient.isReferenceExists(e) {}
     }
   }
   public func owners(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.directory.owners(groupID: groupID) }

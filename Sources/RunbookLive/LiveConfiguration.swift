@@ -78,21 +78,13 @@ public struct LiveEndpoints: Sendable, Equatable {
     return s
   }
 
-  /// https anywhere; http only to 127.0.0.0/8, localhost or [::1].
+  /// https anywhere; http only to 127.0.0.0/8, ::1 or localhost, by address
+  /// (see `TransportSafety`).
   public static func check(_ url: String, _ name: String) throws(LiveConfigurationError) {
     let probe = url.replacingOccurrences(of: "{account}", with: "account").replacingOccurrences(of: "{org}", with: "org")
-    guard let u = URLComponents(string: probe), let scheme = u.scheme?.lowercased(), let host = u.host, !host.isEmpty else {
-      throw LiveConfigurationError(message: "\(name) is not a URL: \(url)")
+    if let reason = TransportSafety.refusal(probe) {
+      throw LiveConfigurationError(message: "\(name): \(reason)")
     }
-    if scheme == "https" { return }
-    if scheme == "http" && isLoopback(host) { return }
-    throw LiveConfigurationError(
-      message: "\(name) must use https (plain http is accepted only for loopback hosts): \(url)")
-  }
-
-  public static func isLoopback(_ host: String) -> Bool {
-    let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-    return h == "localhost" || h == "::1" || h.hasPrefix("127.")
   }
 
   /// Every endpoint on one emulator at `base` (e.g. `http://127.0.0.1:8443`).
@@ -115,11 +107,11 @@ public struct LiveEndpoints: Sendable, Equatable {
     return "https://\(host)"
   }
 
-  var graphResource: String { resource(for: graph, publicResource: "https://graph.microsoft.com") }
-  var armResource: String { resource(for: arm, publicResource: "https://management.azure.com") }
-  var storageResource: String { "https://storage.azure.com" }
-  var powerPlatformResource: String { "https://service.powerapps.com/" }
-  var customerInsightsResource: String { "https://api.ci.ai.dynamics.com" }
+  public var graphResource: String { resource(for: graph, publicResource: "https://graph.microsoft.com") }
+  public var armResource: String { resource(for: arm, publicResource: "https://management.azure.com") }
+  public var storageResource: String { "https://storage.azure.com" }
+  public var powerPlatformResource: String { "https://service.powerapps.com/" }
+  public var customerInsightsResource: String { "https://api.ci.ai.dynamics.com" }
 }
 
 public struct LiveConfigurationError: Error, Sendable, CustomStringConvertible {

@@ -51,7 +51,8 @@ public final class LiveServices: Sendable {
     transport = HTTPTransport(timeoutMilliseconds: options.timeoutMilliseconds)
     let tokens = TokenProvider(source: credential, authorityHost: endpoints.authorityHost, transport: transport,
                                redactor: redactor, policy: options.retry, sleeper: options.sleeper)
-    rest = RESTClient(transport: transport, tokens: tokens, policy: options.retry, sleeper: options.sleeper,
+    rest = RESTClient(transport: transport, tokens: tokens, audiences: TokenAudiences(endpoints: endpoints),
+                      policy: options.retry, sleeper: options.sleeper,
                       redactor: redactor, trace: options.trace)
     let ci = CustomerInsightsClient(rest: rest, endpoints: endpoints)
     services = ServiceSet(

@@ -4,9 +4,12 @@ import RunbookServices
 /// The request pipeline every live client shares: bearer token, standard
 /// headers, retries with `Retry-After`, replication-delay retries, error
 /// bodies parsed into `ServiceError` and secrets redacted from messages.
+/// A request goes out only to a URL `TransportSafety` accepts, and carries a
+/// token only to a host of that token's audience (`TokenAudiences`).
 public final class RESTClient: Sendable {
   public let transport: HTTPTransport
   public let tokens: TokenProvider
+  public let audiences: TokenAudiences
   public let policy: RetryPolicy
   public let sleeper: any Sleeper
   public let redactor: Redactor
@@ -16,9 +19,9 @@ public final class RESTClient: Sendable {
   /// replication delay, not absence.
   private let recent = NIOLockedBox<[String: Date]>([:])
 
-  public init(transport: HTTPTransport, tokens: TokenProvider, policy: RetryPolicy, sleeper: any Sleeper = ThreadSleeper(),
-              redactor: Redactor, trace: (@Sendable (String) -> Void)? = nil) {
-    self.transport = transport; self.tokens = tokens; self.policy = policy; self.sleeper = sleeper
+  public init(transport: HTTPTransport, tokens: TokenProvider, audiences: TokenAudiences, policy: RetryPolicy,
+              sleeper: any Sleeper = ThreadSleeper(), redactor: Redactor, trace: (@Sendable (String) -> Void)? = nil) {
+    self.transport = transport; self.tokens = tokens; self.audiences = audiences; self.policy = policy; self.sleeper = sleeper
     self.redactor = redactor; self.trace = trace
   }
 
@@ -35,6 +38,16 @@ public final class RESTClient: Sendable {
     service: String, resource: String, method: String, url: String, headers: [(String, String)] = [],
     json: WireJSON? = nil, body: [UInt8]? = nil
   ) throws(ServiceError) -> WireResponse {
+    // Both checks come before a token is even asked for.
+    if let reason = TransportSafety.refusal(url) {
+      throw ServiceError(service: service, status: 0, code: "InsecureURL", message: redactor.redact(reason))
+    }
+    guard audiences.allows(resource: resource, url: url) else {
+      throw ServiceError(
+        service: service, status: 0, code: "UntrustedHost",
+        message: redactor.redact(
+          "refusing to send a \(Redaction.url(resource)) token to `\(Redaction.url(url))`: that host is not the token's audience nor its configured endpoint"))
+    }
     var hs = headers
     var payload = body
     if let json {
@@ -53,7 +66,10 @@ public final class RESTClient: Sendable {
       do {
         r = try transport.send(request)
       } catch {
-        trace?("\(method) \(Redaction.url(url)) -> \(redactor.redact(error.message))")
+        trace?(redactor.redact("\(method) \(Redaction.url(url)) -> \(error.message)"))
+        if error.isRefused {
+          throw ServiceError(service: service, status: 0, code: "InsecureURL", message: redactor.redact(error.message))
+        }
         let d = policy.backoff(attempt: attempt)
         if idempotent, attempt < policy.maxAttempts, waited + d <= policy.totalWaitMilliseconds {
           sleeper.sleep(milliseconds: d); waited += d
@@ -62,7 +78,7 @@ public final class RESTClient: Sendable {
         throw ServiceError(service: service, status: 0, code: error.isTimeout ? "Timeout" : "ConnectionFailed",
                            message: redactor.redact(error.message))
       }
-      trace?("\(method) \(Redaction.url(url)) -> \(r.status)")
+      trace?(redactor.redact("\(method) \(Redaction.url(url)) -> \(r.status)"))
       if r.status == 401 && !reauthenticated {
         reauthenticated = true
         tokens.invalidate(resource: resource)
@@ -105,6 +121,12 @@ public final class RESTClient: Sendable {
   @discardableResult
   public func check(service: String, _ r: WireResponse) throws(ServiceError) -> WireResponse {
     if (200..<300).contains(r.status) { return r }
+    if (300..<400).contains(r.status), let location = r.header("Location") {
+      throw ServiceError(
+        service: service, status: r.status, code: "Redirected",
+        message: redactor.redact(
+          "the service redirected to `\(Redaction.url(location))`; redirects are not followed, so credentials stay with the host they belong to"))
+    }
     throw error(service: service, r)
   }
 
@@ -144,15 +166,16 @@ public final class RESTClient: Sendable {
     var items: [WireJSON] = []
     var next: String? = url
     var count = 0
-    let origin = Self.origin(url)
+    let origin = TransportSafety.origin(url)
     while let u = next {
       count += 1
       guard count <= 1000 else {
         throw ServiceError(service: service, status: 0, code: "TooManyPages", message: "more than 1000 pages at \(Redaction.url(url))")
       }
-      guard Self.origin(u) == origin else {
-        throw ServiceError(service: service, status: 0, code: "UntrustedNextLink",
-                           message: "a next-page link points away from \(origin); not followed")
+      guard let here = TransportSafety.origin(u), here == origin else {
+        throw ServiceError(
+          service: service, status: 0, code: "UntrustedNextLink",
+          message: redactor.redact("the next-page link `\(Redaction.url(u))` leaves \(origin.map(String.init(describing:)) ?? Redaction.url(url)); not followed"))
       }
       let r = try check(service: service, send(service: service, resource: resource, method: "GET", url: u, headers: headers))
       guard let body = r.json else { throw malformed(service: service, url: u) }
@@ -160,11 +183,6 @@ public final class RESTClient: Sendable {
       next = body["@odata.nextLink"]?.string ?? body["nextLink"]?.string
     }
     return items
-  }
-
-  static func origin(_ url: String) -> String {
-    guard let u = URLComponents(string: url) else { return url }
-    return "\(u.scheme ?? "")://\(u.host ?? "")\(u.port.map { ":\($0)" } ?? "")"
   }
 
   func malformed(service: String, url: String) -> ServiceError {

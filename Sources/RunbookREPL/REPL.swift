@@ -95,6 +95,14 @@ public final class REPL {
       return !isInteractive && options.stopOnError
     }
 
+    /// History skips an entry quoting the text of a secret the session holds
+    /// (besides what `HistoryPolicy` skips).
+    func recordHistory(_ entry: String) {
+      let secrets = session.secretTexts
+      guard !secrets.contains(where: { entry.contains($0) }) else { return }
+      reader.recordHistory(entry)
+    }
+
     loop: while true {
       let baseline = reader.interruptCount
       switch reader.read(prompt: pending.isEmpty ? options.prompt : options.continuationPrompt) {
@@ -114,8 +122,11 @@ public final class REPL {
         break loop
       case .line(let line):
         if pending.isEmpty, line.trimmingWhitespace().hasPrefix(":") {
-          reader.recordHistory(line)
-          switch perform(line, baseline: baseline) {
+          // Recorded after it ran: `:load FILE name=value` may have just made
+          // one of its values a secret.
+          let outcome = perform(line, baseline: baseline)
+          recordHistory(line)
+          switch outcome {
           case .continue: continue loop
           case .quit: break loop
           case .failed(let failureStatus): if noteFailure(failureStatus) { break loop }
@@ -130,8 +141,8 @@ public final class REPL {
         }
         if session.isIncomplete(text) { continue loop }
         pending = []
-        reader.recordHistory(text)
         let result = run(text, baseline: baseline)
+        recordHistory(text)
         if result.success {
           transcript.append(text)
         } else if noteFailure(result.failureStatus) {

@@ -55,11 +55,16 @@ public protocol REPLSession: AnyObject {
   /// session whose failed entries left names behind does not silently save a
   /// runbook that cannot run.
   func check(savedFile path: String) -> [Diagnostic]
+  /// The text of every secret value the session holds: an entry quoting
+  /// one is never written to history.
+  var secretTexts: [String] { get }
 }
 
 extension REPLSession {
   /// Sessions with no static checker find nothing to report.
   public func check(savedFile path: String) -> [Diagnostic] { [] }
+  /// Sessions without secret values hold none.
+  public var secretTexts: [String] { [] }
 
   public func load(path: String, params: [String: String]) -> REPLEvaluation {
     guard params.isEmpty else {

@@ -3,7 +3,7 @@ import RunbookLanguage
 /// The static type of a built-in's parameter or result, as shown in
 /// signatures and used by the checker for literal arguments.
 public enum ValueType: String, Sendable, CaseIterable {
-  case any, string, int, float, number, bool, duration, list, map, function, null = "nil"
+  case any, string, int, float, number, bool, duration, list, map, function, secret, null = "nil"
 
   /// Whether a runtime value is acceptable where this type is expected.
   public func accepts(_ value: Value) -> Bool {
@@ -11,7 +11,10 @@ public enum ValueType: String, Sendable, CaseIterable {
     case (.any, _): return true
     case (.string, .string), (.int, .int), (.float, .float), (.float, .int), (.bool, .bool),
       (.duration, .duration), (.list, .list), (.list, .range), (.map, .map), (.function, .function),
-      (.number, .int), (.number, .float), (.null, .null):
+      (.number, .int), (.number, .float), (.null, .null), (.secret, .secret), (.secret, .string):
+      return true
+    // A built-in that takes text takes a secret too, and gets its real text.
+    case (.string, .secret):
       return true
     default: return false
     }
@@ -20,7 +23,7 @@ public enum ValueType: String, Sendable, CaseIterable {
   /// The type named in a `param` declaration, if it is one.
   public init?(declared name: String) {
     switch name {
-    case "string", "int", "float", "bool", "duration", "list", "map", "any": self.init(rawValue: name)
+    case "string", "int", "float", "bool", "duration", "list", "map", "any", "secret": self.init(rawValue: name)
     default: return nil
     }
   }
@@ -45,6 +48,18 @@ public struct BuiltinParameter: Sendable {
   public var isRequired: Bool { if case .required = defaultValue { return !isVariadic }; return false }
 }
 
+/// How a built-in sees secret arguments.
+public enum SecretHandling: Sendable {
+  /// A secret arrives as a secret value: it shows as `(sensitive)` in the
+  /// call's arguments and plans; `Arguments.string` gives its real text
+  /// (what a service must receive).
+  case opaque
+  /// The built-in computes on text (`upper`, `format`, `join`): it sees every
+  /// secret's real text, its result is a secret when any argument held one,
+  /// and the texts are scrubbed from its error messages.
+  case computed
+}
+
 /// What a built-in does to the world, shown in `runbook builtins` and used by
 /// the REPL and live runs to decide on confirmation.
 public enum BuiltinEffect: String, Sendable {
@@ -63,6 +78,7 @@ public struct Builtin: Sendable {
   public var doc: String
   public var category: String
   public var effect: BuiltinEffect
+  public var secrets: SecretHandling = .opaque
   public var implementation: Implementation
 
   public init(_ name: String, _ parameters: [BuiltinParameter], returns: ValueType, category: String,
@@ -151,10 +167,14 @@ public struct Arguments {
       "argument `\(name)` of `\(builtin.name)` must be \(expected), not \(value.typeName)", code: "type_error")
   }
 
+  /// Text, or a secret's real text.
   public func string(_ name: String) throws -> String {
     let v = self[name]
-    guard case .string(let s) = v else { throw typeError(name, expected: "a string", got: v) }
-    return s
+    switch v {
+    case .string(let s): return s
+    case .secret(let s): return s.revealed
+    default: throw typeError(name, expected: "a string", got: v)
+    }
   }
   public func optionalString(_ name: String) throws -> String? {
     if case .null = self[name] { return nil }
@@ -196,8 +216,11 @@ public struct Arguments {
   }
   public func stringList(_ name: String) throws -> [String] {
     try list(name).map { v in
-      guard case .string(let s) = v else { throw typeError(name, expected: "a list of strings", got: v) }
-      return s
+      switch v {
+      case .string(let s): return s
+      case .secret(let s): return s.revealed
+      default: throw typeError(name, expected: "a list of strings", got: v)
+      }
     }
   }
 }

@@ -59,15 +59,25 @@ extension Compiler {
         return { f in
           let v = try code(f)
           if case .string(let s) = v { return .string(text + s) }
+          if case .secret(let s) = v { return .secret(text + s.revealed) }
           return .string(text + v.displayString)
         }
       }
+      // Text interpolating a secret is a secret (of the real text).
       return { f in
         var s = ""
+        var isSecret = false
         for (text, code) in codes {
-          if let text { s += text } else { s += try code!.run(f).displayString }
+          if let text { s += text; continue }
+          let v = try code!.run(f)
+          if case .secret(let secret) = v {
+            s += secret.revealed
+            isSecret = true
+          } else {
+            s += v.displayString
+          }
         }
-        return .string(s)
+        return isSecret ? .secret(s) : .string(s)
       }
 
     case .name(let name):

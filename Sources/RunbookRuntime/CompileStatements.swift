@@ -163,7 +163,12 @@ extension Compiler {
     }
     let type = ValueType(declared: p.type.name)
     if type == nil {
-      error("unknown type `\(p.type.name)`; use string, int, float, bool, duration, list, map or any", p.type.range)
+      error("unknown type `\(p.type.name)`; use string, int, float, bool, duration, list, map, any or secret", p.type.range)
+    }
+    if type == .string || type == .any, SecretNames.looksSecret(p.name.name) {
+      warning(
+        "param `\(p.name.name)` looks like a secret; declare it `param \(p.name.name): secret` so its value shows as (sensitive) in output, plans, journals and errors",
+        p.type.range)
     }
     var defaultCode: ExprCode? = nil
     if let d = p.defaultValue {
@@ -180,7 +185,8 @@ extension Compiler {
       if let supplied = io.paramValues[name] {
         try store(f, supplied)
       } else if let defaultCode {
-        try store(f, defaultCode(f))
+        let value = try defaultCode(f)
+        if type == .secret, case .string(let text) = value { try store(f, .secret(text)) } else { try store(f, value) }
       } else {
         throw RuntimeError("missing value for param `\(name)`; pass it with --param \(name)=VALUE", code: "param_error", range: p.name.range)
       }
@@ -341,7 +347,7 @@ extension ValueType {
   func acceptsStatic(_ t: ValueType) -> Bool {
     switch (self, t) {
     case (.any, _), (_, .any): return true
-    case (.float, .int), (.number, .int), (.number, .float): return true
+    case (.float, .int), (.number, .int), (.number, .float), (.secret, .string), (.string, .secret): return true
     default: return self == t
     }
   }

@@ -12,14 +12,27 @@ public enum CoreBuiltins {
 
   static func valueError(_ message: String) -> RuntimeError { RuntimeError(message, code: "value_error") }
 
-  public static let all: [Builtin] = output + collections + text + conversion + functional + environment
+  public static let all: [Builtin] = (output + collections + text + conversion + functional + environment + secrets)
+    .map { b in
+      var b = b
+      if computesOnText.contains(b.name) { b.secrets = .computed }
+      return b
+    }
+
+  /// Built-ins that compute on text: given a secret they work on its real
+  /// text and their result is a secret (`upper(s)`, `format("Bearer {0}", s)`).
+  static let computesOnText: Set<String> = [
+    "len", "contains", "split", "join", "upper", "lower", "trim", "starts_with", "ends_with", "replace", "format",
+    "to_string", "to_int", "to_float",
+  ]
 
   // MARK: Output
 
   static let output: [Builtin] = [
     Builtin("print", [.init("values", .any, variadic: true), .init("separator", .string, default: .value(.string(" ")))],
             returns: .null, category: "core", doc: "Prints values separated by `separator` (strings without quotes), then a newline.") { args, ctx in
-      ctx.print(args.rest.map(\.displayString).joined(separator: try args.string("separator")))
+      // The separator as shown too: a secret separator prints as (sensitive).
+      ctx.print(args.rest.map(\.displayString).joined(separator: args["separator"].displayString))
       return .null
     },
   ]
@@ -247,7 +260,7 @@ public enum CoreBuiltins {
       }
     },
     Builtin("type_of", [.init("value", .any)], returns: .string, category: "core",
-            doc: "The type name of a value: nil, bool, int, float, string, duration, list, map, range or function.") { args, _ in
+            doc: "The type name of a value: nil, bool, int, float, string, duration, list, map, range, function or secret.") { args, _ in
       .string(args["value"].typeName)
     },
     Builtin("abs", [.init("value", .number)], returns: .number, category: "core", doc: "The absolute value of a number.") { args, ctx in
@@ -277,6 +290,16 @@ public enum CoreBuiltins {
       var out: [Value] = []
       for item in try args.list("list") where try ctx.call(f, [item]).isTruthy { out.append(item) }
       return .list(ListBox(out))
+    },
+  ]
+
+  // MARK: Secrets
+
+  static let secrets: [Builtin] = [
+    Builtin("secret", [.init("value", .string)], returns: .secret, category: "core",
+            doc: "The text as a secret (e.g. `secret(env(\"APP_KEY\"))`): shown as `(sensitive)` in output, plans, journals and errors, and so is text built from it; services get the real text.") { args, _ in
+      if case .secret = args["value"] { return args["value"] }
+      return .secret(try args.string("value"))
     },
   ]
 

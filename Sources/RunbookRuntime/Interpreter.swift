@@ -193,10 +193,28 @@ public final class Interpreter: @unchecked Sendable {
   func runBuiltin(_ builtin: Builtin, binding: ArgumentBinding, values: [Value], range: SourceRange?) throws -> Value {
     var args = builtin.boundArguments(binding: binding, values: values)
     try builtin.checkTypes(args, range: range)
+    if builtin.secrets == .computed, args.values.contains(where: \.containsSecret) || args.rest.contains(where: \.containsSecret) {
+      return try runRevealingSecrets(builtin, args, range: range)
+    }
     do {
       return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
     } catch var e as RuntimeError {
       if e.range == nil { e.range = range }
+      throw e
+    }
+  }
+
+  /// A `computed` built-in on secret arguments: it works on their text, its
+  /// result stays secret, and no error it raises quotes the text.
+  private func runRevealingSecrets(_ builtin: Builtin, _ given: Arguments, range: SourceRange?) throws -> Value {
+    let texts = (given.values + given.rest).flatMap(\.secretTexts)
+    var args = Arguments(values: given.values.map(\.revealingSecrets), rest: given.rest.map(\.revealingSecrets), builtin: builtin)
+    do {
+      return try builtin.implementation(&args, CallContext(interpreter: self, range: range)).keptSecret
+    } catch var e as RuntimeError {
+      if e.range == nil { e.range = range }
+      e.message = Secret.scrub(e.message, texts)
+      e.details = .null
       throw e
     }
   }

@@ -41,6 +41,10 @@ enum Operators {
     case let (.int(x), .float(y)): return .float(Double(x) + y)
     case let (.float(x), .int(y)): return .float(x + Double(y))
     case let (.string(x), .string(y)): return .string(x + y)
+    // Text joined to a secret is a secret.
+    case let (.secret(x), .string(y)): return .secret(x.revealed + y)
+    case let (.string(x), .secret(y)): return .secret(x + y.revealed)
+    case let (.secret(x), .secret(y)): return .secret(x.revealed + y.revealed)
     case let (.duration(x), .duration(y)):
       let (r, o) = x.addingReportingOverflow(y)
       if o { throw overflow("+", range) }

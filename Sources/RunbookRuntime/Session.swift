@@ -67,6 +67,13 @@ public final class Session {
     return interpreter.globals[b.slot]
   }
 
+  /// The text of every secret the session holds (in params and top-level
+  /// names): the REPL keeps entries quoting one out of its history.
+  public var secretTexts: [String] {
+    let values = globalNames.compactMap(global) + Array(io.paramValues.values)
+    return Array(Set(values.flatMap(\.secretTexts).filter { !$0.isEmpty }))
+  }
+
   // MARK: - Files
 
   /// Parses and checks a file and everything it imports, without running it.
@@ -173,7 +180,8 @@ public final class Session {
     }
     for p in program.params {
       if let v = values[p.name] {
-        if p.type.accepts(v) { io.paramValues[p.name] = v } else {
+        if p.type == .secret, case .string(let text) = v { io.paramValues[p.name] = .secret(text) }
+        else if p.type.accepts(v) { io.paramValues[p.name] = v } else {
           problems.append(Diagnostic(.error, "param `\(p.name)` must be \(p.type.article) \(p.type.rawValue), not \(v.typeName)", at: p.range))
         }
       } else if let text = strings[p.name] {
@@ -313,6 +321,7 @@ public enum ParamParsing {
   public static func parse(_ text: String, as type: ValueType) -> Result {
     switch type {
     case .string, .any: return .success(.string(text))
+    case .secret: return .success(.secret(text))
     case .int:
       guard let i = Int(text.replacingOccurrences(of: "_", with: "")) else { return .failure("expected an int, got \"\(text)\"") }
       return .success(.int(i))

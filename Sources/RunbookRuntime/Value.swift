@@ -15,6 +15,31 @@ public enum Value: Sendable {
   case map(MapBox)
   case range(RangeBox)
   case function(FunctionBox)
+  /// Text that must never be shown: a `secret` param, `secret(x)`, or text
+  /// built from one. It prints as `(sensitive)` everywhere; services get
+  /// its real text (`Arguments.string`).
+  case secret(Secret)
+}
+
+/// The text of a secret value. Its descriptions are `(sensitive)`, so even
+/// `String(describing:)` and debug output cannot show it; only `revealed`
+/// reads it.
+public final class Secret: Sendable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+  public let revealed: String
+  public init(_ text: String) { revealed = text }
+  public static let shown = "(sensitive)"
+  public var description: String { Secret.shown }
+  public var debugDescription: String { Secret.shown }
+  public var customMirror: Mirror { Mirror(self, children: []) }
+
+  /// `text` with every occurrence of the `secrets`' texts shown as `(sensitive)`.
+  public static func scrub(_ text: String, _ secrets: [String]) -> String {
+    var t = text
+    for s in secrets.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) where t.contains(s) {
+      t = t.replacingOccurrences(of: s, with: shown)
+    }
+    return t
+  }
 }
 
 // MARK: - Boxes
@@ -173,6 +198,7 @@ extension Value {
     case .map: return "map"
     case .range: return "range"
     case .function: return "function"
+    case .secret: return "secret"
     }
   }
 
@@ -200,6 +226,65 @@ extension Value {
   public subscript(field: String) -> Value? { asMap?[field] }
 }
 
+// MARK: - Secrets
+
+extension Value {
+  public static func secret(_ text: String) -> Value { .secret(Secret(text)) }
+
+  /// Whether a secret is in this value (in a list or map at any depth).
+  public var containsSecret: Bool {
+    switch self {
+    case .secret: return true
+    case .list(let l): return l.items.contains { $0.containsSecret }
+    case .map(let m): return m.values.contains { $0.containsSecret }
+    default: return false
+    }
+  }
+
+  /// The value with every secret replaced by its text (new boxes; the
+  /// original is untouched), for built-ins that compute on text.
+  public var revealingSecrets: Value {
+    switch self {
+    case .secret(let s): return .string(s.revealed)
+    case .list(let l) where containsSecret: return .list(ListBox(l.items.map(\.revealingSecrets)))
+    case .map(let m) where containsSecret: return .map(MapBox(keys: m.keys, values: m.values.map(\.revealingSecrets)))
+    default: return self
+    }
+  }
+
+  /// The value with every string made a secret: the result of computing on
+  /// a secret is a secret.
+  public var keptSecret: Value {
+    switch self {
+    case .string(let s): return .secret(s)
+    case .list(let l): return .list(ListBox(l.items.map(\.keptSecret)))
+    case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map(\.keptSecret)))
+    default: return self
+    }
+  }
+
+  /// The value with every string that contains one of `secrets` made a
+  /// secret: what a service answers about a secret stays one.
+  public func markingSecrets(_ secrets: [String]) -> Value {
+    switch self {
+    case .string(let s) where secrets.contains(where: { !$0.isEmpty && s.contains($0) }): return .secret(s)
+    case .list(let l): return .list(ListBox(l.items.map { $0.markingSecrets(secrets) }))
+    case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map { $0.markingSecrets(secrets) }))
+    default: return self
+    }
+  }
+
+  /// Every secret's text in this value.
+  public var secretTexts: [String] {
+    switch self {
+    case .secret(let s): return [s.revealed]
+    case .list(let l): return l.items.flatMap(\.secretTexts)
+    case .map(let m): return m.values.flatMap(\.secretTexts)
+    default: return []
+    }
+  }
+}
+
 // MARK: - Equality and ordering
 
 extension Value: Equatable {
@@ -221,6 +306,8 @@ extension Value: Equatable {
       return true
     case let (.range(x), .range(y)): return x.start == y.start && x.end == y.end && x.step == y.step
     case let (.function(x), .function(y)): return x === y
+    case let (.secret(x), .secret(y)): return x.revealed == y.revealed
+    case let (.secret(x), .string(y)), let (.string(y), .secret(x)): return x.revealed == y
     default: return false
     }
   }
@@ -257,6 +344,7 @@ extension Value {
       case .closure: return "<fn \(f.name)>"
       case .builtin: return "<builtin \(f.name)>"
       }
+    case .secret: return Secret.shown
     }
   }
 
@@ -303,3 +391,14 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+
+/// The name rule that predates the `secret` type: a param whose name looks
+/// like a credential. `check` warns on it (suggesting the type) and live runs
+/// still redact such params by name, as a second line of defence.
+public enum SecretNames {
+  public static func looksSecret(_ name: String) -> Bool {
+    let n = name.lowercased()
+    return ["secret", "password", "passwd", "passphrase", "token", "credential"].contains { n.contains($0) }
+      || n.hasSuffix("key")
+  }
+}

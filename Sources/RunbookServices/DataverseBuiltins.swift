@@ -3,8 +3,11 @@ import RunbookRuntime
 /// Registers every domain built-in (directory, roles, storage, Dataverse,
 /// Customer Insights, entitlement, service clock) into the shared registry.
 /// Each call goes through `services` and is recorded in `recorder`.
-public func registerDomainBuiltins(into registry: BuiltinRegistry, services: ServiceSet, recorder: PlanRecorder) {
-  let d = Domain(services: services, recorder: recorder)
+/// `sensitive` is told the text of every secret a built-in passes to a
+/// service (a live run registers it with its redactor).
+public func registerDomainBuiltins(into registry: BuiltinRegistry, services: ServiceSet, recorder: PlanRecorder,
+                                   sensitive: (@Sendable (String) -> Void)? = nil) {
+  let d = Domain(services: services, recorder: recorder, sensitive: sensitive)
   registry.register(d.directoryBuiltins() + d.storageBuiltins() + d.dataverseBuiltins() + d.customerInsightsBuiltins())
 }
 

@@ -8,45 +8,78 @@ final class ChangeLog {
   func note(_ s: String) { notes.append(s) }
 }
 
-/// What domain built-ins share: the services and the plan recorder.
+/// What domain built-ins share: the services, the plan recorder, and who to
+/// tell about a secret's text a service is given (a live run's redactor).
 struct Domain: Sendable {
   let services: ServiceSet
   let recorder: PlanRecorder
+  let sensitive: (@Sendable (String) -> Void)?
 
   typealias Body = @Sendable (Arguments, ChangeLog) throws -> Value
 
   /// Wraps a built-in body so its result (ok / changed / failed, with
   /// changes) is recorded and service errors surface as runtime errors.
+  /// The body gets secrets' real text (`Arguments.string`); that text is
+  /// shown as `(sensitive)` in what is recorded and thrown, and strings of
+  /// the result holding it are secrets.
   func builtin(
     _ name: String, _ parameters: [BuiltinParameter], returns: ValueType, category: String, effect: BuiltinEffect,
     doc: String, _ body: @escaping Body
   ) -> Builtin {
-    let recorder = self.recorder
+    let recorder = self.recorder, sensitive = self.sensitive
     return Builtin(name, parameters, returns: returns, category: category, effect: effect, doc: doc) { args, _ in
+      let secrets = (args.values + args.rest).flatMap(\.secretTexts)
+      secrets.forEach { sensitive?($0) }
+      func record(_ r: CallRecord) { recorder.record(secrets.isEmpty ? r : r.scrubbed(secrets)) }
       let log = ChangeLog()
       do {
         let value = try body(args, log)
         if effect != .pure {
-          recorder.record(CallRecord(
+          record(CallRecord(
             builtin: name, arguments: describe(args), status: log.changes.isEmpty ? .ok : .changed,
             changes: log.changes, notes: log.notes))
         }
-        return value
+        return secrets.isEmpty ? value : value.markingSecrets(secrets)
       } catch let error as ServiceError {
-        recorder.record(CallRecord(
+        record(CallRecord(
           builtin: name, arguments: describe(args), status: .failed, changes: log.changes, errorCode: error.code,
           errorMessage: error.message, notes: log.notes))
-        throw error.runtimeError
+        var e = error.runtimeError
+        e.message = Secret.scrub(e.message, secrets)
+        e.details = e.details.markingSecrets(secrets)
+        throw e
       } catch var error as RuntimeError {
         if effect != .pure {
-          recorder.record(CallRecord(
+          record(CallRecord(
             builtin: name, arguments: describe(args), status: .failed, changes: log.changes, errorCode: error.code,
             errorMessage: error.message, notes: log.notes))
         }
         if error.range == nil, error.code == "error" { error.code = "failed" }
+        error.message = Secret.scrub(error.message, secrets)
+        error.details = error.details.markingSecrets(secrets)
         throw error
       }
     }
+  }
+}
+
+extension CallRecord {
+  /// The record with the `secrets`' texts shown as `(sensitive)`.
+  func scrubbed(_ secrets: [String]) -> CallRecord {
+    func scrub(_ s: String?) -> String? { s.map { Secret.scrub($0, secrets) } }
+    var r = self
+    r.arguments = Secret.scrub(arguments, secrets)
+    r.errorMessage = scrub(errorMessage)
+    r.notes = notes.map { Secret.scrub($0, secrets) }
+    r.changes = changes.map { c in
+      var c = c
+      c.name = Secret.scrub(c.name, secrets)
+      c.attributes = c.attributes.map { a in
+        PlannedChange.Attribute(a.name, old: scrub(a.old), new: scrub(a.new), comment: scrub(a.comment))
+      }
+      return c
+    }
+    return r
   }
 }
 

@@ -98,6 +98,7 @@ extension JSON {
         }
       })
     case .range, .function: self = .string(v.repr)
+    case .secret: self = .string(Secret.shown)
     }
   }
 }

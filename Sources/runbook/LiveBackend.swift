@@ -12,18 +12,33 @@ struct Invocation {
   var values: [String: Value]
   var paramsFile: String?
 
-  static let secretParam = try! NSRegularExpression(pattern: "secret|password|token|credential|key$", options: [.caseInsensitive])
-  static func isSecretName(_ name: String) -> Bool {
-    secretParam.firstMatch(in: name, range: NSRange(name.startIndex..., in: name)) != nil
-  }
+  /// Params of type `secret`, and params whose names look secret (defence in depth).
+  var secretNames: Set<String> = []
 
   var absolutePath: String { URL(fileURLWithPath: file).standardizedFileURL.path }
 
+  func isSecret(_ name: String) -> Bool { secretNames.contains(name) || SecretNames.looksSecret(name) }
+
   /// Params as recorded in plans and journals: secret ones redacted.
   var recordedParams: [String: String] {
-    strings.mapValues { $0 }.merging(strings.keys.filter(Self.isSecretName).map { ($0, "[REDACTED]") }) { _, b in b }
+    strings.reduce(into: [:]) { o, p in o[p.key] = isSecret(p.key) ? JournalHistory.redacted : p.value }
   }
-  var redactedNames: [String] { strings.keys.filter(Self.isSecretName).sorted() }
+  var redactedNames: [String] { strings.keys.filter(isSecret).sorted() }
+
+  /// Compiles the runbook and binds its params (exits on errors), learning
+  /// which params are secret and handing their values to the redactor.
+  mutating func compile(_ session: Session, redactor: Redactor?) -> Program {
+    let program = compileAndBind(session, file: file, strings: strings, values: values)
+    secretNames = Journal.secretParams(of: program)
+    if let redactor {
+      for name in secretNames {
+        if let v = strings[name] { redactor.add(v) }
+        if case .string(let v)? = values[name] { redactor.add(v) }
+        if case .secret(let v)? = values[name] { redactor.add(v.revealed) }
+      }
+    }
+    return program
+  }
 
   /// The runbook's text (exit 2 when unreadable).
   func source() -> String {
@@ -47,7 +62,7 @@ func connectLive(_ invocation: Invocation) -> LiveServices {
     Console.err("error: \(error)\n")
     terminate(.usage)
   }
-  for (k, v) in invocation.strings where Invocation.isSecretName(k) { live.redactor.add(v) }
+  for (k, v) in invocation.strings where SecretNames.looksSecret(k) { live.redactor.add(v) }
   return live
 }
 
@@ -60,23 +75,26 @@ struct PlanRun {
   let recorder: PlanRecorder
   let writes: PlannedWrites
   let outcome: RunOutcome
+  /// The invocation, with its secret params known once compiled.
+  let invocation: Invocation
 
   var failed: Bool { outcome.error != nil }
   var summary: PlanSummary { recorder.summary }
   var changeCount: Int { summary.toAdd + summary.toChange + summary.toDestroy }
 
   /// Runs the runbook against `services` (a simulated world, or a live overlay).
-  static func run(_ invocation: Invocation, on services: ServiceSet, json: Bool) -> PlanRun {
+  static func run(_ invocation: Invocation, on services: ServiceSet, json: Bool, redactor: Redactor? = nil) -> PlanRun {
+    var invocation = invocation
     let writes = PlannedWrites()
     let gated = GatedServices(services, gate: writes)
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
-    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder)
-    if json { recorder.onEvent = { Console.out(PlanRecorder.json($0) + "\n") } }
+    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder, sensitive: { redactor?.add($0) })
+    if json { recorder.onEvent = { Console.out((redactor?.redact(PlanRecorder.json($0)) ?? PlanRecorder.json($0)) + "\n") } }
     let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
-    let program = compileAndBind(session, file: invocation.file, strings: invocation.strings, values: invocation.values)
+    let program = invocation.compile(session, redactor: redactor)
     let outcome = session.run(program)
-    return PlanRun(recorder: recorder, writes: writes, outcome: outcome)
+    return PlanRun(recorder: recorder, writes: writes, outcome: outcome, invocation: invocation)
   }
 
   /// The plan as text (or the JSON summary and outputs), as a dry run prints it.
@@ -92,7 +110,7 @@ struct PlanRun {
   }
 
   /// The plan file for `--out`.
-  func file(_ invocation: Invocation, mode: String, source: String, reads: [ReadFingerprint]) -> PlanFile {
+  func file(mode: String, source: String, reads: [ReadFingerprint]) -> PlanFile {
     var outcomeRecord = PlanFile.Outcome(succeeded: outcome.error == nil)
     if let e = outcome.error {
       outcomeRecord.step = e.stepName
@@ -209,13 +227,6 @@ struct Apply {
       Console.err("resuming: \(history.inDoubt.count) change(s) were sent but never answered; the run checks them by natural key:\n")
       for d in history.inDoubt { Console.err("  ? \(d.op) \(d.key)\n") }
     }
-    journal.append(resumePath == nil ? "run" : "resume", [
-      "runbook": .string(invocation.absolutePath),
-      "params": .object(invocation.recordedParams.mapValues { .string($0) }),
-      "params_file": WireJSON(invocation.paramsFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
-      "plan": WireJSON(planPath),
-    ])
-
     let guardian = PlanGuard(planned: planned, done: previouslyApplied.done, idMap: previouslyApplied.idMap,
                              resuming: resumePath != nil && planPath != nil)
     guardian.onApplied = { index, created in
@@ -225,10 +236,18 @@ struct Apply {
     let gated = GatedServices(journaled.services, gate: guardian)
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
-    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder)
-    if json { recorder.onEvent = { Console.out(live.redactor.redact(PlanRecorder.json($0)) + "\n") } }
+    let redactor = live.redactor
+    registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder, sensitive: { redactor.add($0) })
+    if json { recorder.onEvent = { Console.out(redactor.redact(PlanRecorder.json($0)) + "\n") } }
     let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
-    let program = compileAndBind(session, file: invocation.file, strings: invocation.strings, values: invocation.values)
+    var invocation = self.invocation
+    let program = invocation.compile(session, redactor: redactor)
+    journal.append(resumePath == nil ? "run" : "resume", [
+      "runbook": .string(invocation.absolutePath),
+      "params": .object(invocation.recordedParams.mapValues { .string($0) }),
+      "params_file": WireJSON(invocation.paramsFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path }),
+      "plan": WireJSON(planPath),
+    ])
 
     // Ctrl-C stops after the change in flight is answered and journaled; a
     // second Ctrl-C ends the process at once (the journal still resumes).
@@ -344,13 +363,20 @@ struct LiveRun {
         terminate(.usage)
       }
       file = recorded
-      for (k, v) in history?.params ?? [:] where strings[k] == nil && v != "[REDACTED]" { strings[k] = v }
       // The params file the run was started with is read again (flags win).
       if paramsFile == nil, let recordedFile = entries.first(where: { $0["type"]?.string == "run" })?["params_file"]?.string {
         paramsFile = recordedFile
         let (_, fileValues) = readParams([], recordedFile)
         for (k, v) in fileValues where strings[k] == nil && values[k] == nil { values[k] = v }
       }
+      // Journaled params come back; a redacted (secret) one must be given again.
+      var given = strings
+      for k in values.keys where given[k] == nil { given[k] = "" }
+      do { strings = try history?.resumeParams(given: given) ?? strings } catch {
+        Console.err("error: \(error)\n")
+        terminate(.usage)
+      }
+      for k in values.keys where self.strings[k] == nil { strings[k] = nil }
     }
     guard let file else {
       Console.err("error: give the runbook file (or --resume JOURNAL)\n")
@@ -364,7 +390,7 @@ struct LiveRun {
     Console.err("Planning against the live tenant (reads only; nothing changes until you approve)...\n")
     let overlay = ReadThroughWorld(live: live.services, tenantID: liveTenantID)
     if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("plan"))]) + "\n") }
-    let plan = PlanRun.run(invocation, on: overlay.services, json: json)
+    let plan = PlanRun.run(invocation, on: overlay.services, json: json, redactor: live.redactor)
     plan.print(json: json, color: false, redactor: live.redactor)
     if let error = plan.outcome.error {
       var e = error
@@ -378,7 +404,7 @@ struct LiveRun {
     // A resumed run planned again against what the earlier run left: the new
     // plan holds only what is still to do, and the journal answers what is in doubt.
     if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("apply"))]) + "\n") }
-    Apply(invocation: invocation, planned: plan.writes.entries, journalPath: journalPath, resumePath: resumePath, json: json,
+    Apply(invocation: plan.invocation, planned: plan.writes.entries, journalPath: journalPath, resumePath: resumePath, json: json,
           planPath: nil).run(live: live, history: history, previouslyApplied: ([], [:]))
   }
 }

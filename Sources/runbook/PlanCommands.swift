@@ -34,7 +34,7 @@ func planOffline(_ invocation: Invocation, statePath: String?, saveStatePath: St
   }
   if let out {
     let source = statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "demo-tenant"
-    writePrettyJSON(plan.file(invocation, mode: "state", source: source, reads: []).json, to: out, what: "plan")
+    writePrettyJSON(plan.file(mode: "state", source: source, reads: []).json, to: out, what: "plan")
     if !json { Console.out("\nSaved the plan to \(out). A plan made against a state file is for review; apply plans made with --live.\n") }
   }
   finishPlan(plan, detailedExitcode: detailedExitcode)
@@ -99,11 +99,11 @@ struct PlanCommand: ParsableCommand {
     }
     let services = connectLive(invocation)
     let overlay = ReadThroughWorld(live: services.services, tenantID: liveTenantID)
-    let plan = PlanRun.run(invocation, on: overlay.services, json: json)
+    let plan = PlanRun.run(invocation, on: overlay.services, json: json, redactor: services.redactor)
     plan.print(json: json, color: !json && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil,
                redactor: services.redactor)
     if let out {
-      writePrettyJSON(plan.file(invocation, mode: "live", source: liveTenantID, reads: overlay.reads).json, to: out, what: "plan")
+      writePrettyJSON(plan.file(mode: "live", source: liveTenantID, reads: overlay.reads).json, to: out, what: "plan")
       if !json {
         if plan.failed {
           Console.out("\nSaved the plan to \(out). It ends in a failure, so it cannot be applied.\n")
@@ -147,7 +147,7 @@ struct SnapshotCommand: ParsableCommand {
     let invocation = paramOptions.invocation(file: file)
     let services = connectLive(invocation)
     let overlay = ReadThroughWorld(live: services.services, tenantID: liveTenantID)
-    let plan = PlanRun.run(invocation, on: overlay.services, json: false)
+    let plan = PlanRun.run(invocation, on: overlay.services, json: false, redactor: services.redactor)
     plan.print(json: false, color: false, redactor: services.redactor)
     let state: StateFile
     do { state = try overlay.snapshot() } catch {

@@ -84,6 +84,7 @@ final class RuntimeREPLSession: REPLSession {
   }
 
   func cancel() { session.cancel() }
+  var secretTexts: [String] { session.secretTexts }
 
   func help(_ name: String?) -> String {
     guard let name, !name.isEmpty else {

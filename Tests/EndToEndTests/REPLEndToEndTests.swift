@@ -253,6 +253,43 @@ struct REPLEndToEndTests {
     #expect(r.stdout.components(separatedBy: "Meta commands:").count == 2, ":help lists the meta commands twice")
   }
 
+  /// A canary secret, from a `secret` param (`:load FILE name=value`) and
+  /// from the environment, is shown as (sensitive) and reaches no history
+  /// line, even on entries that quote its text without naming a secret.
+  @Test func secretsStayOutOfTheDisplayAndTheHistory() throws {
+    let home = try ScratchDirectory()
+    let paramCanary = "PARAM-CANARY-" + UUID().uuidString.prefix(8)
+    let envCanary = "ENV-CANARY-" + UUID().uuidString.prefix(8)
+    let file = home.path + "/keyed.runbook"
+    try "param api: secret \"an API key\"\nlet shown = \"plain\"\n".write(toFile: file, atomically: true, encoding: .utf8)
+    let repl = try REPLProcess.start(home: home, extraEnvironment: ["RUNBOOK_CANARY_ENV": envCanary])
+    try repl.expectPrompt(Self.prompt)
+    try repl.send(":load \(file) api=\(paramCanary)\r")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("api\r")
+    try repl.expect("\r\n(sensitive)\r\n")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("let from_env = secret(env(\"RUNBOOK_CANARY_ENV\"))\r")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("[from_env, \"x=${api}\"]\r")
+    try repl.expect("\r\n[(sensitive), (sensitive)]\r\n")
+    try repl.expectPrompt(Self.prompt)
+    // Quotes the text of a secret the session holds: not recorded.
+    try repl.send("from_env == \"\(envCanary)\"\r")
+    try repl.expect("\r\ntrue\r\n")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send(":params\r")
+    try repl.expect("api: secret = (sensitive)")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("shown\r")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send(Self.ctrlD)
+    #expect(try repl.waitForExit() == .exited(0))
+    let history = try String(contentsOfFile: home.path + "/state/runbook/history", encoding: .utf8)
+    #expect(history.contains("shown"), "history was written: \(history)")
+    #expect(!history.contains(paramCanary) && !history.contains(envCanary), "\(history)")
+  }
+
   // MARK: - Without a terminal
 
   @Test func pipedInputPrintsResultsWithoutPromptsAndExitsZero() throws {
@@ -294,10 +331,12 @@ enum REPLProcess {
   }
 
   static func start(
-    home: ScratchDirectory, arguments: [String] = ["repl"], launch: PTYProcess.Launch = .process
+    home: ScratchDirectory, arguments: [String] = ["repl"], launch: PTYProcess.Launch = .process,
+    extraEnvironment: [String: String] = [:]
   ) throws -> PTYProcess {
     try PTYProcess(
-      executable: BinaryRunner.executable.path, arguments: arguments, environment: environment(home: home),
+      executable: BinaryRunner.executable.path, arguments: arguments,
+      environment: environment(home: home).merging(extraEnvironment) { _, extra in extra },
       launch: launch, columns: 200)
   }
 }

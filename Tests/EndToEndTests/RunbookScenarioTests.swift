@@ -454,18 +454,18 @@ struct RunbookScenarioTests {
     try Self.expectIdempotent("remove-dataverse-connection", after: first, params)
   }
 
-  @Test("uninstall-blocked: stops at the CI-D uninstall step naming the blocking solution and component")
+  @Test("uninstall-blocked: finds every blocker before uninstalling anything, naming the blocking solution and component")
   func uninstallBlocked() throws {
     let r = try Self.run("remove-dataverse-connection", state: Self.statePath("uninstall-blocked"), ["dataverse_name": "Contoso Sales"])
     #expect(r.status == 1)
-    let message = "Uninstalling msdyn_CustomerInsights is blocked by ContosoCustomizations. Remove those dependencies (uninstall the dependent solutions or delete the dependent components, see https://learn.microsoft.com/power-platform/alm/removing-dependencies), then rerun this runbook."
-    #expect(r.stderr.contains("error: in step \"Uninstall the Customer Insights - Data solutions\": \(message)"))
-    #expect(r.stdout.contains("Step \"Uninstall the Customer Insights - Data solutions\" ... failed (2 changes)"))
-    #expect(r.stdout.contains("  failed  uninstall_solution(environment: <dataverse_environment \"Contoso Sales\">, solution: \"msdyn_CustomerInsights\")"))
+    let message = "Nothing was uninstalled: ContosoCustomizations still depend on the solutions to remove. Remove those dependencies (uninstall the dependent solutions or delete the dependent components, see https://learn.microsoft.com/power-platform/alm/removing-dependencies), then run this runbook again."
+    #expect(r.stderr.contains("error: in step \"Check that nothing blocks the removal\": \(message)"), "\(r.stderr)")
+    #expect(r.stdout.contains("Step \"Check that nothing blocks the removal\" .......................... failed"), "\(r.stdout)")
     #expect(r.stdout.contains(
       "  - System Form \"Contoso Customer Card\" in solution ContosoCustomizations requires Entity \"msdynci_customerprofile\" of msdyn_CustomerInsights"))
-    #expect(r.stdout.contains("Plan: 0 to add, 1 to change, 5 to destroy."))
-    #expect(r.stdout.contains("Steps: 0 ok, 2 changed, 1 failed."))
+    #expect(r.stdout.contains("Plan: 0 to add, 0 to change, 0 to destroy."))
+    #expect(r.stdout.contains("Steps: 0 ok, 0 changed, 1 failed."))
+    #expect(!r.stdout.contains("uninstall_solution("), "nothing is uninstalled before every blocker is known")
     #expect(!r.stdout.contains("Verify that no connection solution remains"))
   }
 

@@ -21,7 +21,7 @@ import Testing
       "4:12: expected a name after `let`, found `=`",
       "5:5: expected `,` or `)` after the argument",
       "6:10: expected `,` or `]` after the list element",
-      "9:10: unknown type `number`; use string, int, float, bool, duration, list, map or any",
+      "9:10: unknown type `number`; use string, int, float, bool, duration, list, map, any or secret",
     ])
   }
 

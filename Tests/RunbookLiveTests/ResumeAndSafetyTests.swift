@@ -2,6 +2,7 @@ import Foundation
 import RunbookEmulator
 import RunbookLive
 import RunbookServices
+import RunbookSimulator
 import Testing
 
 @Suite struct ResumeAndSafetyTests {
@@ -165,5 +166,123 @@ import Testing
     #expect(run.status == 1)
     let journal = (try? String(contentsOfFile: dir.appendingPathComponent("j.jsonl").path, encoding: .utf8)) ?? ""
     #expect(!run.output.contains(Support.canary) && !journal.contains(Support.canary))
+  }
+}
+
+/// A create whose request reached the service but whose answer was lost
+/// (the run killed in between) is "in doubt" in the journal; while
+/// replication still hides the new object, the first `--resume` must adopt
+/// it: no second object, no failure.
+@Suite struct InDoubtResumeTests {
+  @Test func aGroupCreatedButNotAnsweredIsAdoptedOnTheFirstResume() throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let params = ["--param", "group_prefix=contoso"]
+    let (_, predicted) = try Support.dryRun("create-security-groups.runbook", state: "fresh-tenant", params: params, in: dir)
+    // Answers arrive 700 ms after the emulator has made the change: a kill
+    // in that window loses the answer of a change that happened.
+    let server = try Support.emulator(state: "fresh-tenant", faults: "latency=700ms,replication=3")
+    defer { server.shutdown() }
+    let env = Support.environment(server)
+    let journal = dir.appendingPathComponent("journal.jsonl").path
+    let first = try Child(["run", "--live", "--yes", Support.runbook("create-security-groups.runbook"), "--journal", journal] + params,
+                          environment: env, directory: dir)
+    let deadline = Date().addingTimeInterval(90)
+    var created = false
+    while Date() < deadline && first.process.isRunning {
+      // The group exists in the emulator while its answer is still on the way.
+      if let last = (try? Journal.read(path: journal))?.last, last["type"]?.string == "begin",
+        last["op"]?.string == "createGroup", server.emulator.stateJSON().contains("\"contoso-Dataverse-readers\"")
+      {
+        created = true
+        break
+      }
+      usleep(1_000)
+    }
+    first.kill()
+    let killed = first.wait(seconds: 10)
+    #expect(created, "the run never reached the group creation: \(killed.output)")
+    let history = JournalHistory(entries: try Journal.read(path: journal))
+    #expect(history.inDoubt.map(\.op) == ["createGroup"], "\(history.inDoubt)")
+
+    let resumed = try Child(["run", "--live", "--yes", "--resume", journal], environment: env, directory: dir).wait(seconds: 120)
+    #expect(resumed.status == 0, "the first resume must succeed: \(resumed.output)")
+    func groupNames(_ json: String) throws -> [String] {
+      let state = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+      return (((state["directory"] as? [String: Any])?["groups"] as? [[String: Any]]) ?? [])
+        .compactMap { $0["display_name"] as? String }.sorted()
+    }
+    let names = try groupNames(server.emulator.stateJSON())
+    #expect(names == (try groupNames(predicted)), "one group per name, as the dry run predicts")
+    #expect(names.filter { $0.hasPrefix("contoso-") }.count == 2, "\(names)")
+    #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted), "\(resumed.output)")
+  }
+}
+
+/// The in-doubt look-up when a list by name lags behind the create (as
+/// Graph's can): the resume waits for the object instead of creating a
+/// second one, and gives up after a bounded number of polls.
+@Suite struct InDoubtLookupTests {
+  /// A directory whose lists by name miss everything for the first `lag` calls.
+  final class LaggingDirectory: DirectoryService, @unchecked Sendable {
+    let inner: any DirectoryService
+    var lag: Int
+    var listCalls = 0
+    init(_ inner: any DirectoryService, lag: Int) { self.inner = inner; self.lag = lag }
+    func signedInUser() throws(ServiceError) -> DirectoryUser { try inner.signedInUser() }
+    func servicePrincipal(appID: String) throws(ServiceError) -> ServicePrincipal? { try inner.servicePrincipal(appID: appID) }
+    func createServicePrincipal(appID: String, displayName: String) throws(ServiceError) -> ServicePrincipal {
+      try inner.createServicePrincipal(appID: appID, displayName: displayName)
+    }
+    func groups(displayName: String) throws(ServiceError) -> [DirectoryGroup] {
+      listCalls += 1
+      return listCalls <= lag ? [] : try inner.groups(displayName: displayName)
+    }
+    func group(id: String) throws(ServiceError) -> DirectoryGroup? { try inner.group(id: id) }
+    func createGroup(displayName: String, mailNickname: String, description: String?, owners: [String])
+      throws(ServiceError) -> DirectoryGroup
+    {
+      try inner.createGroup(displayName: displayName, mailNickname: mailNickname, description: description, owners: owners)
+    }
+    func owners(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.owners(groupID: groupID) }
+    func members(groupID: String) throws(ServiceError) -> [DirectoryObject] { try inner.members(groupID: groupID) }
+    func addOwner(groupID: String, objectID: String) throws(ServiceError) { try inner.addOwner(groupID: groupID, objectID: objectID) }
+    func addMember(groupID: String, objectID: String) throws(ServiceError) { try inner.addMember(groupID: groupID, objectID: objectID) }
+    func object(id: String) throws(ServiceError) -> DirectoryObject? { try inner.object(id: id) }
+    func securityGroupCreationAllowed() throws(ServiceError) -> Bool { try inner.securityGroupCreationAllowed() }
+  }
+
+  /// A world where an earlier run's `createGroup` of "g" reached the
+  /// directory but its answer was lost, and that run's journal.
+  static func resuming(lag: Int) throws -> (JournaledServices, LaggingDirectory, World, String) {
+    let world = try World.load(path: Support.state("fresh-tenant"))
+    _ = try world.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    let path = try Support.temporaryDirectory().appendingPathComponent("j.jsonl").path
+    let earlier = try Journal(path: path, redactor: Redactor())
+    earlier.append("run", ["runbook": "/x.runbook", "params": [:]])
+    earlier.append("begin", ["seq": 1, "op": "createGroup", "key": "displayName=g", "args": [:]])
+    let history = JournalHistory(entries: try Journal.read(path: path))
+    var services = world.services
+    let lagging = LaggingDirectory(services.directory, lag: lag)
+    services.directory = lagging
+    let journaled = JournaledServices(services, journal: try Journal(path: path, redactor: Redactor()), resuming: history)
+    return (journaled, lagging, world, path)
+  }
+
+  @Test func aLaggingListIsWaitedOutAndTheGroupAdopted() throws {
+    let (journaled, lagging, world, path) = try Self.resuming(lag: 2)
+    let g = try journaled.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    #expect(try world.services.directory.groups(displayName: "g").map(\.id) == [g.id], "no second group")
+    #expect(lagging.listCalls == 3)
+    let last = try #require(try Journal.read(path: path).last)
+    #expect(last["type"]?.string == "verified" && last["was"]?.string == "in doubt")
+    #expect(journaled.report.skipped.count == 1)
+  }
+
+  @Test func theLookUpIsBoundedThenTheCreateIsSent() throws {
+    let (journaled, lagging, world, _) = try Self.resuming(lag: 100)
+    _ = try journaled.createGroup(displayName: "g", mailNickname: "g", description: nil, owners: [])
+    #expect(lagging.listCalls == 4, "4 polls, then the create")
+    #expect(try world.services.directory.groups(displayName: "g").count == 2)
   }
 }
