@@ -60,9 +60,29 @@ public final class ReadThroughWorld: @unchecked Sendable {
     }
   }
 
+  /// The last answer of a read counts (a read is made again only when it is retried).
   private func record(_ read: ServiceRead, _ fingerprint: String) {
-    guard readsMade.insert(read).inserted else { return }
-    reads.append(ReadFingerprint(read: read, fingerprint: fingerprint))
+    if readsMade.insert(read).inserted {
+      reads.append(ReadFingerprint(read: read, fingerprint: fingerprint))
+    } else if let i = reads.firstIndex(where: { $0.read == read }) {
+      reads[i].fingerprint = fingerprint
+    }
+  }
+
+  /// A read about an object a list has just returned: Graph answers 404
+  /// `Request_ResourceNotFound` while the object replicates, so the read is
+  /// retried a few times (1, 2, 4, 8 s on the service clock) before the 404 counts.
+  func fetchReplicating(_ read: ServiceRead) throws(ServiceError) -> ReadAnswer {
+    var delay = 1_000
+    for _ in 0..<4 {
+      do {
+        return try fetch(read)
+      } catch where error.code == "Request_ResourceNotFound" {
+        live.clock.sleep(milliseconds: delay)
+        delay *= 2
+      }
+    }
+    return try fetch(read)
   }
 
   /// Runs `body` once per key; the key is known even when `body` throws a
@@ -123,8 +143,8 @@ public final class ReadThroughWorld: @unchecked Sendable {
     try ensureGroup(groupID)
     guard world.directoryObject(groupID) != nil else { return }
     try once("refs:" + groupID.lowercased()) { () throws(ServiceError) in
-      guard case .objects(let owners) = try fetch(.owners(groupID: groupID)),
-        case .objects(let members) = try fetch(.members(groupID: groupID))
+      guard case .objects(let owners) = try fetchReplicating(.owners(groupID: groupID)),
+        case .objects(let members) = try fetchReplicating(.members(groupID: groupID))
       else { return }
       for o in owners + members { try seedObject(o) }
       let ownerIDs = owners.map(\.id).filter { world.directoryObject($0) != nil }
