@@ -11,8 +11,10 @@ extension Compiler {
     if case .name(let name) = callee.kind {
       guard let resolved = resolve(name, range: callee.range, preferCallable: true) else {
         let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
-        let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; run `runbook builtins` to list the built-ins"
-        error("unknown function `\(name)`\(hint)", callee.range)
+        // The hint names the listing of wherever the user is: the REPL's own command, else the CLI's.
+        let listing = isREPL ? "type `:builtins` to list the built-ins" : "run `runbook builtins` to list the built-ins"
+        let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; \(listing)"
+        error("unknown function `\(name)`\(hint)", callee.range, code: "unknown_function")
         return { _ in .null }
       }
       if case .builtin(let builtin) = resolved.resolution {

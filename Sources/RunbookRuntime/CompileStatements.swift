@@ -176,13 +176,14 @@ extension Compiler {
     guard let r = declareLocal(p.name, isMutable: false, kind: .runbookParam, type: type) else { return { _ in .normal } }
     let store = storeCode(r)
     let io = self.io, name = p.name.name
+    let howToPass = isREPL ? "give it a default here, or declare it in a file and :load FILE \(name)=VALUE" : "pass it with --param \(name)=VALUE"
     return { f in
       if let supplied = io.paramValues[name] {
         try store(f, supplied)
       } else if let defaultCode {
         try store(f, defaultCode(f))
       } else {
-        throw RuntimeError("missing value for param `\(name)`; pass it with --param \(name)=VALUE", code: "param_error", range: p.name.range)
+        throw RuntimeError("missing value for param `\(name)`; \(howToPass)", code: "param_error", range: p.name.range)
       }
       return .normal
     }

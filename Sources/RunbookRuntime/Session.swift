@@ -128,7 +128,7 @@ public final class Session {
       let target = directory.appendingPathComponent(relative).standardizedFileURL.path
       if target == path || chain.contains(target) {
         let cycle = (chain + [path, target]).drop { $0 != target }.map(Session.displayPath).joined(separator: " -> ")
-        diagnostics.append(.error("import cycle: \(cycle)", at: pathRange))
+        diagnostics.append(.error("import cycle: \(cycle)", at: pathRange, code: "import_cycle"))
         continue
       }
       compileFile(path: target, importedFrom: pathRange, chain: chain + [path], isImported: true,
@@ -320,9 +320,11 @@ public enum ParamParsing {
       guard let d = Double(text) else { return .failure("expected a float, got \"\(text)\"") }
       return .success(.float(d))
     case .bool:
+      // Only the language's own literals, in any case: `yes`, `1` or `on`
+      // silently meaning true is how a typo changes what a runbook does.
       switch text.lowercased() {
-      case "true", "yes", "1": return .success(.bool(true))
-      case "false", "no", "0": return .success(.bool(false))
+      case "true": return .success(.bool(true))
+      case "false": return .success(.bool(false))
       default: return .failure("expected true or false, got \"\(text)\"")
       }
     case .duration:

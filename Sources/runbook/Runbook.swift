@@ -33,6 +33,25 @@ struct Runbook: ParsableCommand {
     subcommands: [RunCommand.self, CheckCommand.self, BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self],
     defaultSubcommand: nil)
 
+  /// Parses the command line and runs the command. Every command-line
+  /// mistake (unknown flag, missing argument, bad value, failed validation)
+  /// exits with `ExitStatus.usage` (2), as the README documents:
+  /// swift-argument-parser's own default for these is 64 (EX_USAGE).
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let code as ExitCode {
+      Foundation.exit(code.rawValue)
+    } catch {
+      let code = exitCode(for: error)
+      // --help and --version are not errors: print as the parser would, exit 0.
+      guard code == .validationFailure else { exit(withError: error) }
+      Console.err(fullMessage(for: error) + "\n")
+      terminate(.usage)
+    }
+  }
+
   /// With no subcommand: the REPL on a terminal, else the usage text.
   func run() throws {
     guard isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0 else {
@@ -251,23 +270,63 @@ func printOutputs(_ outputs: [(name: String, value: Value)]) {
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check", abstract: "Check runbooks for errors without running them.",
-    discussion: "Reports syntax errors, undefined names, unknown functions, bad argument labels or counts, assignment to `let`, visible type mismatches, misplaced break/continue/return, unused variables and unreachable code.")
+    discussion: """
+      Reports syntax errors, undefined names, unknown functions, bad argument labels or counts, assignment to \
+      `let`, visible type mismatches, misplaced break/continue/return, unused variables and unreachable code. \
+      A directory is searched recursively for `.runbook` files. With --format json, each diagnostic is one JSON \
+      object per line, then a summary object (docs/tooling.md).
+      """)
 
-  @ArgumentParser.Argument(help: "The runbook files.", completion: .file(extensions: ["runbook"]))
-  var files: [String]
+  @ArgumentParser.Argument(help: "The runbook files, or directories to search for .runbook files.",
+                           completion: .file(extensions: ["runbook"]))
+  var paths: [String]
+
+  @Option(name: .customLong("format"), help: "Output format: text (diagnostics on stderr) or json (JSON lines on stdout).")
+  var format: RunCommand.OutputFormat = .text
 
   func run() throws {
+    let files = RunbookFiles.expand(paths)
     var errors = 0, warnings = 0
     for file in files {
       let session = Session(registry: Backend.withoutServices().registry, host: ConsoleHost(showSteps: false))
       let (_, diagnostics) = session.compile(path: file)
-      Console.printDiagnostics(diagnostics)
+      if format == .json {
+        for d in diagnostics { Console.out(DiagnosticJSON.line(d, file: file) + "\n") }
+      } else {
+        Console.printDiagnostics(diagnostics)
+      }
       errors += diagnostics.filter { $0.severity == .error }.count
       warnings += diagnostics.filter { $0.severity == .warning }.count
     }
-    let summary = "\(files.count) file\(files.count == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
-    Console.err(summary)
+    if format == .json {
+      Console.out(DiagnosticJSON.summary(files: files.count, errors: errors, warnings: warnings) + "\n")
+    } else {
+      let summary = "\(files.count) file\(files.count == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+      Console.err(summary)
+    }
     terminate(errors > 0 ? .invalidRunbook : .success)
+  }
+}
+
+/// The runbook files named on a command line: files as given, directories
+/// searched recursively for `*.runbook` (sorted, so output is stable).
+enum RunbookFiles {
+  static func expand(_ paths: [String]) -> [String] {
+    var files: [String] = []
+    for path in paths {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        files.append(path)  // a missing file is reported by whoever reads it
+        continue
+      }
+      let root = URL(fileURLWithPath: path)
+      let found = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
+        .compactMap { $0 as? URL }.filter { $0.pathExtension == "runbook" } ?? []
+      let prefix = path.hasSuffix("/") ? path : path + "/"
+      let relative = found.map { prefix + String($0.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1)) }
+      files += relative.sorted()
+    }
+    return files
   }
 }
 
