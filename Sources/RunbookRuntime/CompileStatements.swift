@@ -13,6 +13,7 @@ extension Compiler {
       guard let r = declareLocal(name, isMutable: isMutable, kind: .variable, type: staticType(value)) else {
         return { _ in .normal }
       }
+      if !isMutable { recordShape(staticShape(value), of: name) }
       let store = storeCode(r)
       return { f in try store(f, c(f)); return .normal }
 
@@ -20,6 +21,7 @@ extension Compiler {
       return compileAssignment(target: target, op: op, value: value, range: range)
 
     case .ifElse(let branches, let elseBody):
+      for branch in branches { checkCondition(branch.condition) }
       if branches.count == 1 {
         let c = compileCondition(branches[0].condition)
         let b = compileBlock(branches[0].body)
@@ -42,6 +44,7 @@ extension Compiler {
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
 
     case .whileLoop(let condition, let body):
+      checkCondition(condition)
       let c = compileCondition(condition)
       fn.loopDepth += 1
       let b = compileBlock(body)

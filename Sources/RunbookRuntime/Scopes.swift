@@ -27,6 +27,8 @@ struct Binding {
   /// False until the declaring statement has been compiled (main program only).
   var isDeclared = true
   var staticType: ValueType?
+  /// The declared shape of a `let`'s value (a built-in's result), for field checks.
+  var staticShape: Shape? = nil
   /// The code of a top-level `fn`: it captures nothing, so calls need no closure.
   var functionCode: CompiledFunction? = nil
 }

@@ -343,11 +343,22 @@ struct BuiltinsCommand: ParsableCommand {
     let registry = Backend.withoutServices().registry
     if let name {
       guard let b = registry[name] else {
-        let hint = registry.all.map(\.name).filter { $0.contains(name) || name.contains($0) }
-        Console.err("error: no built-in named `\(name)`\(hint.isEmpty ? "" : "; similar: \(hint.joined(separator: ", "))")\n")
+        let names = registry.all.map(\.name)
+        let suggestion = didYouMean(name, in: names)
+        let similar = names.filter { $0 != closestName(to: name, in: names) && ($0.contains(name) || name.contains($0)) }
+        Console.err("error: no built-in named `\(name)`\(suggestion)\(similar.isEmpty ? "" : (suggestion.isEmpty ? "; similar: " : " similar: ") + similar.joined(separator: ", "))\n")
         terminate(.usage)
       }
       Console.out("\(b.signature)\n  \(b.doc)\n  category: \(b.category), effect: \(b.effect.rawValue)\n")
+      if let fields = b.result.fields ?? { if case .list(let e) = b.result { return e.fields }; return nil }() {
+        Console.out("  returns \(b.result.valueType == .list ? "a list of records" : "a record") with the fields:\n")
+        let width = fields.map(\.name.count).max() ?? 0
+        for f in fields {
+          Console.out("    \(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(f.shape.description)\(f.isOptional ? " or nil" : "")\n")
+        }
+      } else if case .list(let element) = b.result {
+        Console.out("  returns a list of \(element.description)\n")
+      }
       return
     }
     var category = ""

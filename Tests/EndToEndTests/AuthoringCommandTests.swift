@@ -114,4 +114,38 @@ struct AuthoringCommandTests {
     let shipped = try BinaryRunner.run(["fmt", "--check", "runbooks", "bench"])
     #expect(shipped.status == 0, "\(shipped.stdout)")
   }
+
+  /// Typed results: the registry's declared result shapes let `check` catch
+  /// a misspelt field of a built-in's record before anything runs.
+  @Test func checkKnowsTheFieldsOfBuiltInResults() throws {
+    let file = try BinaryRunner.temporaryFile("fields.runbook", """
+      let sp = step "Register the app" {
+        ensure_service_principal(app_id: "546068c3-99b1-4890-8e93-c8aeadcfe56a", name: "lake")
+      }
+      let groups = create_groups(prefix: "contoso", owner: sp)
+      add_group_member(group: groups.contributor.id, member: sp.idd)
+      let env = dataverse_environment(name: "Contoso Sales")
+      print(env.attached_ci, env.attached_customer_insights)
+      let rows = get_row(environment: env, table: "t", where: {a: 1})
+      print(rows.any_column)
+
+      """)
+    let r = try BinaryRunner.run(["check", file.path])
+    #expect(r.status == 3)
+    #expect(r.stderr.contains("fields.runbook:5:59: error: no field `idd` in a `service_principal` record; did you mean `id`? (its fields: kind, id, display_name, app_id)"), "\(r.stderr)")
+    #expect(r.stderr.contains("fields.runbook:7:11: error: no field `attached_ci` in a `dataverse_environment` record; did you mean `attached_customer_insights`?"), "\(r.stderr)")
+    #expect(r.stderr.contains("1 file checked: 2 errors"), "a row's columns are open: \(r.stderr)")
+    let json = try BinaryRunner.run(["check", "--format", "json", file.path])
+    #expect(json.stdout.contains(#""code":"unknown_field""#))
+
+    let listing = try BinaryRunner.run(["builtins", "storage_account"])
+    #expect(listing.status == 0)
+    #expect(listing.stdout.contains("  returns a record with the fields:\n"))
+    #expect(listing.stdout.contains("    is_hns_enabled         bool\n"), "\(listing.stdout)")
+    let reference = try String(contentsOf: BinaryRunner.repositoryRoot.appendingPathComponent("docs/builtins.md"), encoding: .utf8)
+    #expect(reference.contains("Returns `{kind: string, id: string, display_name: string, app_id: string}`."))
+    let unknown = try BinaryRunner.run(["builtins", "ensure_grup"])
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.contains("no built-in named `ensure_grup`; did you mean `ensure_group`?"))
+  }
 }

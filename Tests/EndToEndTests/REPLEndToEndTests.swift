@@ -37,7 +37,7 @@ struct REPLEndToEndTests {
     // Fields of a record bound in the session.
     try repl.send(Self.acct + "\r")
     try repl.expectPrompt(Self.prompt)
-    try repl.send("acct.hns\t\r")
+    try repl.send("acct.is_hns\t\r")
     try repl.expect("\r\ntrue\r\n")
     try repl.expectPrompt(Self.prompt)
     try repl.send("acct.dfs_end\t\r")
