@@ -391,6 +391,7 @@ struct LayoutPrinter {
     case .step(let name, let body):
       guard body.statements.isEmpty else { return nil }
       return "step " + literalText(name) + " {}"
+    case .runbookFile(_, let pathRange): return "runbook " + file.slice(pathRange)
     case .invalid: return nil
     }
   }

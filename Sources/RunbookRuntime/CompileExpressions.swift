@@ -38,6 +38,11 @@ extension Compiler {
   func staticShape(_ e: Expr) -> Shape? {
     switch e.kind {
     case .call(let callee, _):
+      if case .runbookFile(let path, _) = callee.kind, let called = calledRunbooks[path] {
+        return .record(kind: "outputs of \(called.displayName)", fields: called.program.outputShapes.map {
+          ShapeField(name: $0.name, shape: $0.shape)
+        })
+      }
       guard case .name(let name) = callee.kind, let builtin = builtinCalled(name) else { return nil }
       return builtin.result
     case .name(let name):
@@ -88,7 +93,7 @@ extension Compiler {
     guard case .record(let kind, let fields, let isOpen)? = staticShape(base), !isOpen,
       !fields.contains(where: { $0.name == name.name })
     else { return }
-    let what = kind.map { "a `\($0)` record" } ?? "this record"
+    let what = kind.map { $0.hasPrefix("outputs of ") ? "the \($0)" : "a `\($0)` record" } ?? "this record"
     let names = fields.map(\.name)
     error("no field `\(name.name)` in \(what)\(didYouMean(name.name, in: names)) (its fields: \(names.joined(separator: ", ")))",
           name.range, code: "unknown_field")
@@ -234,6 +239,10 @@ extension Compiler {
 
     case .step(let nameExpr, let body):
       return compileStep(nameExpr: nameExpr, body: body, range: range)
+
+    case .runbookFile(let path, _):
+      error("a runbook is called with its params: runbook \"\(path)\"(name: value, ...)", range, code: "argument_error")
+      return { _ in .null }
 
     case .invalid:
       return { _ in throw RuntimeError("this expression could not be parsed", code: "syntax_error", range: range) }

@@ -143,6 +143,7 @@ extension Compiler {
       }
       outputNames[name.name] = name.range
       let c = compileExpr(value)
+      outputShapes.append((name.name, staticShape(value) ?? .type(staticType(value) ?? .any)))
       let io = self.io, key = name.name
       return { f in
         let v = try c(f)

@@ -22,6 +22,13 @@ final class Compiler {
   /// `param` declarations seen, in order.
   var declaredParams: [ParamDecl] = []
   var outputNames: [String: SourceRange] = [:]
+  /// Each `output`'s shape as far as known, in declaration order: the result of calling this runbook.
+  var outputShapes: [(name: String, shape: Shape)] = []
+  /// Compiles the runbook a `runbook "path"(...)` call names, relative to
+  /// this file (set by the session; nil where runbooks cannot be called).
+  var runbookLoader: ((_ relativePath: String, _ range: SourceRange) -> (CalledRunbook?, [Diagnostic]))? = nil
+  /// Runbooks called from this file, by the path written in the call.
+  var calledRunbooks: [String: CalledRunbook] = [:]
   /// REPL redeclarations of top-level names, installed when their statement is compiled.
   var replacedInREPL: [String: Binding] = [:]
 

@@ -119,7 +119,7 @@ func containsFunction(_ stmt: Stmt) -> Bool {
 func containsFunction(_ expr: Expr) -> Bool {
   switch expr.kind {
   case .function: return true
-  case .nilLiteral, .boolLiteral, .intLiteral, .floatLiteral, .durationLiteral, .stringLiteral, .name, .invalid:
+  case .nilLiteral, .boolLiteral, .intLiteral, .floatLiteral, .durationLiteral, .stringLiteral, .name, .runbookFile, .invalid:
     return false
   case .interpolation(let parts):
     return parts.contains { if case .expression(let e) = $0 { return containsFunction(e) }; return false }

@@ -148,4 +148,34 @@ struct AuthoringCommandTests {
     #expect(unknown.status == 2)
     #expect(unknown.stderr.contains("no built-in named `ensure_grup`; did you mean `ensure_group`?"))
   }
+
+  /// Composition: runbooks/connect-with-own-lake.runbook calls byol-setup.runbook
+  /// as a unit; its steps nest under the calling step in the plan and its JSON.
+  @Test func aCalledRunbooksStepsNestUnderTheCallingStep() throws {
+    let params = [
+      "ci_name=Contoso CI", "dataverse_name=Contoso Sales", "subscription_id=8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f",
+      "resource_group=rg-customerinsights", "storage_account_name=contosolake", "group_prefix=contoso",
+    ].flatMap { ["--param", $0] }
+    let base = ["run", "--dry-run", "runbooks/connect-with-own-lake.runbook", "--state", "runbooks/state/fresh-tenant.json"]
+    let text = try BinaryRunner.run(base + params)
+    #expect(text.status == 0, "\(text.stderr)")
+    #expect(text.stdout.contains("\nStep \"Set up the data lake\" ....."))
+    #expect(text.stdout.contains("\n  Step \"Ensure the customerinsights container\" ....."), "not nested: \(text.stdout)")
+    #expect(text.stdout.contains("\n    changed ensure_container(account: <storage_account \"contosolake\">)"))
+    #expect(text.stdout.contains("\nStep \"Connect Customer Insights to Dataverse\" ....."))
+    #expect(text.stdout.contains("Plan: 9 to add, 2 to change, 0 to destroy."))
+    #expect(text.stdout.contains("permission_identifier = \"https://contosolake.dfs.core.windows.net/customerinsights?cg="))
+    let setupLine = try #require(text.stdout.split(separator: "\n").first { $0.hasPrefix("Step \"Set up the data lake\"") })
+    #expect(setupLine.hasSuffix(" changed"), "the calling step shows what its nested steps changed")
+
+    let json = try BinaryRunner.run(base + params + ["--format", "json"])
+    #expect(json.status == 0)
+    let finished = json.stdout.split(separator: "\n").filter { $0.contains(#""event":"step_finished""#) }
+    #expect(finished.contains { $0.contains(#""step":"Ensure the customerinsights container""#) && $0.contains(#""parent":"Set up the data lake""#) })
+    #expect(finished.contains { $0.contains(#""step":"Set up the data lake""#) && !$0.contains(#""parent""#) })
+
+    let check = try BinaryRunner.run(["check", "runbooks/connect-with-own-lake.runbook"])
+    #expect(check.status == 0, "\(check.stderr)")
+  }
 }
+
