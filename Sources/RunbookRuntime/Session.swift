@@ -79,6 +79,8 @@ public final class Session {
   let globals: GlobalScope
   let io = ProgramIO()
   private var loadedFiles: Set<String> = []
+  /// The main file's text while `compile(path:text:)` runs.
+  private var mainText: String? = nil
   private var replEntries = 0
   /// The runbooks whose calls led to this session (canonical paths), to reject cycles.
   private var callers: [String] = []
@@ -108,8 +110,12 @@ public final class Session {
   // MARK: - Files
 
   /// Parses and checks a file and everything it imports, without running it.
-  public func compile(path: String) -> (program: Program?, diagnostics: [Diagnostic]) {
+  /// `text`: the main file's text when it is not (yet) what is on disk (an
+  /// editor's buffer); imports and called runbooks are still read from disk.
+  public func compile(path: String, text: String? = nil) -> (program: Program?, diagnostics: [Diagnostic]) {
     onLargeStack { [self] in
+      mainText = text
+      defer { mainText = nil }
       var diagnostics: [Diagnostic] = []
       var codes: [StmtCode] = []
       var params: [ParamInfo] = []
@@ -150,7 +156,8 @@ public final class Session {
   ) {
     if loadedFiles.contains(path) { return }
     let displayPath = Session.displayPath(path)
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+    let given = importedFrom == nil && !isImported ? mainText : nil
+    guard let text = given ?? FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
       return

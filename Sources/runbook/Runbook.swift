@@ -30,7 +30,7 @@ struct Runbook: ParsableCommand {
       130 interrupted.
       """,
     version: "0.1.0",
-    subcommands: [RunCommand.self, CheckCommand.self, FormatCommand.self, BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self],
+    subcommands: [RunCommand.self, CheckCommand.self, FormatCommand.self, BuiltinsCommand.self, REPLCommand.self, LSPCommand.self, EmulatorCommand.self],
     defaultSubcommand: nil)
 
   /// Parses the command line and runs the command. Every command-line
