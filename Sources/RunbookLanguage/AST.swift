@@ -137,6 +137,9 @@ public struct Expr: Sendable {
     case function(FunctionDecl)
     /// `step "name" { body }`: value of the body's last expression.
     case step(name: Expr, body: Block)
+    /// `runbook "other.runbook"`: another runbook, called as a unit with its
+    /// params as labelled arguments: `runbook "setup.runbook"(region: "x")`.
+    case runbookFile(path: String, pathRange: SourceRange)
     /// Stands in for an expression that failed to parse (after a reported error).
     case invalid
   }

@@ -30,6 +30,7 @@ extension Expr {
     case .index(let base, let i): return "(index \(base.sexpr) \(i.sexpr))"
     case .function(let decl): return decl.sexpr
     case .step(let name, let body): return "(step \(name.sexpr) \(body.sexpr))"
+    case .runbookFile(let path, _): return "(runbook \(quote(path)))"
     case .invalid: return "<invalid>"
     }
   }

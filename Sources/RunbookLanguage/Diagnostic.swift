@@ -11,11 +11,16 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
   /// Set by the parser when the text ended inside an unfinished construct
   /// (open brace, bracket or string), so a REPL can ask for more input.
   public var isIncompleteInput: Bool
+  /// A stable name of the kind of finding, for machines (`check --format
+  /// json`, editors): `syntax`, `undefined_name`, `unknown_function`,
+  /// `unused`, ... (docs/check-json.md). Not shown in the text rendering.
+  public var code: String
 
   public init(
     _ severity: Severity, _ message: String, at range: SourceRange?, notes: [Diagnostic] = [],
-    isIncompleteInput: Bool = false
+    isIncompleteInput: Bool = false, code: String = "check"
   ) {
+    self.code = code
     self.severity = severity
     self.message = message
     self.range = range
@@ -23,11 +28,11 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     self.isIncompleteInput = isIncompleteInput
   }
 
-  public static func error(_ message: String, at range: SourceRange?) -> Diagnostic {
-    Diagnostic(.error, message, at: range)
+  public static func error(_ message: String, at range: SourceRange?, code: String = "check") -> Diagnostic {
+    Diagnostic(.error, message, at: range, code: code)
   }
-  public static func warning(_ message: String, at range: SourceRange?) -> Diagnostic {
-    Diagnostic(.warning, message, at: range)
+  public static func warning(_ message: String, at range: SourceRange?, code: String = "check") -> Diagnostic {
+    Diagnostic(.warning, message, at: range, code: code)
   }
 
   public var description: String { render() }

@@ -14,6 +14,8 @@ public struct Lexer {
   /// inner and an outer string that both stop at the same line end.
   var lastUnterminatedEnd = -1
   var nestingReported = false
+  /// Every `#` comment passed over, in source order (for the formatter).
+  var comments: [SourceRange] = []
 
   init(file: SourceFile) {
     self.file = file
@@ -31,6 +33,14 @@ public struct Lexer {
       if token.isEndOfFile { break }
     }
     return (tokens, lexer.diagnostics)
+  }
+
+  /// The ranges of the file's comments (`#` to the end of the line, without
+  /// a `\r` before the line break), in source order.
+  public static func comments(in file: SourceFile) -> [SourceRange] {
+    var lexer = Lexer(file: file)
+    while !lexer.nextToken().isEndOfFile {}
+    return lexer.comments
   }
 
   // MARK: - Helpers
@@ -71,6 +81,9 @@ public struct Lexer {
       if b == 0x20 || b == 0x09 || b == 0x0D {
         pos += 1
       } else if b == UInt8(ascii: "#") {
+        let start = pos
+        while let c = current, c != 0x0A, c != 0x0D || byte(at: pos + 1) != 0x0A { pos += 1 }
+        comments.append(range(start, pos))
         while let c = current, c != 0x0A { pos += 1 }
       } else {
         return

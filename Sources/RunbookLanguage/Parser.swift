@@ -31,7 +31,11 @@ public struct Parser {
     let all = (lexDiagnostics + parser.diagnostics).enumerated().sorted {
       let a = $0.element.range?.start ?? 0, b = $1.element.range?.start ?? 0
       return a != b ? a < b : $0.offset < $1.offset
-    }.map(\.element)
+    }.map { found -> Diagnostic in
+      var d = found.element
+      d.code = "syntax"
+      return d
+    }
     return (unit, all, parser.productions)
   }
 

@@ -272,7 +272,7 @@ extension Parser {
 
   // MARK: - Primaries
 
-  // primary = INT | FLOAT | DURATION | "true" | "false" | "nil" | NAME | stringLiteral | parenthesized | listLiteral | mapLiteral | functionExpression | stepExpression ;
+  // primary = INT | FLOAT | DURATION | "true" | "false" | "nil" | NAME | stringLiteral | parenthesized | listLiteral | mapLiteral | functionExpression | stepExpression | runbookReference ;
   mutating func parsePrimary() -> Expr {
     trace("primary")
     if aborted { return Expr(.invalid, range(lastConsumedEnd, lastConsumedEnd)) }
@@ -284,6 +284,8 @@ extension Parser {
     case .keyword(.true): advance(); return Expr(.boolLiteral(true), token.range)
     case .keyword(.false): advance(); return Expr(.boolLiteral(false), token.range)
     case .keyword(.nil): advance(); return Expr(.nilLiteral, token.range)
+    case .name("runbook") where { if case .string = peekSecond().kind { return true }; return false }():
+      return parseRunbookReference()
     case .name(let n): advance(); return Expr(.name(n), token.range)
     case .string: return parseStringLiteral()
     case .punctuator(.leftParen): return parseParenthesized()
@@ -371,6 +373,18 @@ extension Parser {
     if sub.aborted { aborted = true }
     if sub.recovering { recovering = true }
     return expr
+  }
+
+  // runbookReference = "runbook" , STRING ;   (* "runbook" is a name elsewhere; the STRING is plain *)
+  mutating func parseRunbookReference() -> Expr {
+    trace("runbookReference")
+    let keyword = advance()
+    let token = advance()
+    guard case .string(let parts) = token.kind, let path = Parser.plainText(parts) else {
+      error("the path of a `runbook` call must be a plain string without `${}`", at: token.range)
+      return Expr(.invalid, keyword.range.union(token.range))
+    }
+    return Expr(.runbookFile(path: path, pathRange: token.range), keyword.range.union(token.range))
   }
 
   // parenthesized = "(" , expression , ")" ;

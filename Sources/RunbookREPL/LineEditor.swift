@@ -37,8 +37,11 @@ private func completeWord(
   let word = text.map { String(cString: $0) } ?? ""
   var before = ""
   if let buffer = rl_line_buffer {
-    let bytes = Array(String(cString: buffer).utf8)
-    before = String(decoding: bytes.prefix(max(0, min(Int(start), bytes.count))), as: UTF8.self)
+    // libedit counts `start` in characters (it edits wide characters), not bytes.
+    let scalars = Array(String(cString: buffer).unicodeScalars)
+    var prefix = String.UnicodeScalarView()
+    prefix.append(contentsOf: scalars.prefix(max(0, min(Int(start), scalars.count))))
+    before = String(prefix)
   }
   let trimmed = before.trimmingWhitespace()
   if trimmed == ":load" || trimmed == ":save" {
@@ -74,6 +77,7 @@ public final class LineEditor: LineReader {
   public init(historyPath: String?, policy: HistoryPolicy = HistoryPolicy()) {
     self.historyPath = historyPath
     self.policy = policy
+    LineEditor.useUTF8Locale()
     rl_readline_name = UnsafePointer(strdup("runbook"))
     rl_attempted_completion_function = completeWord
     // Operators and brackets end a word, `.` and `:` do not (fields, meta commands).
@@ -85,6 +89,18 @@ public final class LineEditor: LineReader {
   }
 
   deinit { close() }
+
+  /// libedit decodes multi-byte input only under a UTF-8 `LC_CTYPE`; in the
+  /// default "C" locale of a process that never called `setlocale` it drops
+  /// every non-ASCII byte ("café" becomes "caf"). Takes the user's locale
+  /// when it is UTF-8, else C.UTF-8: the REPL reads and writes UTF-8 either way.
+  static func useUTF8Locale() {
+    if let chosen = setlocale(LC_CTYPE, "") {
+      let name = String(cString: chosen).lowercased()
+      if name.contains("utf-8") || name.contains("utf8") { return }
+    }
+    _ = setlocale(LC_CTYPE, "C.UTF-8")
+  }
 
   /// SIGINT without `SA_RESTART`: `readline` returns NULL and the counter
   /// tells Ctrl-C apart from Ctrl-D.

@@ -200,7 +200,8 @@ public final class REPL {
     switch MetaCommand.parse(line) {
     case .success(let parsed): command = parsed
     case .failure(.unknown(let name)):
-      writeErr("error: unknown command :\(name) (try :help)\n")
+      let suggestion = closestName(to: name, in: MetaCommand.allNames).map { "did you mean :\($0)? " } ?? ""
+      writeErr("error: unknown command :\(name) (\(suggestion)try :help)\n")
       return .failed(1)
     case .failure(.missingArgument(let name)):
       writeErr("error: :\(name) needs a file name\n")

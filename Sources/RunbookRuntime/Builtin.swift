@@ -20,6 +20,22 @@ public enum ValueType: String, Sendable, CaseIterable {
     }
   }
 
+  /// A value of this type, for checking what an operator accepts; nil for
+  /// types without one representative (`any`, `number`, `function`).
+  static func sample(_ type: ValueType) -> Value? {
+    switch type {
+    case .string: return .string("a")
+    case .int: return .int(1)
+    case .float: return .float(1.5)
+    case .bool: return .bool(true)
+    case .duration: return .duration(1_000)
+    case .list: return .list(ListBox([]))
+    case .map: return .map(MapBox(fields: []))
+    case .null: return .null
+    case .any, .number, .function, .secret: return nil
+    }
+  }
+
   /// The type named in a `param` declaration, if it is one.
   public init?(declared name: String) {
     switch name {
@@ -79,12 +95,15 @@ public struct Builtin: Sendable {
   public var category: String
   public var effect: BuiltinEffect
   public var secrets: SecretHandling = .opaque
+  /// What it returns: fields and their types for records (`returns` is its type).
+  public var result: Shape
   public var implementation: Implementation
 
-  public init(_ name: String, _ parameters: [BuiltinParameter], returns: ValueType, category: String,
+  public init(_ name: String, _ parameters: [BuiltinParameter], returns: ValueType, result: Shape? = nil, category: String,
               effect: BuiltinEffect = .pure, doc: String, _ implementation: @escaping Implementation) {
+    precondition(result == nil || result!.valueType == returns, "built-in \(name): result shape and type differ")
     self.name = name; self.parameters = parameters; self.returns = returns; self.doc = doc
-    self.category = category; self.effect = effect; self.implementation = implementation
+    self.category = category; self.effect = effect; self.result = result ?? .type(returns); self.implementation = implementation
   }
 
   /// `split(text: string, separator: string = " ") -> list`
@@ -135,6 +154,9 @@ public final class BuiltinRegistry: @unchecked Sendable {
         text += "\n## \(category)\n\n"
       }
       text += "- `\(b.signature)` *(\(b.effect.rawValue))*: \(b.doc)\n"
+      if b.result.fields != nil || { if case .list = b.result { return true }; return false }() {
+        text += "  Returns `\(b.result.description)`.\n"
+      }
     }
     return text
   }
@@ -276,4 +298,75 @@ public struct CallContext {
   public func print(_ text: String) { interpreter.host.write(text + "\n") }
   public var currentStep: String? { interpreter.currentStep }
   public func checkCancelled() throws { try interpreter.checkCancelled() }
+}
+
+/// What a built-in returns, as precisely as it is known before running: the
+/// fields of a record (with their types), the element of a list, or only a
+/// type. Declared in the registry with the built-in; `check` uses it for
+/// unknown fields (`sp.idd`) and `runbook builtins NAME` lists it.
+public indirect enum Shape: Sendable {
+  case type(ValueType)
+  /// A map with these fields. `isOpen`: it may also hold other fields (a
+  /// Dataverse row's columns), so an unknown name is not an error.
+  case record(kind: String?, fields: [ShapeField], isOpen: Bool = false)
+  case list(of: Shape)
+
+  /// A closed record: `.record("user", [("id", .string), ...])`.
+  public static func record(_ kind: String?, _ fields: [(String, Shape)], optional: Set<String> = []) -> Shape {
+    .record(kind: kind, fields: fields.map { ShapeField(name: $0.0, shape: $0.1, isOptional: optional.contains($0.0)) })
+  }
+  public static let string = Shape.type(.string), int = Shape.type(.int), bool = Shape.type(.bool)
+  public static let float = Shape.type(.float), number = Shape.type(.number), duration = Shape.type(.duration)
+  public static let any = Shape.type(.any), map = Shape.type(.map)
+
+  public var valueType: ValueType {
+    switch self {
+    case .type(let t): return t
+    case .record: return .map
+    case .list: return .list
+    }
+  }
+
+  /// The record's fields, when this is one.
+  public var fields: [ShapeField]? {
+    if case .record(_, let fields, _) = self { return fields }
+    return nil
+  }
+
+  /// `{id: string, display_name: string, description: string?}`, `list of {…}`, or the type.
+  public var description: String {
+    switch self {
+    case .type(let t): return t.rawValue
+    case .list(let element): return "list of " + element.description
+    case .record(_, let fields, let isOpen):
+      let listed = fields.map { $0.name + ": " + $0.shape.description + ($0.isOptional ? "?" : "") }
+      return "{" + (listed + (isOpen ? ["…"] : [])).joined(separator: ", ") + "}"
+    }
+  }
+
+  /// Whether a value has this shape (a built-in keeps its declaration; checked in debug builds).
+  public func describes(_ value: Value) -> Bool {
+    switch (self, value) {
+    case (.type(let t), _): return t.accepts(value)
+    case (.list(let element), .list(let l)): return l.items.allSatisfy(element.describes)
+    case (.record(_, let fields, let isOpen), .map(let m)):
+      for f in fields {
+        guard let v = m[MapKey(f.name)] else { return false }
+        if case .null = v, f.isOptional { continue }
+        if !f.shape.describes(v) { return false }
+      }
+      return isOpen || m.count == fields.count
+    default: return false
+    }
+  }
+}
+
+public struct ShapeField: Sendable {
+  public var name: String
+  public var shape: Shape
+  /// The field is always present but may be nil.
+  public var isOptional: Bool
+  public init(name: String, shape: Shape, isOptional: Bool = false) {
+    self.name = name; self.shape = shape; self.isOptional = isOptional
+  }
 }

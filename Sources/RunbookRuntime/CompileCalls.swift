@@ -4,6 +4,9 @@ extension Compiler {
   // MARK: - Calls
 
   func compileCall(callee: Expr, arguments: [Argument], range: SourceRange) -> ExprCode {
+    if case .runbookFile(let path, let pathRange) = callee.kind {
+      return compileRunbookCall(path: path, pathRange: pathRange, arguments: arguments, range: range)
+    }
     let labels = arguments.map { $0.label?.name }
     let argCodes = arguments.map { ExprBox(compileExpr($0.value)) }
     let interp = self.interp
@@ -11,8 +14,10 @@ extension Compiler {
     if case .name(let name) = callee.kind {
       guard let resolved = resolve(name, range: callee.range, preferCallable: true) else {
         let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
-        let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; run `runbook builtins` to list the built-ins"
-        error("unknown function `\(name)`\(hint)", callee.range)
+        // The hint names the listing of wherever the user is: the REPL's own command, else the CLI's.
+        let listing = isREPL ? "type `:builtins` to list the built-ins" : "run `runbook builtins` to list the built-ins"
+        let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; \(listing)"
+        error("unknown function `\(name)`\(hint)", callee.range, code: "unknown_function")
         return { _ in .null }
       }
       if case .builtin(let builtin) = resolved.resolution {
@@ -93,6 +98,58 @@ extension Compiler {
       return try interp.invoke(closure.code, closure: closure, range: range, defaulted: defaulted) { slots in
         for (arg, slot) in plan { slots[slot] = try arg.run(f) }
       }
+    }
+  }
+
+  /// `runbook "setup.runbook"(name: value, ...)`: checks the arguments
+  /// against the callee's params (unknown, missing, visibly ill-typed) and
+  /// runs it as a unit; its outputs are the call's value.
+  private func compileRunbookCall(path: String, pathRange: SourceRange, arguments: [Argument], range: SourceRange) -> ExprCode {
+    let argCodes = arguments.map { compileExpr($0.value) }
+    guard let loader = runbookLoader else {
+      error("a runbook cannot be called here", range)
+      return { _ in .null }
+    }
+    let (loaded, problems) = calledRunbooks[path].map { ($0, []) } ?? loader(path, pathRange)
+    diagnostics += problems
+    guard let callee = loaded else { return { _ in .null } }
+    calledRunbooks[path] = callee
+    let name = callee.displayName
+    var given: [String: SourceRange] = [:]
+    let declared = callee.program.params
+    for argument in arguments {
+      guard let label = argument.label else {
+        error("pass the params of `\(name)` by name: runbook \"\(path)\"(param: value)", argument.value.range, code: "argument_error")
+        continue
+      }
+      if given[label.name] != nil {
+        error("param `\(label.name)` of `\(name)` is given twice", label.range, code: "argument_error")
+        continue
+      }
+      given[label.name] = label.range
+      guard let param = declared.first(where: { $0.name == label.name }) else {
+        let names = declared.map(\.name)
+        let listing = names.isEmpty ? "it declares no params" : "its params: \(names.joined(separator: ", "))"
+        error("`\(name)` has no param `\(label.name)`\(didYouMean(label.name, in: names)) (\(listing))", label.range,
+              code: "unknown_param")
+        continue
+      }
+      if let t = staticType(argument.value), !param.type.acceptsStatic(t) {
+        error("param `\(param.name)` of `\(name)` must be \(param.type.article) \(param.type.rawValue), not \(t.rawValue)",
+              argument.value.range, code: "type_mismatch")
+      }
+    }
+    for param in declared where param.isRequired && given[param.name] == nil {
+      error("missing param `\(param.name)` (\(param.type.rawValue)) in the call of `\(name)`", range, code: "missing_param")
+    }
+    let labels = arguments.map { $0.label?.name }
+    return { f in
+      var values: [String: Value] = [:]
+      for (i, code) in argCodes.enumerated() {
+        let v = try code(f)
+        if let label = labels[i] { values[label] = v }
+      }
+      return try callee.call(values, range: range)
     }
   }
 

@@ -21,8 +21,105 @@ extension Compiler {
       case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual, .contains, .notContains: return .bool
       default: return nil
       }
+    case .call, .member, .index, .step:
+      // What a declaration says: a built-in's result type, a field's type.
+      guard let shape = staticShape(e) else { return nil }
+      let t = shape.valueType
+      return t == .any || t == .number ? nil : t
     default: return nil
     }
+  }
+
+  // MARK: - Shapes
+
+  /// What `e` evaluates to as far as declarations tell: a built-in's
+  /// declared result, a `let` bound to one, a field or element of one, a
+  /// step whose last expression is one. nil when unknown. No side effects.
+  func staticShape(_ e: Expr) -> Shape? {
+    switch e.kind {
+    case .call(let callee, _):
+      if case .runbookFile(let path, _) = callee.kind, let called = calledRunbooks[path] {
+        return .record(kind: "outputs of \(called.displayName)", fields: called.program.outputShapes.map {
+          ShapeField(name: $0.name, shape: $0.shape)
+        })
+      }
+      guard case .name(let name) = callee.kind, let builtin = builtinCalled(name) else { return nil }
+      return builtin.result
+    case .name(let name):
+      return visibleBinding(name).flatMap { $0.isMutable ? nil : $0.staticShape }
+    case .member(let base, let name):
+      return staticShape(base)?.fields?.first { $0.name == name.name }?.shape
+    case .index(let base, _):
+      if case .list(let element)? = staticShape(base) { return element }
+      return nil
+    case .step(_, let body):
+      guard case .expression(let last)? = body.statements.last?.kind, body.statements.count == 1 else { return nil }
+      return staticShape(last)
+    default: return nil
+    }
+  }
+
+  /// The binding a name refers to here, without marking it used.
+  func visibleBinding(_ name: String) -> Binding? {
+    var state: FunctionState? = fn
+    while let s = state {
+      if let (_, b) = s.lookupLocal(name) { return b }
+      if s.isMain { return globals.bindings[name] }
+      state = s.parent
+    }
+    return nil
+  }
+
+  /// The built-in a call of `name` runs (the rule of `resolve(preferCallable:)`).
+  func builtinCalled(_ name: String) -> Builtin? {
+    guard let builtin = registry[name] else { return nil }
+    guard let b = visibleBinding(name) else { return builtin }
+    if let type = b.staticType, type != .function, type != .any { return builtin }
+    return nil
+  }
+
+  /// Remembers the shape of a `let` just declared.
+  func recordShape(_ shape: Shape?, of name: Identifier) {
+    guard let shape else { return }
+    if let (scope, _) = fn.lookupLocal(name.name) {
+      fn.scopes[scope][name.name]!.staticShape = shape
+    } else if fn.isMain, globals.bindings[name.name] != nil {
+      globals.bindings[name.name]!.staticShape = shape
+    }
+  }
+
+  /// `sp.idd` where `sp` is known to be a service principal: an error before anything runs.
+  func checkField(_ base: Expr, _ name: Identifier) {
+    guard case .record(let kind, let fields, let isOpen)? = staticShape(base), !isOpen,
+      !fields.contains(where: { $0.name == name.name })
+    else { return }
+    let what = kind.map { $0.hasPrefix("outputs of ") ? "the \($0)" : "a `\($0)` record" } ?? "this record"
+    let names = fields.map(\.name)
+    error("no field `\(name.name)` in \(what)\(didYouMean(name.name, in: names)) (its fields: \(names.joined(separator: ", ")))",
+          name.range, code: "unknown_field")
+  }
+
+  /// `1 + "a"`: an operator applied to operands whose types are known and
+  /// that the operator refuses, found by applying it to sample values of
+  /// those types (so the check says exactly what running would).
+  func checkOperandTypes(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, range: SourceRange) {
+    guard op != .and, op != .or, let a = staticType(lhs), let b = staticType(rhs),
+      let x = ValueType.sample(a), let y = ValueType.sample(b)
+    else { return }
+    do {
+      _ = try Operators.binary(op, x, y, range: range)
+    } catch let e as RuntimeError where e.code == "type_error" {
+      error(e.message, range, code: "type_mismatch")
+    } catch {}
+  }
+
+  /// `if "false" { }`: a condition whose type is known and is not bool is
+  /// always true (only `false` and `nil` are false).
+  func checkCondition(_ e: Expr) {
+    guard let t = staticType(e), t != .bool, t != .null, t != .any, t != .number else { return }
+    let hint = t == .string ? "; compare it, e.g. `x == \"false\"`" : ""
+    error("this condition is \(t.article) \(t.rawValue), which is always true (only `false` and `nil` are false)\(hint)",
+          e.range, code: "type_mismatch")
   }
 
   // MARK: - Expressions
@@ -121,6 +218,7 @@ extension Compiler {
       }
 
     case .binary(let op, let lhs, let rhs):
+      checkOperandTypes(op, lhs, rhs, range: range)
       return compileBinary(op, lhs, rhs, range: range)
 
     case .call(let callee, let arguments):
@@ -128,6 +226,7 @@ extension Compiler {
 
     case .member(let base, let name):
       let b = compileExpr(base)
+      checkField(base, name)
       let key = MapKey(name.name)
       let field = name.name
       return { f in
@@ -151,17 +250,23 @@ extension Compiler {
     case .step(let nameExpr, let body):
       return compileStep(nameExpr: nameExpr, body: body, range: range)
 
+    case .runbookFile(let path, _):
+      error("a runbook is called with its params: runbook \"\(path)\"(name: value, ...)", range, code: "argument_error")
+      return { _ in .null }
+
     case .invalid:
       return { _ in throw RuntimeError("this expression could not be parsed", code: "syntax_error", range: range) }
     }
   }
 
   func reportUndefined(_ name: String, range: SourceRange) {
+    // Keywords too: `retrun` or `ture` are read as names.
     let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
+      + Keyword.allCases.map(\.rawValue)
     if let suggestion = closestName(to: name, in: candidates) {
-      error("undefined name `\(name)`; did you mean `\(suggestion)`?", range)
+      error("undefined name `\(name)`; did you mean `\(suggestion)`?", range, code: "undefined_name")
     } else {
-      error("undefined name `\(name)`", range)
+      error("undefined name `\(name)`", range, code: "undefined_name")
     }
   }
 
@@ -393,31 +498,4 @@ extension Compiler {
       return v
     }
   }
-}
-
-/// The candidate closest to a misspelt name, if one is close enough to suggest.
-func closestName(to name: String, in candidates: [String]) -> String? {
-  var best: (String, Int)? = nil
-  let limit = max(1, (name.count + 2) / 3)
-  for c in Set(candidates) where c != name {
-    let d = editDistance(name, c)
-    if d <= limit, best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
-  }
-  return best?.0
-}
-
-func editDistance(_ a: String, _ b: String) -> Int {
-  let x = Array(a.utf8), y = Array(b.utf8)
-  if x.isEmpty { return y.count }
-  if y.isEmpty { return x.count }
-  var prev = Array(0...y.count)
-  var cur = prev
-  for i in 1...x.count {
-    cur[0] = i
-    for j in 1...y.count {
-      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
-    }
-    swap(&prev, &cur)
-  }
-  return prev[y.count]
 }

@@ -13,6 +13,7 @@ extension Compiler {
       guard let r = declareLocal(name, isMutable: isMutable, kind: .variable, type: staticType(value)) else {
         return { _ in .normal }
       }
+      if !isMutable { recordShape(staticShape(value), of: name) }
       let store = storeCode(r)
       return { f in try store(f, c(f)); return .normal }
 
@@ -20,6 +21,7 @@ extension Compiler {
       return compileAssignment(target: target, op: op, value: value, range: range)
 
     case .ifElse(let branches, let elseBody):
+      for branch in branches { checkCondition(branch.condition) }
       if branches.count == 1 {
         let c = compileCondition(branches[0].condition)
         let b = compileBlock(branches[0].body)
@@ -42,6 +44,7 @@ extension Compiler {
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
 
     case .whileLoop(let condition, let body):
+      checkCondition(condition)
       let c = compileCondition(condition)
       fn.loopDepth += 1
       let b = compileBlock(body)
@@ -140,6 +143,7 @@ extension Compiler {
       }
       outputNames[name.name] = name.range
       let c = compileExpr(value)
+      outputShapes.append((name.name, staticShape(value) ?? .type(staticType(value) ?? .any)))
       let io = self.io, key = name.name
       return { f in
         let v = try c(f)
@@ -181,6 +185,7 @@ extension Compiler {
     guard let r = declareLocal(p.name, isMutable: false, kind: .runbookParam, type: type) else { return { _ in .normal } }
     let store = storeCode(r)
     let io = self.io, name = p.name.name
+    let howToPass = isREPL ? "give it a default here, or declare it in a file and :load FILE \(name)=VALUE" : "pass it with --param \(name)=VALUE"
     return { f in
       if let supplied = io.paramValues[name] {
         try store(f, supplied)
@@ -188,7 +193,7 @@ extension Compiler {
         let value = try defaultCode(f)
         if type == .secret, case .string(let text) = value { try store(f, .secret(text)) } else { try store(f, value) }
       } else {
-        throw RuntimeError("missing value for param `\(name)`; pass it with --param \(name)=VALUE", code: "param_error", range: p.name.range)
+        throw RuntimeError("missing value for param `\(name)`; \(howToPass)", code: "param_error", range: p.name.range)
       }
       return .normal
     }

@@ -22,6 +22,13 @@ final class Compiler {
   /// `param` declarations seen, in order.
   var declaredParams: [ParamDecl] = []
   var outputNames: [String: SourceRange] = [:]
+  /// Each `output`'s shape as far as known, in declaration order: the result of calling this runbook.
+  var outputShapes: [(name: String, shape: Shape)] = []
+  /// Compiles the runbook a `runbook "path"(...)` call names, relative to
+  /// this file (set by the session; nil where runbooks cannot be called).
+  var runbookLoader: ((_ relativePath: String, _ range: SourceRange) -> (CalledRunbook?, [Diagnostic]))? = nil
+  /// Runbooks called from this file, by the path written in the call.
+  var calledRunbooks: [String: CalledRunbook] = [:]
   /// REPL redeclarations of top-level names, installed when their statement is compiled.
   var replacedInREPL: [String: Binding] = [:]
 
@@ -34,8 +41,12 @@ final class Compiler {
     self.fn = FunctionState(parent: nil, isMain: true, usesCells: mainUsesCells)
   }
 
-  func error(_ message: String, _ range: SourceRange) { diagnostics.append(.error(message, at: range)) }
-  func warning(_ message: String, _ range: SourceRange) { diagnostics.append(.warning(message, at: range)) }
+  func error(_ message: String, _ range: SourceRange, code: String = "check") {
+    diagnostics.append(.error(message, at: range, code: code))
+  }
+  func warning(_ message: String, _ range: SourceRange, code: String = "check") {
+    diagnostics.append(.warning(message, at: range, code: code))
+  }
 
   // MARK: - Units
 
@@ -104,7 +115,7 @@ final class Compiler {
       guard case .binding(let name, _, _) = stmt.kind, let b = globals.bindings[name.name],
         b.range == name.range, !b.isUsed, !name.name.hasPrefix("_")
       else { continue }
-      warning("`\(name.name)` is never used; remove it or name it `_\(name.name)`", name.range)
+      warning("`\(name.name)` is never used; remove it or name it `_\(name.name)`", name.range, code: "unused")
     }
   }
 
@@ -215,8 +226,8 @@ final class Compiler {
       if b.isCelled { celled.append(b.slot) }
       if !b.isUsed, !name.hasPrefix("_") {
         switch b.kind {
-        case .variable: warning("`\(name)` is never used; remove it or name it `_\(name)`", b.range)
-        case .function: warning("function `\(name)` is never used", b.range)
+        case .variable: warning("`\(name)` is never used; remove it or name it `_\(name)`", b.range, code: "unused")
+        case .function: warning("function `\(name)` is never used", b.range, code: "unused")
         default: break
         }
       }
@@ -369,7 +380,7 @@ final class Compiler {
     var exited = false
     for (i, stmt) in statements.enumerated() {
       if exited && !reportedUnreachable {
-        warning("this code is never reached", stmt.range)
+        warning("this code is never reached", stmt.range, code: "unreachable")
         reportedUnreachable = true
       }
       let isLast = i == statements.count - 1

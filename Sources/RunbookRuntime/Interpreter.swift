@@ -266,7 +266,8 @@ struct ArgumentBinding {
         guard let p = parameters.firstIndex(where: { $0.0 == label }) else {
           let names = parameters.map { "`\($0.0)`" }.joined(separator: ", ")
           throw RuntimeError(
-            "`\(functionName)` has no parameter `\(label)`" + (parameters.isEmpty ? "" : " (its parameters: \(names))"),
+            "`\(functionName)` has no parameter `\(label)`\(didYouMean(label, in: parameters.map(\.0)))"
+              + (parameters.isEmpty ? "" : " (its parameters: \(names))"),
             code: "argument_error", details: .int(a))
         }
         if sources[p] != nil {

@@ -227,7 +227,8 @@ enum Operators {
       throw RuntimeError("cannot read field `\(name)` of \(base.typeName); only maps have fields", code: "type_error", range: range)
     }
     guard let v = m[key] else {
-      throw RuntimeError("no field `\(name)` in this map\(keysHint(m))", code: "key_error", range: range)
+      let keys = m.keys.compactMap { key -> String? in if case .string(let s) = key.storage { return s }; return nil }
+      throw RuntimeError("no field `\(name)` in this map\(didYouMean(name, in: keys))\(keysHint(m))", code: "key_error", range: range)
     }
     return v
   }

@@ -27,6 +27,8 @@ struct Binding {
   /// False until the declaring statement has been compiled (main program only).
   var isDeclared = true
   var staticType: ValueType?
+  /// The declared shape of a `let`'s value (a built-in's result), for field checks.
+  var staticShape: Shape? = nil
   /// The code of a top-level `fn`: it captures nothing, so calls need no closure.
   var functionCode: CompiledFunction? = nil
 }
@@ -117,7 +119,7 @@ func containsFunction(_ stmt: Stmt) -> Bool {
 func containsFunction(_ expr: Expr) -> Bool {
   switch expr.kind {
   case .function: return true
-  case .nilLiteral, .boolLiteral, .intLiteral, .floatLiteral, .durationLiteral, .stringLiteral, .name, .invalid:
+  case .nilLiteral, .boolLiteral, .intLiteral, .floatLiteral, .durationLiteral, .stringLiteral, .name, .runbookFile, .invalid:
     return false
   case .interpolation(let parts):
     return parts.contains { if case .expression(let e) = $0 { return containsFunction(e) }; return false }

@@ -16,9 +16,40 @@ public final class Program {
   public let params: [ParamInfo]
   /// Warnings (a program is only made when there are no errors).
   public let diagnostics: [Diagnostic]
+  /// The runbook's `output`s and their shapes: what calling it returns.
+  public let outputShapes: [(name: String, shape: Shape)]
   let code: [StmtCode]
-  init(params: [ParamInfo], diagnostics: [Diagnostic], code: [StmtCode]) {
-    self.params = params; self.diagnostics = diagnostics; self.code = code
+  init(params: [ParamInfo], diagnostics: [Diagnostic], outputShapes: [(name: String, shape: Shape)], code: [StmtCode]) {
+    self.params = params; self.diagnostics = diagnostics; self.outputShapes = outputShapes; self.code = code
+  }
+}
+
+/// A runbook called from another (`runbook "x.runbook"(...)`): compiled once
+/// in a session of its own (its names do not mix with the caller's) that
+/// shares the caller's built-ins and host, so its steps nest under the
+/// caller's open step in plans and journals.
+public final class CalledRunbook {
+  let session: Session
+  let program: Program
+  /// The path as diagnostics show it.
+  public let displayName: String
+
+  init(session: Session, program: Program, displayName: String) {
+    self.session = session; self.program = program; self.displayName = displayName
+  }
+
+  /// Runs the runbook with `values` as its params; its outputs, as a record.
+  func call(_ values: [String: Value], range: SourceRange) throws -> Value {
+    session.io.paramValues = [:]
+    session.io.outputs = []
+    let problems = session.bindParams(program, strings: [:], values: values)
+    if !problems.isEmpty {
+      throw RuntimeError("calling `\(displayName)`: " + problems.map(\.message).joined(separator: "; "),
+                         code: "param_error", range: range)
+    }
+    session.interpreter.clearCancellation()
+    for code in program.code { _ = try code(session.interpreter.mainFrame) }
+    return .record(fields: session.io.outputs)
   }
 }
 
@@ -48,7 +79,13 @@ public final class Session {
   let globals: GlobalScope
   let io = ProgramIO()
   private var loadedFiles: Set<String> = []
+  /// The main file's text while `compile(path:text:)` runs.
+  private var mainText: String? = nil
   private var replEntries = 0
+  /// The runbooks whose calls led to this session (canonical paths), to reject cycles.
+  private var callers: [String] = []
+  /// Runbooks called from this session's files, by canonical path.
+  private var called: [String: CalledRunbook] = [:]
 
   public init(registry: BuiltinRegistry, host: InterpreterHost, environment: [String: String] = ProcessInfo.processInfo.environment) {
     interpreter = Interpreter(host: host, registry: registry, environment: environment)
@@ -56,7 +93,10 @@ public final class Session {
   }
 
   public var outputs: [(name: String, value: Value)] { io.outputs }
-  public func cancel() { interpreter.cancel() }
+  public func cancel() {
+    interpreter.cancel()
+    for runbook in called.values { runbook.session.cancel() }
+  }
 
   /// Names defined at the top level so far (for completion).
   public var globalNames: [String] { globals.bindings.filter { $0.value.isDeclared }.keys.sorted() }
@@ -77,21 +117,26 @@ public final class Session {
   // MARK: - Files
 
   /// Parses and checks a file and everything it imports, without running it.
-  public func compile(path: String) -> (program: Program?, diagnostics: [Diagnostic]) {
+  /// `text`: the main file's text when it is not (yet) what is on disk (an
+  /// editor's buffer); imports and called runbooks are still read from disk.
+  public func compile(path: String, text: String? = nil) -> (program: Program?, diagnostics: [Diagnostic]) {
     onLargeStack { [self] in
+      mainText = text
+      defer { mainText = nil }
       var diagnostics: [Diagnostic] = []
       var codes: [StmtCode] = []
       var params: [ParamInfo] = []
+      var outputs: [(name: String, shape: Shape)] = []
       let snapshot = (globals.bindings, globals.nextSlot)
       self.compileFile(
         path: Session.canonical(path), importedFrom: nil, chain: [], isImported: false,
-        diagnostics: &diagnostics, codes: &codes, params: &params)
+        diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs)
       diagnostics = Session.sorted(diagnostics)
       if diagnostics.contains(where: { $0.severity == .error }) {
         (globals.bindings, globals.nextSlot) = snapshot
         return (nil, diagnostics)
       }
-      return (Program(params: params, diagnostics: diagnostics, code: codes), diagnostics)
+      return (Program(params: params, diagnostics: diagnostics, outputShapes: outputs, code: codes), diagnostics)
     }
   }
 
@@ -113,11 +158,13 @@ public final class Session {
 
   private func compileFile(
     path: String, importedFrom: SourceRange?, chain: [String], isImported: Bool,
-    diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo]
+    diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo],
+    outputs: inout [(name: String, shape: Shape)]
   ) {
     if loadedFiles.contains(path) { return }
     let displayPath = Session.displayPath(path)
-    guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+    let given = importedFrom == nil && !isImported ? mainText : nil
+    guard let text = given ?? FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
       let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
       return
@@ -135,11 +182,11 @@ public final class Session {
       let target = directory.appendingPathComponent(relative).standardizedFileURL.path
       if target == path || chain.contains(target) {
         let cycle = (chain + [path, target]).drop { $0 != target }.map(Session.displayPath).joined(separator: " -> ")
-        diagnostics.append(.error("import cycle: \(cycle)", at: pathRange))
+        diagnostics.append(.error("import cycle: \(cycle)", at: pathRange, code: "import_cycle"))
         continue
       }
       compileFile(path: target, importedFrom: pathRange, chain: chain + [path], isImported: true,
-                  diagnostics: &diagnostics, codes: &codes, params: &params)
+                  diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs)
     }
     if isImported {
       for stmt in unit.statements {
@@ -152,12 +199,42 @@ public final class Session {
     }
     let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: false,
                             mainUsesCells: mainProgramNeedsCells(unit.statements))
+    compiler.runbookLoader = { [unowned self] relative, range in
+      self.loadRunbook(directory.appendingPathComponent(relative).standardizedFileURL.path, calledFrom: path, at: range)
+    }
     codes.append(compiler.compileUnit(unit, isImported: isImported))
     diagnostics += compiler.diagnostics
+    if !isImported { outputs = compiler.outputShapes }
     params += compiler.declaredParams.map { p in
       ParamInfo(name: p.name.name, type: ValueType(declared: p.type.name) ?? .any,
                 defaultText: p.defaultValue?.range.text, doc: p.doc, range: p.name.range)
     }
+  }
+
+  /// Compiles a called runbook in a session of its own (once per path).
+  /// A runbook that calls itself, directly or through others, is an error.
+  private func loadRunbook(_ target: String, calledFrom path: String, at range: SourceRange) -> (CalledRunbook?, [Diagnostic]) {
+    if let known = called[target] { return (known, []) }
+    if target == path || callers.contains(target) {
+      let cycle = (callers + [path, target]).drop { $0 != target }.map(Session.displayPath).joined(separator: " -> ")
+      return (nil, [.error("runbook cycle: \(cycle)", at: range, code: "runbook_cycle")])
+    }
+    let child = Session(registry: interpreter.registry, host: interpreter.host, environment: interpreter.environment)
+    child.callers = callers + [path]
+    let (program, found) = child.compile(path: target)
+    // The callee's own warnings belong to checking that file; its errors stop the caller too.
+    let errors = found.filter { $0.severity == .error }
+    guard let program else {
+      let note = Diagnostic(.note, "called here", at: range)
+      return (nil, errors.isEmpty ? [.error("`\(Session.displayPath(target))` cannot be called", at: range)] : errors.map {
+        var d = $0
+        if d.range == nil { d.range = range } else { d.notes.append(note) }  // an unreadable file is reported at the call
+        return d
+      })
+    }
+    let runbook = CalledRunbook(session: child, program: program, displayName: Session.displayPath(target))
+    called[target] = runbook
+    return (runbook, [])
   }
 
   /// Paths relative to the working directory when under it, as compilers print them.
@@ -245,6 +322,11 @@ public final class Session {
       let snapshot = (globals.bindings, globals.nextSlot)
       let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: true,
                               mainUsesCells: mainProgramNeedsCells(unit.statements))
+      // At the prompt, a called runbook's path is relative to the working directory.
+      let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+      compiler.runbookLoader = { [unowned self] relative, range in
+        self.loadRunbook(cwd.appendingPathComponent(relative).standardizedFileURL.path, calledFrom: path, at: range)
+      }
       // A trailing expression is evaluated separately so its value can be shown.
       if case .expression(let e)? = unit.statements.last?.kind {
         let body = compiler.compileUnit(SourceUnit(file: file, statements: unit.statements.dropLast()), isImported: false)
@@ -329,9 +411,11 @@ public enum ParamParsing {
       guard let d = Double(text) else { return .failure("expected a float, got \"\(text)\"") }
       return .success(.float(d))
     case .bool:
+      // Only the language's own literals, in any case: `yes`, `1` or `on`
+      // silently meaning true is how a typo changes what a runbook does.
       switch text.lowercased() {
-      case "true", "yes", "1": return .success(.bool(true))
-      case "false", "no", "0": return .success(.bool(false))
+      case "true": return .success(.bool(true))
+      case "false": return .success(.bool(false))
       default: return .failure("expected true or false, got \"\(text)\"")
       }
     case .duration:

@@ -85,18 +85,18 @@ extension Domain {
     let cat = "dataverse"
     let envParam = BuiltinParameter("environment", .any)
     return [
-      builtin("dataverse_environment", [BuiltinParameter("name", .string)], returns: .map, category: cat, effect: .reads,
+      builtin("dataverse_environment", [BuiltinParameter("name", .string)], returns: .map, result: .dataverseEnvironment, category: cat, effect: .reads,
               doc: "A Dataverse environment by id, name or URL: {id, name, url, region, organization_id, …}.") { args, _ in
         try dataverseEnvironment(args, "name").record
       },
 
-      builtin("list_solutions", [envParam], returns: .list, category: cat, effect: .reads,
+      builtin("list_solutions", [envParam], returns: .list, result: .list(of: .solution), category: cat, effect: .reads,
               doc: "The solutions installed in a Dataverse environment.") { args, _ in
         let env = try dataverseEnvironment(args, "environment")
         return .list(try services.dataverse.solutions(environmentID: env.id).map(\.record))
       },
 
-      builtin("solution_dependencies", [envParam, BuiltinParameter("solution", .string)], returns: .list, category: cat,
+      builtin("solution_dependencies", [envParam, BuiltinParameter("solution", .string)], returns: .list, result: .list(of: .dependency), category: cat,
               effect: .reads,
               doc: "What blocks uninstalling a solution (RetrieveDependenciesForUninstall).") { args, _ in
         let env = try dataverseEnvironment(args, "environment")
@@ -155,7 +155,7 @@ extension Domain {
       builtin("update_row",
               [envParam, BuiltinParameter("table", .string), BuiltinParameter("id", .any), BuiltinParameter("values", .map),
                BuiltinParameter("etag", .string, default: .value(.null), optional: true)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .row, category: cat, effect: .changes,
               doc: "Updates columns of an existing row (If-Match: the etag, or *); ok when they already hold the values.") { args, log in
         let env = try dataverseEnvironment(args, "environment")
         let table = try tableName(args, "table")
@@ -190,7 +190,7 @@ extension Domain {
   func customerInsightsBuiltins() -> [Builtin] {
     let cat = "customer_insights"
     return [
-      builtin("ci_environment", [BuiltinParameter("name", .string)], returns: .map, category: cat, effect: .reads,
+      builtin("ci_environment", [BuiltinParameter("name", .string)], returns: .map, result: .ciEnvironment, category: cat, effect: .reads,
               doc: "A Customer Insights - Data environment by id or name: {id, name, region, profiles, accounts, b2b, …}.") { args, _ in
         try ciEnvironment(args, "name").record
       },
@@ -198,7 +198,7 @@ extension Domain {
       builtin("check_connection_prerequisites",
               [BuiltinParameter("ci_environment", .any), BuiltinParameter("dataverse_environment", .any),
                BuiltinParameter("account", .any, default: .value(.null), optional: true)],
-              returns: .list, category: cat, effect: .reads,
+              returns: .list, result: .list(of: .prerequisiteFailure), category: cat, effect: .reads,
               doc: "Every unmet prerequisite for connecting (region, admin role, license, attachment, storage): a list of {check, code, message}.") { args, _ in
         let ci = try ciEnvironment(args, "ci_environment")
         let dv = try dataverseEnvironment(args, "dataverse_environment")
@@ -260,7 +260,7 @@ extension Domain {
               [BuiltinParameter("ci_environment", .any), BuiltinParameter("dataverse_environment", .any),
                BuiltinParameter("account", .any, default: .value(.null), optional: true),
                BuiltinParameter("permission_identifier", .string, default: .value(.null), optional: true)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .ciEnvironment, category: cat, effect: .changes,
               doc: "Attaches the Dataverse environment to the Customer Insights environment (with own ADLS: account and identifier).") { args, log in
         let ci = try ciEnvironment(args, "ci_environment")
         let dv = try dataverseEnvironment(args, "dataverse_environment")
@@ -297,7 +297,7 @@ extension Domain {
       builtin("storage_entitlement",
               [BuiltinParameter("profiles", .int, default: .value(.int(0))), BuiltinParameter("accounts", .int, default: .value(.int(0))),
                BuiltinParameter("rounding", .string, default: .value(.string("up")))],
-              returns: .map, category: cat, effect: .pure,
+              returns: .map, result: .entitlement, category: cat, effect: .pure,
               doc: "Extra Dataverse capacity: 15 GB database + 20 GB file per 100,000 profiles (B2B: 10,000 accounts); rounding up|down|prorata is an assumption.") { args, _ in
         let profiles = try args.int("profiles"), accounts = try args.int("accounts")
         guard profiles >= 0, accounts >= 0 else { throw valueError("`profiles` and `accounts` must not be negative") }

@@ -133,7 +133,7 @@ extension Domain {
   func directoryBuiltins() -> [Builtin] {
     let cat = "directory"
     return [
-      builtin("current_user", [], returns: .map, category: cat, effect: .reads,
+      builtin("current_user", [], returns: .map, result: .user, category: cat, effect: .reads,
               doc: "The signed-in user: {id, display_name, user_principal_name}.") { _, _ in
         try services.directory.signedInUser().record
       },
@@ -141,7 +141,7 @@ extension Domain {
       builtin("ensure_service_principal",
               [BuiltinParameter("app_id", .string, default: .value(.string(dataverseLakeAppID))),
                BuiltinParameter("name", .string, default: .value(.string(dataverseLakeAppName)))],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .servicePrincipal, category: cat, effect: .changes,
               doc: "Finds the service principal of an app id, creating it when missing.") { args, log in
         let appID = try args.guid("app_id")
         let name = try args.nonEmptyString("name")
@@ -153,7 +153,7 @@ extension Domain {
         return sp.record
       },
 
-      builtin("find_groups", [BuiltinParameter("name", .string)], returns: .list, category: cat, effect: .reads,
+      builtin("find_groups", [BuiltinParameter("name", .string)], returns: .list, result: .list(of: .group), category: cat, effect: .reads,
               doc: "Groups with a display name (display names are not unique: 0..n records).") { args, _ in
         let name = try args.nonEmptyString("name")
         return .list(try services.directory.groups(displayName: name).sorted { $0.id < $1.id }.map(\.record))
@@ -162,7 +162,7 @@ extension Domain {
       builtin("ensure_group",
               [BuiltinParameter("name", .string), BuiltinParameter("description", .string, default: .value(.null), optional: true),
                BuiltinParameter("owner", .any, default: .value(.null), optional: true)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .group, category: cat, effect: .changes,
               doc: "The security group with a display name, created when missing (with `owner` bound at creation; an existing group gets `owner` added when missing); fails when the name is ambiguous.") { args, log in
         let name = try args.nonEmptyString("name")
         let description = try args.optionalString("description")
@@ -171,7 +171,7 @@ extension Domain {
       },
 
       builtin("add_group_owner", [BuiltinParameter("group", .any), BuiltinParameter("owner", .any)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .group, category: cat, effect: .changes,
               doc: "Makes a principal an owner of a group (ok when it already is).") { args, log in
         let g = try group(args, "group")
         let o = try principal(args, "owner")
@@ -180,7 +180,7 @@ extension Domain {
       },
 
       builtin("add_group_member", [BuiltinParameter("group", .any), BuiltinParameter("member", .any)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .group, category: cat, effect: .changes,
               doc: "Makes a principal a member of a group (ok when it already is).") { args, log in
         let g = try group(args, "group")
         let m = try principal(args, "member")
@@ -188,20 +188,20 @@ extension Domain {
         return g.record
       },
 
-      builtin("get_group", [BuiltinParameter("id", .string)], returns: .map, category: cat, effect: .reads,
+      builtin("get_group", [BuiltinParameter("id", .string)], returns: .map, result: .group, category: cat, effect: .reads,
               doc: "The group with an object id; fails with Request_ResourceNotFound when there is none.") { args, _ in
         let id = try args.guid("id")
         guard let g = try services.directory.group(id: id) else { throw ServiceError.graphNotFound(id) }
         return g.record
       },
 
-      builtin("group_owners", [BuiltinParameter("group", .any)], returns: .list, category: cat, effect: .reads,
+      builtin("group_owners", [BuiltinParameter("group", .any)], returns: .list, result: .list(of: .directoryObject), category: cat, effect: .reads,
               doc: "The owners of a group.") { args, _ in
         let g = try group(args, "group")
         return .list(try services.directory.owners(groupID: g.id).map(\.record))
       },
 
-      builtin("group_members", [BuiltinParameter("group", .any)], returns: .list, category: cat, effect: .reads,
+      builtin("group_members", [BuiltinParameter("group", .any)], returns: .list, result: .list(of: .directoryObject), category: cat, effect: .reads,
               doc: "The members of a group.") { args, _ in
         let g = try group(args, "group")
         return .list(try services.directory.members(groupID: g.id).map(\.record))
@@ -210,7 +210,7 @@ extension Domain {
       builtin("create_groups",
               [BuiltinParameter("prefix", .string),
                BuiltinParameter("owner", .any)],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .createdGroups, category: cat, effect: .changes,
               doc: "The `<prefix>-Dataverse-readers` / `-contributors` groups, owned by `owner`: {reader, contributor}.") { args, log in
         let prefix = try args.string("prefix")
         try validatePrefix(prefix)

@@ -23,17 +23,19 @@ struct Domain: Sendable {
   /// shown as `(sensitive)` in what is recorded and thrown, and strings of
   /// the result holding it are secrets.
   func builtin(
-    _ name: String, _ parameters: [BuiltinParameter], returns: ValueType, category: String, effect: BuiltinEffect,
-    doc: String, _ body: @escaping Body
+    _ name: String, _ parameters: [BuiltinParameter], returns: ValueType, result: Shape? = nil, category: String,
+    effect: BuiltinEffect, doc: String, _ body: @escaping Body
   ) -> Builtin {
     let recorder = self.recorder, sensitive = self.sensitive
-    return Builtin(name, parameters, returns: returns, category: category, effect: effect, doc: doc) { args, _ in
+    let shape = result ?? .type(returns)
+    return Builtin(name, parameters, returns: returns, result: result, category: category, effect: effect, doc: doc) { args, _ in
       let secrets = (args.values + args.rest).flatMap(\.secretTexts)
       secrets.forEach { sensitive?($0) }
       func record(_ r: CallRecord) { recorder.record(secrets.isEmpty ? r : r.scrubbed(secrets)) }
       let log = ChangeLog()
       do {
         let value = try body(args, log)
+        assert(shape.describes(value), "\(name) returned \(value.repr), which does not match its declared \(shape.description)")
         if effect != .pure {
           record(CallRecord(
             builtin: name, arguments: describe(args), status: log.changes.isEmpty ? .ok : .changed,
@@ -245,9 +247,9 @@ extension StorageAccount {
     .record(fields: [
       ("kind", .string("storage_account")), ("name", .string(name)), ("id", .string(id)), ("scope", .string(id)),
       ("subscription_id", .string(subscriptionID)), ("resource_group", .string(resourceGroup)),
-      ("location", .string(location)), ("account_kind", .string(kind)), ("hns_enabled", .bool(isHnsEnabled)),
-      ("private_endpoint", .bool(privateEndpointOnly)), ("blob_soft_delete", .bool(blobSoftDelete)),
-      ("blob_events", .bool(blobStorageEvents)), ("dfs_endpoint", .string(dfsEndpoint)),
+      ("location", .string(location)), ("account_kind", .string(kind)), ("is_hns_enabled", .bool(isHnsEnabled)),
+      ("private_endpoint_only", .bool(privateEndpointOnly)), ("blob_soft_delete", .bool(blobSoftDelete)),
+      ("blob_storage_events", .bool(blobStorageEvents)), ("dfs_endpoint", .string(dfsEndpoint)),
     ])
   }
 }
@@ -268,7 +270,7 @@ extension DataverseEnvironment {
       ("kind", .string("dataverse_environment")), ("id", .string(id)), ("name", .string(name)), ("url", .string(url)),
       ("region", .string(region)), ("organization_id", .string(organizationID)),
       ("linked_storage_account", .optionalString(linkedStorageAccount)),
-      ("attached_ci", .optionalString(attachedCustomerInsights)),
+      ("attached_customer_insights", .optionalString(attachedCustomerInsights)),
     ])
   }
 }
@@ -277,8 +279,8 @@ extension CIEnvironment {
   var record: Value {
     .record(fields: [
       ("kind", .string("ci_environment")), ("id", .string(id)), ("name", .string(name)), ("region", .string(region)),
-      ("profiles", .int(profileCount)), ("accounts", .int(accountCount)), ("b2b", .bool(isB2B)),
-      ("dataverse_environment", .optionalString(dataverseEnvironmentID)),
+      ("profile_count", .int(profileCount)), ("account_count", .int(accountCount)), ("is_b2b", .bool(isB2B)),
+      ("dataverse_environment_id", .optionalString(dataverseEnvironmentID)),
       ("permission_identifier", .optionalString(permissionIdentifier)),
     ])
   }
@@ -289,7 +291,7 @@ extension Solution {
     .record(fields: [
       ("kind", .string("solution")), ("id", .string(id)), ("name", .string(uniqueName)),
       ("unique_name", .string(uniqueName)), ("friendly_name", .string(friendlyName)), ("version", .string(version)),
-      ("managed", .bool(isManaged)), ("publisher", .string(publisher)),
+      ("is_managed", .bool(isManaged)), ("publisher", .string(publisher)),
     ])
   }
 }

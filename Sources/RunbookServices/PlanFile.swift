@@ -163,6 +163,8 @@ extension StepRecord {
     o["error_code"] = WireJSON(errorCode)
     o["error_message"] = WireJSON(errorMessage)
     o["calls"] = .array(calls.map(\.wireJSON))
+    o["parent"] = WireJSON(parent)
+    o["depth"] = WireJSON(depth)
     return .object(o)
   }
 
@@ -174,7 +176,7 @@ extension StepRecord {
       calls.append(call)
     }
     self.init(name: j["name"]?.string, calls: calls, status: status, errorCode: j["error_code"]?.string,
-              errorMessage: j["error_message"]?.string)
+              errorMessage: j["error_message"]?.string, parent: j["parent"]?.string, depth: j["depth"]?.int ?? 0)
   }
 }
 

@@ -68,9 +68,14 @@ public struct StepRecord: Sendable, Equatable {
   public var status: Status
   public var errorCode: String?
   public var errorMessage: String?
+  /// The step this one runs inside (a nested step, or a step of a called runbook), and how deep.
+  public var parent: String? = nil
+  public var depth = 0
 
-  public init(name: String?, calls: [CallRecord], status: Status, errorCode: String? = nil, errorMessage: String? = nil) {
+  public init(name: String?, calls: [CallRecord], status: Status, errorCode: String? = nil, errorMessage: String? = nil,
+              parent: String? = nil, depth: Int = 0) {
     self.name = name; self.calls = calls; self.status = status; self.errorCode = errorCode; self.errorMessage = errorMessage
+    self.parent = parent; self.depth = depth
   }
 
   public var changeCount: Int { calls.reduce(0) { $0 + $1.changes.count } }
@@ -109,7 +114,8 @@ public final class PlanRecorder: @unchecked Sendable {
   public init(steps: [StepRecord]) { self.steps = steps }
 
   public func beginStep(_ name: String) {
-    steps.append(StepRecord(name: name, calls: [], status: .running))
+    steps.append(StepRecord(name: name, calls: [], status: .running, parent: open.last.flatMap { steps[$0].name },
+                            depth: open.count))
     open.append(steps.count - 1)
     onEvent?(.stepStarted(name))
   }
@@ -122,7 +128,9 @@ public final class PlanRecorder: @unchecked Sendable {
       s.errorCode = error.code
       s.errorMessage = error.message
     } else {
-      s.status = s.calls.contains { $0.status == .changed } ? .changed : .ok
+      // A step that changed nothing itself changed what its nested steps changed.
+      let nestedChanged = steps[(i + 1)...].contains { $0.depth > s.depth && $0.status == .changed }
+      s.status = nestedChanged || s.calls.contains { $0.status == .changed } ? .changed : .ok
     }
     steps[i] = s
     onEvent?(.stepFinished(s))
@@ -193,6 +201,14 @@ public final class PlanRecorder: @unchecked Sendable {
   }
 
   public static func renderStep(_ step: StepRecord, color: Bool = false) -> String {
+    guard step.depth == 0 else {
+      // A nested step: indented under the step it runs in.
+      var flat = step
+      flat.depth = 0
+      let indent = String(repeating: "  ", count: step.depth)
+      return renderStep(flat, color: color).split(separator: "\n", omittingEmptySubsequences: false)
+        .map { $0.isEmpty ? "" : indent + $0 }.joined(separator: "\n")
+    }
     let title = step.name.map { "Step \(Value.quote($0))" } ?? "Outside any step"
     var status = step.status.rawValue
     let n = step.changeCount
@@ -283,7 +299,7 @@ public final class PlanRecorder: @unchecked Sendable {
         ("event", .string("step_finished")), ("step", step.name.map(JSON.string) ?? .null),
         ("status", .string(step.status.rawValue)), ("changes", .int(step.changeCount)),
         ("error", step.errorMessage.map { errorJSON(step.errorCode, $0) } ?? .null),
-      ]).text
+      ] + (step.parent.map { [("parent", JSON.string($0))] } ?? [])).text
     case .summary(let s):
       return JSON.object([
         ("event", .string("summary")), ("add", .int(s.toAdd)), ("change", .int(s.toChange)),

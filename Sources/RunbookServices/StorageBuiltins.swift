@@ -82,8 +82,8 @@ extension Domain {
       builtin("storage_account",
               [BuiltinParameter("subscription", .string), BuiltinParameter("resource_group", .string),
                BuiltinParameter("name", .string)],
-              returns: .map, category: cat, effect: .reads,
-              doc: "A storage account: {name, id/scope, location, hns_enabled, private_endpoint, …}.") { args, _ in
+              returns: .map, result: .storageAccount, category: cat, effect: .reads,
+              doc: "A storage account: {name, id/scope, location, is_hns_enabled, private_endpoint_only, …}.") { args, _ in
         let sub = try args.guid("subscription")
         let rg = try args.nonEmptyString("resource_group")
         let name = try args.string("name")
@@ -92,7 +92,7 @@ extension Domain {
       },
 
       builtin("ensure_container", [BuiltinParameter("account", .any), BuiltinParameter("name", .string, default: .value(.string(ciContainerName)))],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .container, category: cat, effect: .changes,
               doc: "The filesystem (container) `name` in the account, created when missing.") { args, log in
         let acct = try account(args, "account")
         let name = try args.string("name")
@@ -110,7 +110,7 @@ extension Domain {
       },
 
       builtin("ensure_directory", [BuiltinParameter("account", .any), BuiltinParameter("path", .string), containerParam],
-              returns: .list, category: cat, effect: .changes,
+              returns: .list, result: .list(of: .string), category: cat, effect: .changes,
               doc: "Creates each missing folder of `path` (`a/b`) in the container; returns the folder paths.") { args, log in
         let acct = try account(args, "account")
         let container = try args.string("container")
@@ -135,7 +135,7 @@ extension Domain {
         return .list(created)
       },
 
-      builtin("role_definition", [BuiltinParameter("name", .string)], returns: .map, category: "roles", effect: .pure,
+      builtin("role_definition", [BuiltinParameter("name", .string)], returns: .map, result: .roleDefinition, category: "roles", effect: .pure,
               doc: "A built-in role by name: {name, id}; fails for unknown roles.") { args, _ in
         let r = try args.role("name")
         return .record(fields: [("kind", .string("role_definition")), ("name", .string(r.name)), ("id", .string(r.id))])
@@ -157,7 +157,7 @@ extension Domain {
 
       builtin("assign_role",
               [BuiltinParameter("principal", .any), BuiltinParameter("role", .string), BuiltinParameter("scope", .string)],
-              returns: .map, category: "roles", effect: .changes,
+              returns: .map, result: .roleAssignment, category: "roles", effect: .changes,
               doc: "Assigns a role at a scope under a deterministic assignment GUID (ok when already assigned).") { args, log in
         let p = try principal(args, "principal")
         let r = try args.role("role")
@@ -192,7 +192,7 @@ extension Domain {
       builtin("wait_for_role",
               [BuiltinParameter("principal", .any), BuiltinParameter("role", .string), BuiltinParameter("scope", .string),
                BuiltinParameter("timeout", .duration, default: .value(.duration(600_000)))],
-              returns: .map, category: "roles", effect: .reads,
+              returns: .map, result: .roleVisible, category: "roles", effect: .reads,
               doc: "Polls (5 s, doubling, at most 60 s apart) until the assignment is visible; fails after `timeout`.") { args, log in
         let p = try principal(args, "principal")
         let r = try args.role("role")
@@ -224,7 +224,7 @@ extension Domain {
       },
 
       builtin("get_acl", [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))), containerParam],
-              returns: .map, category: cat, effect: .reads,
+              returns: .map, result: .acl, category: cat, effect: .reads,
               doc: "The owner, owning group, permissions and ACL of a path (\"\" is the container root).") { args, _ in
         let acct = try account(args, "account")
         let container = try args.string("container")
@@ -238,7 +238,7 @@ extension Domain {
       builtin("set_acl",
               [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
                BuiltinParameter("entries", .any), containerParam],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .acl, category: cat, effect: .changes,
               doc: "Merges ACL entries (access and default) into a path's ACL, keeping the others; widens a restrictive mask.") { args, log in
         let acct = try account(args, "account")
         let container = try args.string("container")
@@ -273,7 +273,7 @@ extension Domain {
               [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
                BuiltinParameter("entries", .any), containerParam,
                BuiltinParameter("continue_on_failure", .bool, default: .value(.bool(true)))],
-              returns: .map, category: cat, effect: .changes,
+              returns: .map, result: .recursiveACLResult, category: cat, effect: .changes,
               doc: "Merges ACL entries into a path and everything under it (modify mode); returns counts and failed entries.") { args, log in
         let acct = try account(args, "account")
         let container = try args.string("container")
@@ -332,7 +332,7 @@ extension Domain {
           "https://\(name).dfs.core.windows.net/\(container)\(path.isEmpty ? "" : "/" + path)?cg=\(contributor)&rg=\(reader)")
       },
 
-      builtin("parse_permission_identifier", [BuiltinParameter("identifier", .string)], returns: .map, category: cat,
+      builtin("parse_permission_identifier", [BuiltinParameter("identifier", .string)], returns: .map, result: .permissionIdentifier, category: cat,
               effect: .pure,
               doc: "Parses a permissions identifier (script or documentation form, parameters by name): {account, container, path, reader, contributor}.") { args, _ in
         try parsePermissionIdentifier(try args.string("identifier"))

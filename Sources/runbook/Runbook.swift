@@ -32,9 +32,28 @@ struct Runbook: ParsableCommand {
     version: "0.1.0",
     subcommands: [
       RunCommand.self, PlanCommand.self, ApplyCommand.self, ShowCommand.self, SnapshotCommand.self, CheckCommand.self,
-      BuiltinsCommand.self, REPLCommand.self, EmulatorCommand.self,
+      FormatCommand.self, BuiltinsCommand.self, REPLCommand.self, LSPCommand.self, EmulatorCommand.self,
     ],
     defaultSubcommand: nil)
+
+  /// Parses the command line and runs the command. Every command-line
+  /// mistake (unknown flag, missing argument, bad value, failed validation)
+  /// exits with `ExitStatus.usage` (2), as the README documents:
+  /// swift-argument-parser's own default for these is 64 (EX_USAGE).
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch let code as ExitCode {
+      Foundation.exit(code.rawValue)
+    } catch {
+      let code = exitCode(for: error)
+      // --help and --version are not errors: print as the parser would, exit 0.
+      guard code == .validationFailure else { exit(withError: error) }
+      Console.err(fullMessage(for: error) + "\n")
+      terminate(.usage)
+    }
+  }
 
   /// With no subcommand: the REPL on a terminal, else the usage text.
   func run() throws {
@@ -224,23 +243,63 @@ func printOutputs(_ outputs: [(name: String, value: Value)]) {
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check", abstract: "Check runbooks for errors without running them.",
-    discussion: "Reports syntax errors, undefined names, unknown functions, bad argument labels or counts, assignment to `let`, visible type mismatches, misplaced break/continue/return, unused variables and unreachable code.")
+    discussion: """
+      Reports syntax errors, undefined names, unknown functions, bad argument labels or counts, assignment to \
+      `let`, visible type mismatches, misplaced break/continue/return, unused variables and unreachable code. \
+      A directory is searched recursively for `.runbook` files. With --format json, each diagnostic is one JSON \
+      object per line, then a summary object (docs/tooling.md).
+      """)
 
-  @ArgumentParser.Argument(help: "The runbook files.", completion: .file(extensions: ["runbook"]))
-  var files: [String]
+  @ArgumentParser.Argument(help: "The runbook files, or directories to search for .runbook files.",
+                           completion: .file(extensions: ["runbook"]))
+  var paths: [String]
+
+  @Option(name: .customLong("format"), help: "Output format: text (diagnostics on stderr) or json (JSON lines on stdout).")
+  var format: RunCommand.OutputFormat = .text
 
   func run() throws {
+    let files = RunbookFiles.expand(paths)
     var errors = 0, warnings = 0
     for file in files {
       let session = Session(registry: Backend.withoutServices().registry, host: ConsoleHost(showSteps: false))
       let (_, diagnostics) = session.compile(path: file)
-      Console.printDiagnostics(diagnostics)
+      if format == .json {
+        for d in diagnostics { Console.out(DiagnosticJSON.line(d, file: file) + "\n") }
+      } else {
+        Console.printDiagnostics(diagnostics)
+      }
       errors += diagnostics.filter { $0.severity == .error }.count
       warnings += diagnostics.filter { $0.severity == .warning }.count
     }
-    let summary = "\(files.count) file\(files.count == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
-    Console.err(summary)
+    if format == .json {
+      Console.out(DiagnosticJSON.summary(files: files.count, errors: errors, warnings: warnings) + "\n")
+    } else {
+      let summary = "\(files.count) file\(files.count == 1 ? "" : "s") checked: \(errors) error\(errors == 1 ? "" : "s"), \(warnings) warning\(warnings == 1 ? "" : "s")\n"
+      Console.err(summary)
+    }
     terminate(errors > 0 ? .invalidRunbook : .success)
+  }
+}
+
+/// The runbook files named on a command line: files as given, directories
+/// searched recursively for `*.runbook` (sorted, so output is stable).
+enum RunbookFiles {
+  static func expand(_ paths: [String]) -> [String] {
+    var files: [String] = []
+    for path in paths {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        files.append(path)  // a missing file is reported by whoever reads it
+        continue
+      }
+      let root = URL(fileURLWithPath: path)
+      let found = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)?
+        .compactMap { $0 as? URL }.filter { $0.pathExtension == "runbook" } ?? []
+      let prefix = path.hasSuffix("/") ? path : path + "/"
+      let relative = found.map { prefix + String($0.standardizedFileURL.path.dropFirst(root.standardizedFileURL.path.count + 1)) }
+      files += relative.sorted()
+    }
+    return files
   }
 }
 
@@ -257,11 +316,22 @@ struct BuiltinsCommand: ParsableCommand {
     let registry = Backend.withoutServices().registry
     if let name {
       guard let b = registry[name] else {
-        let hint = registry.all.map(\.name).filter { $0.contains(name) || name.contains($0) }
-        Console.err("error: no built-in named `\(name)`\(hint.isEmpty ? "" : "; similar: \(hint.joined(separator: ", "))")\n")
+        let names = registry.all.map(\.name)
+        let suggestion = didYouMean(name, in: names)
+        let similar = names.filter { $0 != closestName(to: name, in: names) && ($0.contains(name) || name.contains($0)) }
+        Console.err("error: no built-in named `\(name)`\(suggestion)\(similar.isEmpty ? "" : (suggestion.isEmpty ? "; similar: " : " similar: ") + similar.joined(separator: ", "))\n")
         terminate(.usage)
       }
       Console.out("\(b.signature)\n  \(b.doc)\n  category: \(b.category), effect: \(b.effect.rawValue)\n")
+      if let fields = b.result.fields ?? { if case .list(let e) = b.result { return e.fields }; return nil }() {
+        Console.out("  returns \(b.result.valueType == .list ? "a list of records" : "a record") with the fields:\n")
+        let width = fields.map(\.name.count).max() ?? 0
+        for f in fields {
+          Console.out("    \(f.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(f.shape.description)\(f.isOptional ? " or nil" : "")\n")
+        }
+      } else if case .list(let element) = b.result {
+        Console.out("  returns a list of \(element.description)\n")
+      }
       return
     }
     var category = ""

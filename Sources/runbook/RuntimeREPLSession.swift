@@ -38,8 +38,14 @@ final class RuntimeREPLSession: REPLSession {
 
   func isIncomplete(_ text: String) -> Bool { Session.isIncomplete(text) }
 
+  /// Entries evaluated so far; diagnostics name the entry they point into
+  /// (`<entry 3>:2:5`: line 2 of the third entry), so an error inside a
+  /// function typed earlier is not mistaken for a line of the current entry.
+  private var entryCount = 0
+
   func evaluate(_ text: String) -> REPLEvaluation {
-    let outcome = session.evaluate(text)
+    entryCount += 1
+    let outcome = session.evaluate(text, path: "<entry \(entryCount)>")
     var value: Value? = outcome.value
     // `print(x)` and `wait_for(1m)` return nil; echoing `nil` after their effect is noise.
     if case .null? = value, endsWithCallToNilBuiltin(text) { value = nil }
@@ -96,9 +102,10 @@ final class RuntimeREPLSession: REPLSession {
         """
     }
     if let b = registry[name] { return "\(b.signature)\n  \(b.doc)\n  category: \(b.category), effect: \(b.effect.rawValue)" }
-    if let k = Keyword(rawValue: name) { return "`\(k.rawValue)` is a keyword; see docs/language.md" }
+    if let k = Keyword(rawValue: name) { return "keyword `\(k.rawValue)`: \(k.help)" }
     if let v = session.global(name) { return "\(name): \(v.typeName) = \(v.repr)" }
-    return "no built-in, keyword or name called `\(name)`"
+    let known = registry.builtins.keys.sorted() + Keyword.allCases.map(\.rawValue) + session.globalNames
+    return "no built-in, keyword or name called `\(name)`\(didYouMean(name, in: known))"
   }
 
   func builtinsListing() -> String {
@@ -179,6 +186,7 @@ final class RuntimeREPLSession: REPLSession {
 
   func reset() {
     context = makeContext()
+    entryCount = 0
     loadedParams = []
     unboundPath = nil
     unboundParams = []

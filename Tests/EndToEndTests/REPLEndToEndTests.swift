@@ -14,6 +14,7 @@ struct REPLEndToEndTests {
   static let prompt = "runbook> "
   static let continuation = "...> "
   static let up = "\u{1B}[A"
+  static let left = "\u{1B}[D"
   static let ctrlC = "\u{03}"
   static let ctrlD = "\u{04}"
   static let acct =
@@ -36,13 +37,70 @@ struct REPLEndToEndTests {
     // Fields of a record bound in the session.
     try repl.send(Self.acct + "\r")
     try repl.expectPrompt(Self.prompt)
-    try repl.send("acct.hns\t\r")
+    try repl.send("acct.is_hns\t\r")
     try repl.expect("\r\ntrue\r\n")
     try repl.expectPrompt(Self.prompt)
     try repl.send("acct.dfs_end\t\r")
     try repl.expect("\"https://contosolake.dfs.core.windows.net/\"")
     try repl.expectPrompt(Self.prompt)
     #expect(!repl.outputContains("undefined name"), "a completion did not happen")
+    try repl.send(Self.ctrlD)
+    #expect(try repl.waitForExit() == .exited(0))
+  }
+
+  /// Found by hand: "café 日本" typed at the prompt became "caf " (libedit in
+  /// the "C" locale drops non-ASCII bytes).
+  @Test func unicodeInputIsAcceptedEchoedAndEditableOverMultiByteCharacters() throws {
+    let home = try ScratchDirectory()
+    let repl = try REPLProcess.start(home: home)
+    try repl.expectPrompt(Self.prompt)
+    // Pasted: all bytes at once.
+    try repl.send("print(\"café 日本\")\r")
+    try repl.expect("\r\ncafé 日本\r\n")
+    try repl.expectPrompt(Self.prompt)
+    // Typed: one character at a time, echoed as typed.
+    for character in #"len("ü€😀")"# { try repl.send(String(character)) }
+    try repl.expect("ü€😀")
+    try repl.send("\r")
+    try repl.expect("\r\n3\r\n")
+    try repl.expectPrompt(Self.prompt)
+    // The cursor moves over whole characters: two Lefts from the end of
+    // `let s = "日本"` land before `本`, where `é` is inserted.
+    try repl.send(#"let s = "日本""#)
+    try repl.expect("日本")
+    try repl.send(Self.left + Self.left + "é\r")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("s\r")
+    try repl.expect("\r\n\"日é本\"\r\n")
+    try repl.expectPrompt(Self.prompt)
+    #expect(!repl.outputContains("error"), "\(repl.transcript)")
+    try repl.send(Self.ctrlD)
+    #expect(try repl.waitForExit() == .exited(0))
+  }
+
+  @Test func multiLineEntriesReportTheLineWithinTheEntryAndHelpExplainsKeywords() throws {
+    let home = try ScratchDirectory()
+    let repl = try REPLProcess.start(home: home)
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("step \"x\" {\r")
+    try repl.expectPrompt(Self.continuation)
+    try repl.send("1 + 1\r")
+    try repl.expectPrompt(Self.continuation)
+    try repl.send("undefined_name\r")
+    try repl.expectPrompt(Self.continuation)
+    try repl.send("}\r")
+    try repl.expect("<entry 1>:3:1: error: undefined name `undefined_name`")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send(":help for\r")
+    try repl.expect("keyword `for`: for X in LIST_OR_RANGE { }")
+    try repl.expect("Runs the body once per element.")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send("nosuch_builtin(1)\r")
+    try repl.expect("<entry 2>:1:1: error: unknown function `nosuch_builtin`; type `:builtins` to list the built-ins")
+    try repl.expectPrompt(Self.prompt)
+    try repl.send(":hlep\r")
+    try repl.expect("unknown command :hlep (did you mean :help? try :help)")
+    try repl.expectPrompt(Self.prompt)
     try repl.send(Self.ctrlD)
     #expect(try repl.waitForExit() == .exited(0))
   }

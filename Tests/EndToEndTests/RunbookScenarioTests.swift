@@ -350,7 +350,7 @@ struct RunbookScenarioTests {
     let r = try Self.run("byol-setup", state: Self.statePath("non-hns-account"), Self.prefixParams)
     #expect(r.status == 1)
     #expect(r.stderr.contains(
-      "byol-setup.runbook:48:9: error: contosolake does not have hierarchical namespace enabled. Please use HNS Enabled Gen2 storage account."))
+      "byol-setup.runbook:52:9: error: contosolake does not have hierarchical namespace enabled. Please use HNS Enabled Gen2 storage account."))
     #expect(r.stdout.contains(Self.planNothing))
     #expect(r.stdout.contains("Steps: 0 ok, 0 changed, 0 failed."))
     #expect(!r.stdout.contains("Step \""))

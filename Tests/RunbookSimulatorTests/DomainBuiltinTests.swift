@@ -17,7 +17,7 @@ struct DomainBuiltinTests {
   @Test("non-HNS account: the ACL step fails with the script's hint")
   func nonHNS() throws {
     let h = Harness(world: try Scenarios.load("non-hns-account"))
-    #expect(try account(h).get("hns_enabled") == .bool(false))
+    #expect(try account(h).get("is_hns_enabled") == .bool(false))
     // The container is created first (blob endpoint), then the DFS call fails.
     try h.call("ensure_container", ["account": "contosolake"])
     let e = try #require(h.failure("set_acl", ["account": "contosolake", "entries": .list(["group:\(aliceID):r-x"])]))

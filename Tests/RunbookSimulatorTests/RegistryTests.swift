@@ -34,7 +34,7 @@ struct RegistryTests {
     let ci = try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales", "account": "contosolake", "permission_identifier": id])
     #expect(ci.get("permission_identifier") == id)
     let dv = try h.call("dataverse_environment", ["name": "https://contososales.crm.dynamics.com"])
-    #expect(dv.get("attached_ci") == ci.get("id"))
+    #expect(dv.get("attached_customer_insights") == ci.get("id"))
     #expect(dv.get("linked_storage_account") == .string(storageScope))
     try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales", "account": "contosolake", "permission_identifier": id])
     #expect(h.recorder.steps.flatMap(\.calls).filter { $0.builtin == "connect_dataverse" }.map(\.status) == [.changed, .ok])
@@ -73,7 +73,7 @@ struct DetachTests {
     #expect(failures.asList?.isEmpty == true)
     #expect(try h.call("ci_environment", ["name": "Fabrikam CI"]).get("dataverse_environment") == .null)
     try h.call("connect_dataverse", ["ci_environment": "Contoso CI", "dataverse_environment": "Contoso Sales"])
-    #expect(try h.call("dataverse_environment", ["name": "Contoso Sales"]).get("attached_ci") == "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d")
+    #expect(try h.call("dataverse_environment", ["name": "Contoso Sales"]).get("attached_customer_insights") == "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d")
   }
 }
 
