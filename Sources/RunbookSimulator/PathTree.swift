@@ -105,9 +105,11 @@ public final class PathTree: @unchecked Sendable {
   }
 
   /// Creates `path` and any missing parent folders; returns the node.
+  /// `ownParents`: missing parents get `owner` too (the service makes the
+  /// caller the owner of every folder a create adds), else their parent's.
   @discardableResult
   public func ensure(_ path: String, isDirectory dir: Bool, owner: String? = nil, group: String? = nil,
-                     acl: AccessControlList? = nil) -> Node {
+                     acl: AccessControlList? = nil, ownParents: Bool = false) -> Node {
     if let n = node(path) { return n }
     let segments = path.split(separator: "/").map(String.init)
     var current: Node = 0
@@ -116,7 +118,7 @@ public final class PathTree: @unchecked Sendable {
       prefix = prefix.isEmpty ? seg : prefix + "/" + seg
       if let n = node(prefix) { current = n; continue }
       let last = i == segments.count - 1
-      current = addChild(current, name: seg, isDirectory: last ? dir : true, owner: last ? owner : nil,
+      current = addChild(current, name: seg, isDirectory: last ? dir : true, owner: last || ownParents ? owner : nil,
                          group: last ? group : nil, acl: last ? acl : nil)
     }
     return current

@@ -485,7 +485,7 @@ extension World: DataLakeService {
                            message: "The specified path, or an element of the path, exists and its resource type is invalid for this operation.")
       }
     }
-    t.ensure(path, isDirectory: true, owner: tenant.signedInUser)
+    t.ensure(path, isDirectory: true, owner: tenant.signedInUser, ownParents: true)
   }
 
   private func node(_ t: PathTree, _ path: String) throws(ServiceError) -> PathTree.Node {

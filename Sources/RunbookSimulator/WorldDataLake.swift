@@ -75,7 +75,7 @@ extension World {
       prefix = prefix.isEmpty ? String(seg) : prefix + "/" + seg
       if let n = t.node(prefix), !t.isDirectory(n) { throw .pathConflict }
     }
-    let n = t.ensure(path, isDirectory: false, owner: tenant.signedInUser)
+    let n = t.ensure(path, isDirectory: false, owner: tenant.signedInUser, ownParents: true)
     let c = FileContent(version: 1, modifiedMilliseconds: nowMilliseconds)
     t.setContent(n, c)
     return c
