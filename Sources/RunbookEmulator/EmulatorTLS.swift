@@ -83,7 +83,8 @@ public struct EmulatorTLS: Sendable {
       try Data(serverPEM.utf8).write(to: dir.appendingPathComponent("server.pem"), options: .atomic)
       let keyFile = dir.appendingPathComponent("server-key.pem")
       // The key is readable by its owner only.
-      FileManager.default.createFile(atPath: keyFile.path, contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+      guard FileManager.default.createFile(atPath: keyFile.path, contents: Data(keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+      else { throw EmulatorError("cannot write `\(keyFile.path)`") }
       return EmulatorTLS(
         certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serverPEM.utf8)),
         privateKey: try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem), trustFile: caFile.path)
