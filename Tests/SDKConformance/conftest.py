@@ -5,6 +5,7 @@ REQUESTS_CA_BUNDLE), as docs/emulator.md describes."""
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -102,6 +103,9 @@ def emulator():
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+    out.close()
+    err.close()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
