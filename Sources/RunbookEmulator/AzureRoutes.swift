@@ -7,14 +7,14 @@ extension Emulator {
     .json(e.status, ["error": ["code": .string(e.code), "message": .string(e.message)]])
   }
 
-  func account(_ a: StorageAccount, host: String) -> WireJSON {
+  func account(_ a: StorageAccount, origin: String) -> WireJSON {
     [
       "id": .string(a.id), "name": .string(a.name), "type": "Microsoft.Storage/storageAccounts",
       "location": .string(a.location), "kind": .string(a.kind), "sku": ["name": "Standard_LRS", "tier": "Standard"],
       "properties": [
         "isHnsEnabled": .bool(a.isHnsEnabled), "provisioningState": "Succeeded",
         "publicNetworkAccess": a.privateEndpointOnly ? "Disabled" : "Enabled",
-        "primaryEndpoints": ["dfs": .string("http://\(host)/\(a.name)/"), "blob": .string("http://\(host)/\(a.name)/")],
+        "primaryEndpoints": ["dfs": .string("\(origin)/\(a.name)/"), "blob": .string("\(origin)/\(a.name)/")],
       ],
     ]
   }
@@ -28,6 +28,27 @@ extension Emulator {
      ]]
   }
 
+  static let assignmentNotFound = ServiceError(service: "arm", status: 404, code: "RoleAssignmentNotFound",
+                                               message: "The role assignment does not exist.")
+
+  /// `GET {scope}/providers/Microsoft.Authorization/roleAssignments`:
+  /// unfiltered, `atScope()`, `principalId eq '…'` or both joined by `and`.
+  func listAssignments(_ r: EmulatorRequest, scope: String) throws(ServiceError) -> EmulatorResponse {
+    var atScope = false, principal: String? = nil
+    if let filter = r.q("$filter"), !filter.trimmingCharacters(in: .whitespaces).isEmpty {
+      for clause in filter.components(separatedBy: " and ").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+        if clause.lowercased() == "atscope()" { atScope = true; continue }
+        guard let id = Self.eqFilter(clause, "principalId") else {
+          throw ServiceError(service: "arm", status: 400, code: "UnsupportedQuery",
+                             message: "The filter '\(filter)' is not supported. Supported filters are 'atScope()', 'principalId eq {id}' and 'assignedTo({id})'.")
+        }
+        principal = id
+      }
+    }
+    let list = world.listRoleAssignments(scope: scope, principalID: principal, atScope: atScope).map(assignment)
+    return .json(200, paged(list, r, defaultSize: 1000, nextKey: "nextLink"))
+  }
+
   func arm(_ r: EmulatorRequest) -> EmulatorResponse {
     guard r.q("api-version") != nil else {
       return armFail(ServiceError(service: "arm", status: 400, code: "MissingApiVersionParameter",
@@ -35,20 +56,22 @@ extension Emulator {
     }
     let s = r.segments
     let lower = s.map { $0.lowercased() }
-    let host = r.header("Host") ?? "127.0.0.1"
-    let snapshot = world.snapshot()
+    let origin = r.origin
     do throws(ServiceError) {
       // Role assignments at any scope.
       if let p = lower.lastIndex(of: "providers"), p + 2 < lower.count, lower[p + 1] == "microsoft.authorization",
         lower[p + 2] == "roleassignments"
       {
         let scope = "/" + s[..<p].joined(separator: "/")
-        if r.method == "GET" && p + 3 == s.count {
-          guard let principal = Self.eqFilter(r.q("$filter"), "principalId") else {
-            return armFail(ServiceError(service: "arm", status: 400, code: "UnsupportedQuery", message: "Unsupported $filter."))
-          }
-          return .json(200, paged(try world.roleAssignments(scope: scope, principalID: principal).map(assignment), r,
-                                  defaultSize: 1000, nextKey: "nextLink"))
+        if r.method == "GET" && p + 3 == s.count { return try listAssignments(r, scope: scope) }
+        if r.method == "GET" && p + 4 == s.count {
+          guard let a = world.roleAssignment(scope: scope, name: s[p + 3]) else { throw Self.assignmentNotFound }
+          return .json(200, assignment(a))
+        }
+        if r.method == "DELETE" && p + 4 == s.count {
+          // 200 with the deleted assignment, then 204 when it is gone.
+          guard let a = try world.deleteRoleAssignment(scope: scope, name: s[p + 3]) else { return EmulatorResponse(status: 204) }
+          return .json(200, assignment(a))
         }
         if r.method == "PUT" && p + 4 == s.count {
           guard let props = r.json?["properties"], let role = props["roleDefinitionId"]?.string,
@@ -61,7 +84,7 @@ extension Emulator {
           if type == nil, replicationLeft[principal.lowercased(), default: 0] > 0 {
             replicationLeft[principal.lowercased()]! -= 1
             return armFail(ServiceError(service: "arm", status: 400, code: "PrincipalNotFound",
-                                        message: "Principal \(principal.replacingOccurrences(of: "-", with: "")) does not exist in the directory \(snapshot.tenant.id)."))
+                                        message: "Principal \(principal.replacingOccurrences(of: "-", with: "")) does not exist in the directory \(world.tenant.id)."))
           }
           let known = try world.object(id: principal)?.type
           let (a, created) = try world.createRoleAssignment(RoleAssignment(
@@ -75,34 +98,38 @@ extension Emulator {
       }
       // GET /subscriptions
       if s.count == 1 {
-        let subs = snapshot.azure.subscriptions.map { sub -> WireJSON in
+        let subs = world.subscriptionList.map { sub -> WireJSON in
           ["id": .string("/subscriptions/\(sub.id)"), "subscriptionId": .string(sub.id), "displayName": .string(sub.name),
-           "state": "Enabled", "tenantId": .string(snapshot.tenant.id)]
+           "state": "Enabled", "tenantId": .string(world.tenant.id)]
         }
         return .json(200, paged(subs, r, defaultSize: 1000, nextKey: "nextLink"))
       }
-      guard snapshot.azure.subscriptions.contains(where: { $0.id.lowercased() == lower[1] }) else {
+      guard world.subscriptionList.contains(where: { $0.id.lowercased() == lower[1] }) else {
         throw ServiceError(service: "arm", status: 404, code: "SubscriptionNotFound", message: "The subscription '\(s[1])' could not be found.")
       }
-      let accounts = snapshot.azure.storageAccounts.filter { $0.subscriptionId.lowercased() == lower[1] }
+      let accounts = world.storageAccounts(subscriptionID: s[1])
       // GET /subscriptions/{sub}/providers/Microsoft.Storage/storageAccounts
       if lower.count == 4, lower[2] == "providers", lower[3] == "microsoft.storage" {
         return armFail(ServiceError(service: "arm", status: 404, code: "NotFound", message: "Not found"))
       }
       if lower.count == 5, lower[2] == "providers", lower[3] == "microsoft.storage", lower[4] == "storageaccounts" {
-        var list: [WireJSON] = []
-        for a in accounts { list.append(account(try world.storageAccount(subscriptionID: a.subscriptionId, resourceGroup: a.resourceGroup, name: a.name), host: host)) }
-        return .json(200, paged(list, r, defaultSize: 1000, nextKey: "nextLink"))
+        return .json(200, paged(accounts.map { account($0, origin: origin) }, r, defaultSize: 1000, nextKey: "nextLink"))
       }
       // /subscriptions/{sub}/resourceGroups/{rg}/providers/...
       if lower.count >= 6, lower[2] == "resourcegroups", lower[4] == "providers" {
         let rg = s[3]
+        guard world.subscriptionList.first(where: { $0.id.lowercased() == lower[1] })?.resourceGroups
+          .contains(where: { $0.lowercased() == rg.lowercased() }) == true
+        else {
+          throw ServiceError(service: "arm", status: 404, code: "ResourceGroupNotFound", message: "Resource group '\(rg)' could not be found.")
+        }
         if lower.count >= 7, lower[5] == "microsoft.storage", lower[6] == "storageaccounts" {
           guard lower.count >= 8 else {
-            return armFail(ServiceError(service: "arm", status: 404, code: "NotFound", message: "Not found"))
+            let list = world.storageAccounts(subscriptionID: s[1], resourceGroup: rg).map { account($0, origin: origin) }
+            return .json(200, paged(list, r, defaultSize: 1000, nextKey: "nextLink"))
           }
           let a = try world.storageAccount(subscriptionID: s[1], resourceGroup: rg, name: s[7])
-          if lower.count == 8 { return .json(200, account(a, host: host)) }
+          if lower.count == 8 { return .json(200, account(a, origin: origin)) }
           if lower.count == 10, lower[8] == "blobservices", lower[9] == "default" {
             return .json(200, ["id": .string(a.id + "/blobServices/default"), "name": "default",
                                "type": "Microsoft.Storage/storageAccounts/blobServices",
@@ -111,8 +138,8 @@ extension Emulator {
         }
         if lower.count == 7, lower[5] == "microsoft.eventgrid", lower[6] == "systemtopics" {
           let topics = accounts.filter { $0.resourceGroup.lowercased() == rg.lowercased() && $0.blobStorageEvents }.map { a -> WireJSON in
-            let id = "/subscriptions/\(a.subscriptionId)/resourceGroups/\(a.resourceGroup)/providers/Microsoft.Storage/storageAccounts/\(a.name)"
-            return ["id": .string("/subscriptions/\(a.subscriptionId)/resourceGroups/\(a.resourceGroup)/providers/Microsoft.EventGrid/systemTopics/\(a.name)-events"),
+            let id = a.id
+            return ["id": .string("/subscriptions/\(a.subscriptionID)/resourceGroups/\(a.resourceGroup)/providers/Microsoft.EventGrid/systemTopics/\(a.name)-events"),
                     "name": .string("\(a.name)-events"), "type": "Microsoft.EventGrid/systemTopics",
                     "properties": ["source": .string(id), "topicType": "Microsoft.Storage.StorageAccounts"]]
           }

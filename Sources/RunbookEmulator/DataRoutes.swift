@@ -18,8 +18,7 @@ extension Emulator {
     guard r.segments[3] == "v9.2" || r.segments[3] == "v9.1" || r.segments[3] == "v9.0" else {
       return dvFail(ServiceError(service: "dataverse", status: 404, code: "0x8006088a", message: "Resource not found for the segment '\(r.segments[3])'."))
     }
-    let snapshot = world.snapshot()
-    guard let env = snapshot.powerPlatform.environments.first(where: {
+    guard let env = world.dataverseEnvironmentList.first(where: {
       (URLComponents(string: $0.url)?.host ?? "").split(separator: ".").first.map { $0.lowercased() } == org
     }) else {
       return dvFail(ServiceError(service: "dataverse", status: 404, code: "OrganizationNotFound", message: "The organization '\(org)' does not exist."))
@@ -30,6 +29,16 @@ extension Emulator {
     }
     let seg = s[0]
     do throws(ServiceError) {
+      if r.method == "GET" && seg == "WhoAmI" {
+        // A client-credentials token acts as the app's application user.
+        let client = r.header("Authorization").flatMap { tokens[String($0.dropFirst(7))]?.clientID } ?? ""
+        return dvJSON(200, [
+          "@odata.context": .string("\(r.origin)/\(r.segments[0])/api/data/\(r.segments[3])/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse"),
+          "BusinessUnitId": .string(StableID.guid("businessunit", env.id)),
+          "UserId": .string(StableID.guid("systemuser", env.id, client.lowercased())),
+          "OrganizationId": .string(env.organizationId),
+        ])
+      }
       if r.method == "GET" && seg == "systemusers" {
         let users = env.users.map { u -> WireJSON in
           let mode = u.licensed ? 0 : (u.roles.contains("System Administrator") ? 1 : 4)
@@ -90,10 +99,20 @@ extension Emulator {
           guard let t = table else { throw ServiceError(service: "dataverse", status: 404, code: "0x80040217", message: "Could not find an entity with specified key value: \(name)") }
           return dvJSON(200, definition(t))
         }
-        guard let set = Self.eqFilter(r.q("$filter"), "EntitySetName") else {
-          return dvFail(ServiceError(service: "dataverse", status: 400, code: "0x80060888", message: "Unsupported $filter."))
+        var tables = env.tables
+        if let filter = r.q("$filter") {
+          if let set = Self.eqFilter(filter, "EntitySetName") {
+            tables = tables.filter { $0.entitySet == set }
+          } else if let name = Self.eqFilter(filter, "LogicalName") {
+            tables = tables.filter { $0.name == name }
+          } else {
+            return dvFail(ServiceError(service: "dataverse", status: 400, code: "0x80060888", message: "Unsupported $filter."))
+          }
         }
-        return dvJSON(200, ["value": .array(env.tables.filter { $0.entitySet == set }.map(definition))])
+        return dvJSON(200, [
+          "@odata.context": .string("\(r.origin)/\(r.segments[0])/api/data/\(r.segments[3])/$metadata#EntityDefinitions"),
+          "value": .array(tables.map(definition)),
+        ])
       }
       // Table rows: `{set}` and `{set}({id})`.
       let (setName, key): (String, String?) = {
@@ -118,12 +137,8 @@ extension Emulator {
         guard let row = rows.first(where: { $0.id.lowercased() == id.lowercased() }) else { throw ServiceError.recordNotFound }
         return dvJSON(200, json(row))
       case ("PATCH", let id?):
-        guard let ifMatch = r.header("If-Match") else {
-          // Without If-Match a PATCH is an upsert; the emulator does not create rows.
-          guard rows.contains(where: { $0.id.lowercased() == id.lowercased() }) else { throw ServiceError.recordNotFound }
-          return try patch(r, env.id, table.name, id, ifMatch: nil, json: json)
-        }
-        return try patch(r, env.id, table.name, id, ifMatch: ifMatch, json: json)
+        // Without If-Match a PATCH is an upsert; `If-Match: *` updates only.
+        return try patch(r, env.id, table, id, ifMatch: r.header("If-Match"), json: json)
       default:
         return dvFail(ServiceError(service: "dataverse", status: 405, code: "0x80060891", message: "The requested method is not allowed."))
       }
@@ -132,21 +147,41 @@ extension Emulator {
     }
   }
 
-  private func patch(_ r: EmulatorRequest, _ env: String, _ table: String, _ id: String, ifMatch: String?,
+  private func patch(_ r: EmulatorRequest, _ env: String, _ table: TableState, _ id: String, ifMatch: String?,
                      json: (Row) -> WireJSON) throws(ServiceError) -> EmulatorResponse {
+    guard StableID.isGUID(id) else {
+      throw ServiceError(service: "dataverse", status: 400, code: "0x80060888",
+                         message: "Bad Request - Error in query syntax.")
+    }
     guard let body = r.json?.object else {
       throw ServiceError(service: "dataverse", status: 400, code: "0x80040216", message: "The request body is not a JSON object.")
     }
+    let known = try world.columns(environmentID: env, table: table.name)
     var values: [String: FieldValue] = [:]
-    for (k, v) in body where !k.hasPrefix("@") {
+    for (k, v) in body.sorted(by: { $0.key < $1.key }) where !k.hasPrefix("@") {
+      guard known.contains(k) || k == table.name + "id" else {
+        throw ServiceError(service: "dataverse", status: 400, code: "0x80060888",
+                           message: "The property '\(k)' does not exist on type 'Microsoft.Dynamics.CRM.\(table.name)'. Make sure to only use property names that are defined by the type.")
+      }
       guard let f = v.fieldValue else {
         throw ServiceError(service: "dataverse", status: 400, code: "0x80040216", message: "Column '\(k)' has an unsupported value.")
       }
-      values[k] = f
+      if k != table.name + "id" { values[k] = f }
     }
-    let row = try world.updateRow(environmentID: env, table: table, id: id, values: values, ifMatch: ifMatch)
-    if r.header("Prefer")?.contains("return=representation") == true { return dvJSON(200, json(row)) }
-    return EmulatorResponse(status: 204, headers: [("OData-Version", "4.0"), ("OData-EntityId", r.path)])
+    let result: (Row, created: Bool)
+    if let ifMatch {
+      result = (try world.updateRow(environmentID: env, table: table.name, id: id, values: values, ifMatch: ifMatch), false)
+    } else {
+      result = try world.upsertRow(environmentID: env, table: table.name, id: id, values: values)
+    }
+    let (row, created) = result
+    let entityID = "\(r.origin)/\(r.segments[0])/api/data/\(r.segments[3])/\(table.entitySet)(\(row.id))"
+    if r.header("Prefer")?.contains("return=representation") == true {
+      var resp = dvJSON(created ? 201 : 200, json(row))
+      resp.headers.append(("OData-EntityId", entityID))
+      return resp
+    }
+    return EmulatorResponse(status: 204, headers: [("OData-Version", "4.0"), ("OData-EntityId", entityID)])
   }
 
   func definition(_ t: TableState) -> WireJSON {
@@ -154,93 +189,10 @@ extension Emulator {
      "MetadataId": .string(StableID.guid("entity", t.name))]
   }
 
-  // MARK: ADLS Gen2 DFS (`/{account}/{filesystem}/{path}`, Azurite-style path addressing)
+  // MARK: ADLS Gen2 DFS: see DFSRoutes.swift
 
-  func dfs(_ r: EmulatorRequest) -> EmulatorResponse {
-    let account = r.segments[0]
-    guard r.segments.count >= 2, !r.segments[1].isEmpty else {
-      return Errors.dfs(400, "InvalidUri", "The requested URI does not represent any resource on the server.", method: r.method)
-    }
-    let fs = r.segments[1]
-    let path = r.segments.dropFirst(2).filter { !$0.isEmpty }.joined(separator: "/")
-    let isPathRequest = r.segments.count > 2
-    var headers: [(String, String)] = [("x-ms-version", r.header("x-ms-version") ?? "2026-10-06")]
-    func ok(_ status: Int, _ extra: [(String, String)] = [], body: WireJSON? = nil) -> EmulatorResponse {
-      headers += [("ETag", "\"0x8DC\(requestCount)\""), ("Last-Modified", Self.httpDate())] + extra
-      if let body { return .json(status, body, headers: headers) }
-      return EmulatorResponse(status: status, headers: headers + [("Content-Length", "0")])
-    }
-    do throws(ServiceError) {
-      let action = r.q("action"), resource = r.q("resource")
-      switch (r.method, resource, action) {
-      case ("PUT", "filesystem", nil) where !isPathRequest:
-        try world.createFilesystem(account: account, filesystem: fs)
-        return ok(201, [("x-ms-namespace-enabled", "true")])
-      case ("PUT", nil, nil) where !isPathRequest && r.q("restype") == "container":
-        // The Blob endpoint's create container (what the Python SDK's create_file_system sends).
-        do throws(ServiceError) {
-          try world.createFilesystem(account: account, filesystem: fs)
-        } catch where error.code == "FilesystemAlreadyExists" {
-          let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerAlreadyExists</Code><Message>The specified container already exists.</Message></Error>"
-          return EmulatorResponse(status: 409, headers: headers + [("x-ms-error-code", "ContainerAlreadyExists"), ("Content-Type", "application/xml")],
-                                  body: Array(xml.utf8))
-        }
-        return ok(201)
-      case ("GET", "filesystem", nil) where !isPathRequest:
-        let maxResults = r.q("maxResults").flatMap { Int($0) }
-        let page = try world.listPaths(account: account, filesystem: fs, directory: r.q("directory") ?? "",
-                                       recursive: r.q("recursive")?.lowercased() == "true", continuation: r.q("continuation"),
-                                       maxResults: maxResults)
-        var items: [WireJSON] = []
-        for e in page.entries {
-          let ac = try world.getAccessControl(account: account, filesystem: fs, path: e.name)
-          var item: [String: WireJSON] = ["name": .string(e.name), "owner": .string(ac.owner), "group": .string(ac.group),
-                                          "permissions": .string(ac.permissions)]
-          if e.isDirectory { item["isDirectory"] = "true" } else { item["contentLength"] = "0" }
-          items.append(.object(item))
-        }
-        return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body: ["paths": .array(items)])
-      case ("HEAD", "filesystem", nil) where !isPathRequest:
-        guard try world.filesystemExists(account: account, filesystem: fs) else { throw ServiceError.filesystemNotFound() }
-        let hns = (try world.storageAccount(name: account))?.isHnsEnabled ?? false
-        return ok(200, [("x-ms-namespace-enabled", hns ? "true" : "false")])
-      case ("PUT", "directory", nil) where isPathRequest:
-        try world.createDirectory(account: account, filesystem: fs, path: path)
-        return ok(201)
-      case ("HEAD", nil, "getAccessControl") where isPathRequest:
-        let ac = try world.getAccessControl(account: account, filesystem: fs, path: path)
-        return ok(200, [("x-ms-owner", ac.owner), ("x-ms-group", ac.group), ("x-ms-permissions", ac.permissions),
-                        ("x-ms-acl", ac.acl.text)])
-      case ("HEAD", nil, let a) where isPathRequest && (a == nil || a == "getStatus"):
-        guard let isDir = try world.pathIsDirectory(account: account, filesystem: fs, path: path) else { throw ServiceError.pathNotFound() }
-        let ac = try world.getAccessControl(account: account, filesystem: fs, path: path)
-        return ok(200, [("x-ms-resource-type", isDir ? "directory" : "file"), ("x-ms-owner", ac.owner),
-                        ("x-ms-group", ac.group), ("x-ms-permissions", ac.permissions), ("Content-Length", "0")])
-      case ("PATCH", nil, "setAccessControl") where isPathRequest:
-        guard let text = r.header("x-ms-acl") else {
-          if r.header("x-ms-owner") != nil || r.header("x-ms-group") != nil || r.header("x-ms-permissions") != nil {
-            throw ServiceError(service: "dfs", status: 400, code: "UnsupportedHeader", message: "Only x-ms-acl is emulated.")
-          }
-          throw ServiceError(service: "dfs", status: 400, code: "MissingRequiredHeader", message: "An HTTP header that's mandatory for this request is not specified.")
-        }
-        if r.header("x-ms-permissions") != nil { throw ServiceError.invalidPermission }
-        let acl: AccessControlList
-        do { acl = try AccessControlList(parsing: text) } catch { throw ServiceError.invalidACL }
-        try world.setAccessControl(account: account, filesystem: fs, path: path, acl: acl)
-        return ok(200)
-      case ("PATCH", nil, "setAccessControlRecursive") where isPathRequest:
-        return try recursive(r, account, fs, path, ok)
-      default:
-        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
-                           message: "Value for one of the query parameters specified in the request URI is invalid.")
-      }
-    } catch {
-      return Errors.dfs(error.status, error.code, error.message, method: r.method, extra: headers)
-    }
-  }
-
-  private func recursive(_ r: EmulatorRequest, _ account: String, _ fs: String, _ path: String,
-                         _ ok: (Int, [(String, String)], WireJSON?) -> EmulatorResponse) throws(ServiceError) -> EmulatorResponse {
+  func recursive(_ r: EmulatorRequest, _ account: String, _ fs: String, _ path: String,
+                 _ ok: (Int, [(String, String)], WireJSON?) -> EmulatorResponse) throws(ServiceError) -> EmulatorResponse {
     guard let modeText = r.q("mode"), let mode = ACLRecursiveMode(rawValue: modeText) else {
       throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
                          message: "Value for one of the query parameters specified in the request URI is invalid.")

@@ -3,25 +3,39 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
-/// Serves an `Emulator` over HTTP/1.1 on 127.0.0.1 (never another address).
+/// Serves an `Emulator` over HTTP/1.1 on 127.0.0.1 (never another address),
+/// over TLS when given a certificate.
 public final class EmulatorServer: Sendable {
   public let emulator: Emulator
   public let port: Int
+  /// The CA file clients trust, when serving HTTPS.
+  public let trustFile: String?
   private let channel: any Channel
   private let group: MultiThreadedEventLoopGroup
 
   /// Binds 127.0.0.1:`port` (0: an ephemeral port, read back from `port`).
-  public init(emulator: Emulator, port: Int = 0) throws {
+  /// Requests are answered one at a time (the emulator's lock); the event
+  /// loops parse, encrypt and write in parallel.
+  public init(emulator: Emulator, port: Int = 0, tls: EmulatorTLS? = nil) throws {
     self.emulator = emulator
-    group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    trustFile = tls?.trustFile
+    let sslContext = try tls?.serverContext()
+    group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, min(System.coreCount, 4)))
     let latency = emulator.faults.latencyMilliseconds
+    let scheme = tls == nil ? "http" : "https"
     let bootstrap = ServerBootstrap(group: group)
-      .serverChannelOption(ChannelOptions.backlog, value: 64)
+      .serverChannelOption(ChannelOptions.backlog, value: 256)
       .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
       .childChannelInitializer { channel in
-        channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-          channel.pipeline.addHandler(HTTPHandler(emulator: emulator, latencyMilliseconds: latency))
+        channel.eventLoop.makeCompletedFuture {
+          if let sslContext {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+          }
+          try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+          try channel.pipeline.syncOperations.addHandler(
+            HTTPHandler(emulator: emulator, latencyMilliseconds: latency, scheme: scheme))
         }
       }
       .childChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -34,8 +48,9 @@ public final class EmulatorServer: Sendable {
     self.port = channel.localAddress?.port ?? port
   }
 
-  /// `http://127.0.0.1:PORT`.
-  public var baseURL: String { "http://127.0.0.1:\(port)" }
+  /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` over TLS (the
+  /// generated certificate names 127.0.0.1, ::1 and localhost).
+  public var baseURL: String { "\(trustFile == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
   public func shutdown() {
     try? channel.close().wait()
@@ -52,11 +67,12 @@ final class HTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
   let emulator: Emulator
   let latencyMilliseconds: Int
+  let scheme: String
   private var head: HTTPRequestHead?
   private var body: [UInt8] = []
 
-  init(emulator: Emulator, latencyMilliseconds: Int) {
-    self.emulator = emulator; self.latencyMilliseconds = latencyMilliseconds
+  init(emulator: Emulator, latencyMilliseconds: Int, scheme: String) {
+    self.emulator = emulator; self.latencyMilliseconds = latencyMilliseconds; self.scheme = scheme
   }
 
   func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -73,7 +89,8 @@ final class HTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     case .end:
       guard let h = head else { return }
       head = nil
-      let request = EmulatorRequest(method: h.method.rawValue, uri: h.uri, headers: h.headers.map { ($0.name, $0.value) }, body: body)
+      let request = EmulatorRequest(method: h.method.rawValue, uri: h.uri, headers: h.headers.map { ($0.name, $0.value) }, body: body,
+                                    scheme: scheme)
       let response = emulator.handle(request)
       let keepAlive = h.isKeepAlive
       let isHead = h.method == .HEAD
@@ -90,7 +107,9 @@ final class HTTPHandler: ChannelInboundHandler, @unchecked Sendable {
   private func write(_ context: ChannelHandlerContext, _ r: EmulatorResponse, version: HTTPVersion, keepAlive: Bool, isHead: Bool) {
     var headers = HTTPHeaders()
     for (k, v) in r.headers where k.lowercased() != "content-length" { headers.add(name: k, value: v) }
-    headers.replaceOrAdd(name: "Content-Length", value: String(r.body.count))
+    // A HEAD answer carries the length a GET's body would have.
+    let headLength = isHead ? r.headers.last { $0.0.lowercased() == "content-length" }?.1 : nil
+    headers.replaceOrAdd(name: "Content-Length", value: headLength ?? String(r.body.count))
     headers.replaceOrAdd(name: "Date", value: Emulator.httpDate())
     headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
     let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: r.status), headers: headers)

@@ -24,10 +24,9 @@ extension Emulator {
     if offset + size < items.count {
       var q = r.query
       q["$skiptoken"] = String(offset + size)
-      let host = r.header("Host") ?? "127.0.0.1"
       let query = q.sorted { $0.key < $1.key }.map { k, v in Self.encode(k) + "=" + Self.encode(v) }.joined(separator: "&")
       let path = r.segments.map(Self.encode).joined(separator: "/")
-      body[nextKey] = .string("http://\(host)/\(path)?\(query)")
+      body[nextKey] = .string("\(r.origin)/\(path)?\(query)")
     }
     return .object(body)
   }
@@ -49,11 +48,40 @@ extension Emulator {
      "displayName": .string(p.displayName), "servicePrincipalType": "Application"]
   }
   func group(_ g: DirectoryGroup) -> WireJSON {
-    let sid = "S-1-12-1-" + g.id.split(separator: "-").prefix(4).map { String(UInt32($0.prefix(8), radix: 16) ?? 0) }.joined(separator: "-")
+    let sid = Self.securityIdentifier(objectID: g.id)
     return ["@odata.type": "#microsoft.graph.group", "id": .string(g.id), "displayName": .string(g.displayName),
             "mailNickname": .string(g.mailNickname), "mailEnabled": false, "securityEnabled": .bool(g.securityEnabled),
             "groupTypes": [], "description": WireJSON(g.description), "securityIdentifier": .string(sid)]
   }
+  /// Entra ID's SID of an object id: `S-1-12-1-` and the GUID's 16 bytes in
+  /// .NET order (Data1, Data2 and Data3 little-endian, Data4 as written) read
+  /// as four little-endian 32-bit numbers.
+  static func securityIdentifier(objectID: String) -> String {
+    let hex = objectID.replacingOccurrences(of: "-", with: "")
+    guard hex.count == 32, let value = UInt128(hex, radix: 16) else { return "S-1-12-1-0-0-0-0" }
+    var guidBytes: [UInt8] = (0..<16).map { UInt8(truncatingIfNeeded: value >> (8 * (15 - $0))) }
+    guidBytes.swapAt(0, 3); guidBytes.swapAt(1, 2)  // Data1
+    guidBytes.swapAt(4, 5)  // Data2
+    guidBytes.swapAt(6, 7)  // Data3
+    let words = (0..<4).map { w in
+      (0..<4).reduce(UInt32(0)) { $0 | UInt32(guidBytes[w * 4 + $1]) << (8 * UInt32($1)) }
+    }
+    return "S-1-12-1-" + words.map(String.init).joined(separator: "-")
+  }
+
+  func user(_ u: DirectoryUser) -> WireJSON {
+    ["@odata.type": "#microsoft.graph.user", "id": .string(u.id), "displayName": .string(u.displayName),
+     "userPrincipalName": .string(u.userPrincipalName), "mail": .null, "givenName": .null, "surname": .null,
+     "jobTitle": .null, "officeLocation": .null, "preferredLanguage": .null, "businessPhones": [], "mobilePhone": .null]
+  }
+
+  /// `$select=a,b`: only those properties (and `@odata.type` of derived types in collections).
+  func selected(_ item: WireJSON, _ r: EmulatorRequest) -> WireJSON {
+    guard let select = r.q("$select"), let o = item.object else { return item }
+    let keep = Set(select.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+    return .object(o.filter { keep.contains($0.key.lowercased()) })
+  }
+
   func object(_ o: DirectoryObject) -> WireJSON {
     let type: String
     switch o.type {
@@ -121,10 +149,32 @@ extension Emulator {
         noteCreated(p.id)
         return graphJSON(201, sp(p))
       case ("GET", 1) where s[0] == "groups":
-        guard let name = Self.eqFilter(r.q("$filter"), "displayName") else {
-          return Errors.graph(400, "Request_UnsupportedQuery", "Unsupported query.")
+        var list = world.groupList
+        if let filter = r.q("$filter") {
+          guard let name = Self.eqFilter(filter, "displayName") else {
+            return Errors.graph(400, "Request_UnsupportedQuery", "Unsupported query.")
+          }
+          list = try world.groups(displayName: name)
         }
-        return graphJSON(200, paged(try world.groups(displayName: name).map(group), r, defaultSize: 100))
+        return graphJSON(200, paged(list.map { selected(group($0), r) }, r, defaultSize: 100,
+                                    extra: ["@odata.context": .string("\(r.origin)/v1.0/$metadata#groups")]))
+      case ("DELETE", 2) where s[0] == "groups":
+        try world.deleteGroup(id: s[1])
+        return EmulatorResponse(status: 204)
+      case ("GET", 1) where s[0] == "users":
+        var list = world.userList
+        if let filter = r.q("$filter") {
+          guard let name = Self.eqFilter(filter, "userPrincipalName") else {
+            return Errors.graph(400, "Request_UnsupportedQuery", "Unsupported query.")
+          }
+          list = list.filter { $0.userPrincipalName.lowercased() == name.lowercased() }
+        }
+        return graphJSON(200, paged(list.map { selected(user($0), r) }, r, defaultSize: 100,
+                                    extra: ["@odata.context": .string("\(r.origin)/v1.0/$metadata#users")]))
+      case ("GET", 2) where s[0] == "users":
+        guard let u = world.user(id: s[1]) ?? world.userList.first(where: { $0.userPrincipalName.lowercased() == s[1].lowercased() })
+        else { throw ServiceError.graphNotFound(s[1]) }
+        return graphJSON(200, selected(user(u), r))
       case ("POST", 1) where s[0] == "groups":
         guard let body = r.json, let name = body["displayName"]?.string, let nick = body["mailNickname"]?.string,
           body["mailEnabled"]?.bool == false, body["securityEnabled"]?.bool == true
@@ -155,7 +205,7 @@ extension Emulator {
         return graphJSON(201, group(g))
       case ("GET", 2) where s[0] == "groups":
         guard let g = try world.group(id: s[1]) else { throw ServiceError.graphNotFound(s[1]) }
-        return graphJSON(200, group(g))
+        return graphJSON(200, selected(group(g), r))
       case ("GET", 3) where s[0] == "groups" && (s[2] == "owners" || s[2] == "members"):
         guard try world.group(id: s[1]) != nil else { throw ServiceError.graphNotFound(s[1]) }
         let list = s[2] == "owners" ? try world.owners(groupID: s[1]) : try world.members(groupID: s[1])

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// One HTTP request as the live clients build it.
 public struct WireRequest: Sendable {
@@ -55,12 +56,18 @@ public final class HTTPTransport: Sendable {
   /// Per-request deadline.
   public let timeoutMilliseconds: Int
 
-  public init(timeoutMilliseconds: Int = 60_000, connectTimeoutMilliseconds: Int = 10_000) {
+  /// `trustedCAFile`: PEM CA certificates trusted beside the system's.
+  public init(timeoutMilliseconds: Int = 60_000, connectTimeoutMilliseconds: Int = 10_000, trustedCAFile: String? = nil) {
     self.timeoutMilliseconds = timeoutMilliseconds
     var config = HTTPClient.Configuration(
       redirectConfiguration: .disallow,
       timeout: .init(
         connect: .milliseconds(Int64(connectTimeoutMilliseconds)), read: .milliseconds(Int64(timeoutMilliseconds))))
+    if let trustedCAFile {
+      var tls = TLSConfiguration.makeClientConfiguration()
+      tls.additionalTrustRoots = [.file(trustedCAFile)]
+      config.tlsConfiguration = tls
+    }
     // Connection failures come back at once; RetryPolicy decides about retries.
     config.connectionPool.retryConnectionEstablishment = false
     client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)

@@ -19,6 +19,9 @@ public struct LiveEndpoints: Sendable, Equatable {
   public var powerPlatform: String = "https://api.bap.microsoft.com"
   /// Customer Insights - Data API.
   public var customerInsights: String = "https://api.ci.ai.dynamics.com"
+  /// A PEM file of CA certificates trusted beside the system's
+  /// (`RUNBOOK_CA_FILE`), e.g. the one `runbook emulator --tls` prints.
+  public var trustedCAFile: String? = nil
 
   public init() {}
 
@@ -69,6 +72,12 @@ public struct LiveEndpoints: Sendable, Equatable {
     e.authorityHost = trimSlash(e.authorityHost)
     for (name, key) in variables { try check(e[keyPath: key], name) }
     if let d = e.dataverse { try check(d, "RUNBOOK_DATAVERSE_ENDPOINT") }
+    if let ca = env["RUNBOOK_CA_FILE"], !ca.isEmpty {
+      guard FileManager.default.isReadableFile(atPath: ca) else {
+        throw LiveConfigurationError(message: "RUNBOOK_CA_FILE `\(ca)` is not a readable file")
+      }
+      e.trustedCAFile = ca
+    }
     return e
   }
 

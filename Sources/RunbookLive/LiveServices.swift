@@ -48,7 +48,7 @@ public final class LiveServices: Sendable {
   public init(endpoints: LiveEndpoints, credential: TokenProvider.Source, options: Options = Options()) {
     self.endpoints = endpoints
     redactor = Redactor()
-    transport = HTTPTransport(timeoutMilliseconds: options.timeoutMilliseconds)
+    transport = HTTPTransport(timeoutMilliseconds: options.timeoutMilliseconds, trustedCAFile: endpoints.trustedCAFile)
     let tokens = TokenProvider(source: credential, authorityHost: endpoints.authorityHost, transport: transport,
                                redactor: redactor, policy: options.retry, sleeper: options.sleeper)
     rest = RESTClient(transport: transport, tokens: tokens, audiences: TokenAudiences(endpoints: endpoints),

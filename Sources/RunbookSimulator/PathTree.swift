@@ -18,8 +18,10 @@ public final class PathTree: @unchecked Sendable {
   private(set) var childPosition: [Int32] = [0]
   /// Injected failures: setting the ACL of these nodes fails with the message.
   var faults: [Node: String] = [:]
+  /// File content by node (files never written have none).
+  var files: [Node: FileContent] = [:]
   /// Full path → node, for every node but generated ones (see `generate`).
-  private var index: [String: Node] = ["": 0]
+  var index: [String: Node] = ["": 0]
   /// Some nodes are not in `index`: look them up by walking the tree.
   private var unindexed = false
 
@@ -74,10 +76,8 @@ public final class PathTree: @unchecked Sendable {
   public func owner(_ node: Node) -> String { strings[Int(ownerIDs[Int(node)])] }
   public func group(_ node: Node) -> String { strings[Int(groupIDs[Int(node)])] }
   public func setACL(_ node: Node, _ acl: AccessControlList) { aclIDs[Int(node)] = intern(acl) }
-  func setOwnership(_ node: Node, owner: String, group: String) {
-    ownerIDs[Int(node)] = intern(owner)
-    groupIDs[Int(node)] = intern(group)
-  }
+  public func setOwner(_ node: Node, _ owner: String) { ownerIDs[Int(node)] = intern(owner) }
+  public func setGroup(_ node: Node, _ group: String) { groupIDs[Int(node)] = intern(group) }
 
   // MARK: Creation
 
@@ -105,9 +105,11 @@ public final class PathTree: @unchecked Sendable {
   }
 
   /// Creates `path` and any missing parent folders; returns the node.
+  /// `ownParents`: missing parents get `owner` too (the service makes the
+  /// caller the owner of every folder a create adds), else their parent's.
   @discardableResult
   public func ensure(_ path: String, isDirectory dir: Bool, owner: String? = nil, group: String? = nil,
-                     acl: AccessControlList? = nil) -> Node {
+                     acl: AccessControlList? = nil, ownParents: Bool = false) -> Node {
     if let n = node(path) { return n }
     let segments = path.split(separator: "/").map(String.init)
     var current: Node = 0
@@ -116,7 +118,7 @@ public final class PathTree: @unchecked Sendable {
       prefix = prefix.isEmpty ? seg : prefix + "/" + seg
       if let n = node(prefix) { current = n; continue }
       let last = i == segments.count - 1
-      current = addChild(current, name: seg, isDirectory: last ? dir : true, owner: last ? owner : nil,
+      current = addChild(current, name: seg, isDirectory: last ? dir : true, owner: last || ownParents ? owner : nil,
                          group: last ? group : nil, acl: last ? acl : nil)
     }
     return current
@@ -241,14 +243,6 @@ public final class PathTree: @unchecked Sendable {
     return nil
   }
 
-  /// The next child of `n`'s parent after `n`, when that parent is `root` (a flat listing).
-  func nextSibling(of n: Node, within root: Node) -> Node? {
-    let p = parents[Int(n)]
-    guard p == root else { return nil }
-    let pos = Int(childPosition[Int(n)]) + 1
-    return pos < children[Int(p)].count ? children[Int(p)][pos] : nil
-  }
-
   /// `setAccessControlRecursive` on the subtree of `root`, starting at
   /// `start` (a continuation), processing at most `maxRecords` items.
   func applyRecursive(root: Node, start: Node, mode: ACLRecursiveMode, acl request: AccessControlList,
@@ -299,5 +293,111 @@ public final class PathTree: @unchecked Sendable {
     }
     return (ACLRecursivePage(directoriesSuccessful: dirs, filesSuccessful: files, failureCount: failures,
                              failedEntries: failed, changedCount: changed, continuation: nil), node)
+  }
+}
+
+// MARK: - Files, deletes, renames, listings
+
+/// A file's bytes: what was flushed, and what was appended since.
+public struct FileContent: Sendable, Equatable {
+  public var committed: [UInt8] = []
+  public var pending: [UInt8] = []
+  /// Bumped by every change of the path (its ETag).
+  public var version: Int = 1
+  public var modifiedMilliseconds: Int = 0
+}
+
+extension PathTree {
+  /// Whether `node` is still in the tree (not deleted).
+  public func exists(_ node: Node) -> Bool {
+    Int(node) < parents.count && (node == 0 || parents[Int(node)] >= 0)
+  }
+
+  public func parent(of node: Node) -> Node { parents[Int(node)] }
+  public func name(of node: Node) -> String { names[Int(node)] }
+  public func children(of node: Node) -> [Node] { children[Int(node)] }
+
+  /// The content record of a file (files created without content have none yet).
+  public func content(_ node: Node) -> FileContent { files[node] ?? FileContent() }
+  public func setContent(_ node: Node, _ content: FileContent) { files[node] = content }
+
+  /// Whether `node` lies inside the subtree of `root` (or is it).
+  public func isInside(_ node: Node, _ root: Node) -> Bool {
+    var n = node
+    while n >= 0 {
+      if n == root { return true }
+      n = parents[Int(n)]
+    }
+    return false
+  }
+
+  /// Every node of the subtree of `root`, `root` first.
+  func subtree(_ root: Node) -> [Node] {
+    var out: [Node] = [root], i = 0
+    while i < out.count {
+      out += children[Int(out[i])]
+      i += 1
+    }
+    return out
+  }
+
+  private func detach(_ node: Node) {
+    let p = Int(parents[Int(node)])
+    let pos = Int(childPosition[Int(node)])
+    children[p].remove(at: pos)
+    for k in pos..<children[p].count { childPosition[Int(children[p][k])] = Int32(k) }
+  }
+
+  private func attach(_ node: Node, under parent: Node, name: String) {
+    let p = Int(parent)
+    names[Int(node)] = name
+    parents[Int(node)] = parent
+    childPosition[Int(node)] = Int32(children[p].count)
+    children[p].append(node)
+  }
+
+  /// Removes `node` and everything under it (not the root).
+  public func remove(_ node: Node) {
+    precondition(node != 0, "the root is not removed")
+    let nodes = subtree(node)
+    for n in nodes {
+      index[path(of: n)] = nil
+      files[n] = nil
+      faults[n] = nil
+    }
+    detach(node)
+    for n in nodes {
+      parents[Int(n)] = -2
+      children[Int(n)] = []
+    }
+  }
+
+  /// Moves `node` (and its subtree) under `parent` as `name`.
+  public func move(_ node: Node, under parent: Node, name: String) {
+    let nodes = subtree(node)
+    for n in nodes { index[path(of: n)] = nil }
+    detach(node)
+    attach(node, under: parent, name: name)
+    for n in nodes { index[path(of: n)] = n }
+  }
+
+  /// One page of the paths under `directory`, in tree order: its whole
+  /// subtree when `recursive`, else its children; from `start` (a
+  /// continuation) on, at most `limit`. Returns the page and where the next starts.
+  public func list(under directory: Node, recursive: Bool, from start: Node?, limit: Int) -> ([Node], next: Node?) {
+    var out: [Node] = []
+    var node: Node?
+    if let start { node = start } else { node = children[Int(directory)].first }
+    while let n = node, out.count < limit {
+      out.append(n)
+      if recursive {
+        node = next(after: n, within: directory)
+      } else {
+        let siblings = children[Int(directory)]
+        let pos = Int(childPosition[Int(n)]) + 1
+        node = pos < siblings.count ? siblings[pos] : nil
+      }
+    }
+    return (out, node)
   }
 }

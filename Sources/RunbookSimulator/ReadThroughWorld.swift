@@ -233,7 +233,8 @@ public final class ReadThroughWorld: @unchecked Sendable {
       guard let t = w.filesystems["\(account)/\(filesystem)"] else { return }
       let n = t.ensure(path, isDirectory: isDirectory, owner: ac.owner, group: ac.group, acl: ac.acl)
       t.setACL(n, ac.acl)
-      t.setOwnership(n, owner: ac.owner, group: ac.group)
+      t.setOwner(n, ac.owner)
+      t.setGroup(n, ac.group)
     }
   }
 

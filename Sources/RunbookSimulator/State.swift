@@ -236,10 +236,16 @@ public struct TableState: Codable, Sendable, Equatable {
   public var entitySet: String
   /// The solution that owns the table; uninstalling it removes the table.
   public var solution: String?
+  /// The table's columns (logical names); nil: the columns its rows have.
+  public var columns: [String]?
   public var rows: [RowState]
 
   enum CodingKeys: String, CodingKey {
-    case name, entitySet = "entity_set", solution, rows
+    case name, entitySet = "entity_set", solution, columns, rows
+  }
+
+  public init(name: String, entitySet: String, solution: String?, columns: [String]? = nil, rows: [RowState]) {
+    self.name = name; self.entitySet = entitySet; self.solution = solution; self.columns = columns; self.rows = rows
   }
 }
 

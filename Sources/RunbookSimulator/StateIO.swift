@@ -212,7 +212,7 @@ enum JSONLocator {
     "$.power_platform.environments[].dependencies[]": ["dependency_type", "required_solution", "required_component_type",
                                                        "required_component", "dependent_solution",
                                                        "dependent_component_type", "dependent_component"],
-    "$.power_platform.environments[].tables[]": ["name", "entity_set", "solution", "rows"],
+    "$.power_platform.environments[].tables[]": ["name", "entity_set", "solution", "columns", "rows"],
     "$.power_platform.environments[].tables[].rows[]": ["id", "version", "columns"],
     "$.customer_insights": ["environments"],
     "$.customer_insights.environments[]": ["id", "name", "region", "profile_count", "account_count", "is_b2b",

@@ -496,7 +496,7 @@ extension World: DataLakeService {
                            message: "The specified path, or an element of the path, exists and its resource type is invalid for this operation.")
       }
     }
-    t.ensure(path, isDirectory: true, owner: tenant.signedInUser)
+    t.ensure(path, isDirectory: true, owner: tenant.signedInUser, ownParents: true)
   }
 
   private func node(_ t: PathTree, _ path: String) throws(ServiceError) -> PathTree.Node {
@@ -512,29 +512,10 @@ extension World: DataLakeService {
 
   public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
                         maxResults: Int?) throws(ServiceError) -> PathListPage {
-    let t = try tree(account, filesystem)
-    let root = try node(t, directory)
-    guard t.isDirectory(root) else {
-      throw ServiceError(service: "dfs", status: 400, code: "InvalidFlagsForResource",
-                         message: "The specified path is not a directory.")
-    }
-    let limit = min(max(maxResults ?? 5000, 1), 5000)
-    var start: PathTree.Node? = t.next(after: root, within: root)
-    if let continuation {
-      guard continuation.hasPrefix("p"), let v = Int32(continuation.dropFirst()), v > 0, Int(v) < t.count else {
-        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
-                           message: "Value for one of the query parameters specified in the request URI is invalid.")
-      }
-      start = v
-    }
-    var entries: [PathListEntry] = []
-    var node = start
-    while let n = node, entries.count < limit {
-      entries.append(PathListEntry(name: t.path(of: n), isDirectory: t.isDirectory(n)))
-      // Not recursive: the next sibling (or the next child of an ancestor inside `root`).
-      node = recursive ? t.next(after: n, within: root) : t.nextSibling(of: n, within: root)
-    }
-    return PathListPage(entries: entries, continuation: node.map { "p\($0)" })
+    let (paths, next): ([ListedPath], continuation: String?) = try listPaths(
+      account: account, filesystem: filesystem, directory: directory, recursive: recursive, continuation: continuation,
+      maxResults: maxResults)
+    return PathListPage(entries: paths.map { PathListEntry(name: $0.name, isDirectory: $0.isDirectory) }, continuation: next)
   }
 
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {

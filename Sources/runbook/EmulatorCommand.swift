@@ -8,12 +8,14 @@ import RunbookSimulator
 /// REST APIs' paths, headers, bodies and error codes.
 struct EmulatorCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "emulator", abstract: "Serve a simulated tenant over HTTP on 127.0.0.1 with the real REST wire protocol.",
+    commandName: "emulator", abstract: "Serve a simulated tenant over HTTP(S) on 127.0.0.1 with the real REST wire protocol.",
     discussion: """
       Graph (/v1.0/…), ARM (/subscriptions/…), the Power Platform admin API (/providers/…), Customer Insights \
       (/v1/instances), Dataverse (/{org}/api/data/v9.2/…), ADLS Gen2 DFS (/{account}/{filesystem}/…) and the \
       token endpoint (/{tenant}/oauth2/v2.0/token) share one port. The first line on stdout is the base URL; \
-      the lines after it are the environment a live run needs. GET /_emulator/state returns the current state. \
+      the lines after it are the environment a live run needs. GET /_emulator/state returns the current state \
+      (test-only admin endpoint). With --tls it serves HTTPS with a certificate it generates and prints the CA file \
+      to trust (SSL_CERT_FILE, REQUESTS_CA_BUNDLE). See docs/emulator.md. \
       Faults: seed=N, rate429=P, rate503=P, latency=5ms, replication=N, fail-path=folder/x, retry-after-ms=N, page=N.
       """)
 
@@ -29,6 +31,21 @@ struct EmulatorCommand: ParsableCommand {
   @Option(name: .customLong("save-state-on-exit"), help: ArgumentHelp("Write the state here on SIGINT/SIGTERM.", valueName: "out.json"))
   var saveStateOnExit: String?
 
+  @Flag(name: .customLong("tls"), help: "Serve HTTPS with a generated certificate (a private CA; its file is printed).")
+  var tls = false
+
+  @Option(name: .customLong("cert"), help: ArgumentHelp("Serve HTTPS with this PEM certificate chain (with --key).", valueName: "cert.pem"))
+  var certificateFile: String?
+
+  @Option(name: .customLong("key"), help: ArgumentHelp("The PEM private key of --cert.", valueName: "key.pem"))
+  var keyFile: String?
+
+  @Option(name: .customLong("tls-dir"), help: ArgumentHelp("Where --tls writes ca.pem, server.pem and server-key.pem (default: a new temporary folder).", valueName: "dir"))
+  var tlsDirectory: String?
+
+  @Option(name: .customLong("client"), help: ArgumentHelp("Accept only these app credentials at the token endpoint (repeatable; default: any client id with a non-empty secret).", valueName: "client-id=secret"))
+  var clients: [String] = []
+
   @Option(name: .customLong("time-scale"), help: "Emulated seconds per wall second (role propagation, waits); pair with RUNBOOK_TIME_SCALE.")
   var timeScale: Double = 1
 
@@ -43,15 +60,30 @@ struct EmulatorCommand: ParsableCommand {
       Console.err("error: --port must be 0...65535\n")
       terminate(.usage)
     }
-    let emulator = Emulator(world: world, faults: spec, timeScale: timeScale)
+    var credentials: [String: String] = [:]
+    for c in clients {
+      guard let eq = c.firstIndex(of: "="), eq != c.startIndex, c.index(after: eq) != c.endIndex else {
+        Console.err("error: --client needs client-id=secret, got `\(c)`\n")
+        terminate(.usage)
+      }
+      credentials[String(c[..<eq]).lowercased()] = String(c[c.index(after: eq)...])
+    }
+    let tlsConfig: EmulatorTLS?
+    do { tlsConfig = try tlsConfiguration() } catch {
+      Console.err("error: \(error)\n")
+      terminate(.usage)
+    }
+    let emulator = Emulator(world: world, faults: spec, timeScale: timeScale, clients: credentials)
     let server: EmulatorServer
-    do { server = try EmulatorServer(emulator: emulator, port: port) } catch {
+    do { server = try EmulatorServer(emulator: emulator, port: port, tls: tlsConfig) } catch {
       Console.err("error: cannot listen on 127.0.0.1:\(port): \(error)\n")
       terminate(.usage)
     }
     let base = server.baseURL
+    let trust = server.trustFile.map { "RUNBOOK_CA_FILE=\($0)\nSSL_CERT_FILE=\($0)\nREQUESTS_CA_BUNDLE=\($0)\n" } ?? ""
     Console.out("""
       \(base)
+      \(trust)AZURE_TENANT_ID=\(emulator.tenantID)
       RUNBOOK_AUTHORITY_HOST=\(base)
       RUNBOOK_GRAPH_ENDPOINT=\(base)
       RUNBOOK_ARM_ENDPOINT=\(base)
@@ -80,5 +112,18 @@ struct EmulatorCommand: ParsableCommand {
       sources.append(source)
     }
     withExtendedLifetime(sources) { dispatchMain() }
+  }
+
+  /// The certificate to serve: `--cert`/`--key`, generated with `--tls`, or none (plain HTTP).
+  func tlsConfiguration() throws(EmulatorError) -> EmulatorTLS? {
+    switch (certificateFile, keyFile) {
+    case (let cert?, let key?): return try EmulatorTLS(certificateFile: cert, keyFile: key)
+    case (nil, nil): break
+    default: throw EmulatorError("--cert and --key go together")
+    }
+    guard tls else { return nil }
+    let dir = tlsDirectory ?? FileManager.default.temporaryDirectory
+      .appendingPathComponent("runbook-emulator-tls-\(ProcessInfo.processInfo.processIdentifier)").path
+    return try EmulatorTLS.generate(directory: dir)
   }
 }

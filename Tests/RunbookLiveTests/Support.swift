@@ -83,13 +83,16 @@ enum Support {
   /// The environment that points a live run at an emulator.
   static func environment(_ server: EmulatorServer, timeScale: Double = 1000) -> [String: String] {
     let b = server.baseURL
-    return [
+    var env = [
       "RUNBOOK_AUTHORITY_HOST": b, "RUNBOOK_GRAPH_ENDPOINT": b, "RUNBOOK_ARM_ENDPOINT": b,
       "RUNBOOK_DFS_ENDPOINT": b + "/{account}", "RUNBOOK_DATAVERSE_ENDPOINT": b + "/{org}",
       "RUNBOOK_POWERPLATFORM_ENDPOINT": b, "RUNBOOK_CI_ENDPOINT": b, "RUNBOOK_TIME_SCALE": String(timeScale),
-      "AZURE_TENANT_ID": "11111111-2222-3333-4444-555555555555", "AZURE_CLIENT_ID": "runbook-tests",
+      "AZURE_TENANT_ID": server.emulator.tenantID, "AZURE_CLIENT_ID": "runbook-tests",
       "AZURE_CLIENT_SECRET": canary,
     ]
+    // Over TLS: trust the emulator's CA.
+    if let ca = server.trustFile { env["RUNBOOK_CA_FILE"] = ca }
+    return env
   }
 
   static func emulator(state: String, faults: String? = nil, timeScale: Double = 1000) throws -> EmulatorServer {
