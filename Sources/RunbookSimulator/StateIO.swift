@@ -318,6 +318,11 @@ enum JSONLocator {
         }
         let word = String(decoding: u[start..<i], as: UTF8.self)
         if word == "true" || word == "false" || word == "null" { return }
+        // Foundation reports an int past 64 bits without a location; say where it is.
+        if word.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 }), word.contains(where: \.isNumber), Int(word) == nil {
+          i = start
+          throw error("the number \(word.prefix(40)) does not fit in a 64-bit integer (-9223372036854775808...9223372036854775807)")
+        }
         if Double(word) != nil, let f = word.first, f == "-" || f.isNumber { return }
         i = start
         throw error(word.isEmpty ? "expected a value" : "invalid value \(word) (strings need double quotes)")

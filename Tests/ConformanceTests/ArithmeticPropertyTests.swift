@@ -161,14 +161,15 @@ import Testing
       let outcome = session.runFile(path: url.path, params: [:])
       #expect(outcome.succeeded, "batch \(batch): \(outcome.diagnostics.map { $0.render() }.joined()) \(outcome.error?.message ?? "")")
       var mismatches = 0
-      for (i, want) in expected.enumerated() where i >= host.lines.count || host.lines[i] != want.line {
+      let printed = host.lines
+      for (i, want) in expected.enumerated() where i >= printed.count || printed[i] != want.line {
         mismatches += 1
         if mismatches <= 5 {
-          let got = i < host.lines.count ? host.lines[i] : "(nothing)"
+          let got = i < printed.count ? printed[i] : "(nothing)"
           Issue.record("batch \(batch) expression \(i): expected \(want.line), got \(got)\n  \(want.source)")
         }
       }
-      #expect(host.lines.count == expected.count)
+      #expect(printed.count == expected.count)
       checked += expected.count
       overflows += expected.filter { $0.line == "overflow" }.count
     }

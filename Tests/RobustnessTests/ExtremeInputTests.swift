@@ -182,7 +182,7 @@ import Testing
     })
     #expect(propagation.jsonPath == "$.tenant.role_propagation_seconds")
     let tooBig = try #require(loadError { $0.replacingOccurrences(of: "\"id_counter\": 0", with: "\"id_counter\": 9223372036854775808") })
-    #expect(tooBig.jsonPath == "$.tenant.id_counter")
+    #expect(tooBig.line == counter.line)
     #expect(tooBig.message == "the number 9223372036854775808 does not fit in a 64-bit integer (-9223372036854775808...9223372036854775807)")
     let wrongType = try #require(loadError { $0.replacingOccurrences(of: "\"users\": [", with: "\"users\": 5, \"x\": [") })
     #expect(!wrongType.message.contains("Expected to decode"))
@@ -262,7 +262,7 @@ import Testing
 
   @Test("a 50 KB line of distinct duplicate keys prints a bounded report")
   func manyFaultsOnOneLine() throws {
-    var text = "let m = {"
+    var text = "let _m = {"
     var k = 0
     while text.utf8.count < 50_000 { text += "k\(k): 1, k\(k): 2, "; k += 1 }
     text += "}\n"
