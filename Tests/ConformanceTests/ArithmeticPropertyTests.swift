@@ -8,6 +8,7 @@ import Testing
 /// `+ - * / %` on two 64-bit operands fits in 128 bits): each expression either
 /// gives the mathematically right value or fails with `overflow` exactly when
 /// that value lies outside 64 bits (`arithmetic_error` for a zero divisor).
+/// Range lengths, indexing, membership and walks are checked the same way.
 @Suite struct ArithmeticPropertyTests {
   /// The outcome of evaluating an expression, left operand first.
   enum Outcome: Equatable {
@@ -120,12 +121,45 @@ import Testing
     }
   }
 
+  /// A range computation with the exact answer: length, an index, membership, or a bounded walk.
+  static func rangeCheck(_ g: inout Generator) -> (line: String, expected: String) {
+    func pick() -> Int { g.below(3) == 0 ? g.below(21) - 10 : edges[g.below(edges.count)] }
+    let a = pick(), b = pick()
+    var step = pick()
+    if step == 0 { step = 1 }
+    let (A, B, S) = (Int128(a), Int128(b), Int128(step))
+    let count: Int128 = S > 0 ? (A < B ? (B - A - 1) / S + 1 : 0) : (A > B ? (A - B - 1) / -S + 1 : 0)
+    let r = "range(\(literal(a)), \(literal(b)), \(literal(step)))"
+    switch g.below(4) {
+    case 0:
+      return ("try { print(len(\(r))) } catch e { print(e.code) }", fits(count).line)
+    case 1:
+      let i = pick(), I = Int128(i)
+      let resolved = I < 0 ? count + I : I
+      let want = resolved >= 0 && resolved < count ? String(A + resolved * S) : "index_error"
+      return ("try { print(\(r)[\(literal(i))]) } catch e { print(e.code) }", want)
+    case 2:
+      let x = pick(), X = Int128(x)
+      let inside = S > 0 ? (X >= A && X < B) : (X <= A && X > B)
+      return ("print(\(literal(x)) in \(r))", String(inside && (X - A) % S == 0))
+    default:
+      // Walks at most three elements (the fast loop path), counting them.
+      return ("if true {\n var n = 0\n for x in \(r) {\n  n += 1\n  if n == 3 { break }\n }\n print(n)\n}", String(min(count, 3)))
+    }
+  }
+
   /// One program of `count` expressions; inside a function when `local`, so names are slots.
   static func program(_ g: inout Generator, count: Int, local: Bool) -> (String, [(line: String, source: String)]) {
     var lines: [String] = []
     var expected: [(line: String, source: String)] = []
     for (i, v) in edges.enumerated() { lines.append("let \(names[i]) = \(literal(v))") }
     for _ in 0..<count {
+      if g.below(6) == 0 {
+        let check = rangeCheck(&g)
+        lines.append(check.line)
+        expected.append((check.expected, check.line))
+        continue
+      }
       let duration = g.below(3) == 0
       let e = expression(&g, depth: 1 + g.below(4), duration: duration, useNames: true)
       let shown = duration ? "to_int(\(e.text))" : e.text

@@ -72,6 +72,7 @@ import Testing
   @Test("the value cap defaults to 1 GiB and refuses a malformed setting with a message")
   func limitSetting() throws {
     #expect(ResourceLimits.standard.maxValueBytes == 1 << 30)
+    #expect(ResourceLimits.standard.maxListElements == 44_739_242, "docs/language.md says 24 bytes a value")
     #expect(try ResourceLimits(environment: [ResourceLimits.environmentVariable: "4096"]).maxValueBytes == 4096)
     #expect(throws: RuntimeError.self) { try ResourceLimits(environment: [ResourceLimits.environmentVariable: "lots"]) }
     let session = Session(registry: CoreBuiltins.makeRegistry(), host: CapturingHost(), environment: [ResourceLimits.environmentVariable: "0"])
