@@ -79,7 +79,7 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
 
 extension Diagnostic {
   /// Longer source lines are shown as a window of this many characters.
-  public static let maxShownLineLength = 160
+  public static let maxShownLineLength = 400
 
   /// The diagnostics a person reads: at most `perMessage` of the same
   /// message (the rest folded into "and 9,999 more like this"), at most
