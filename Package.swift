@@ -67,6 +67,10 @@ let package = Package(
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),
     .testTarget(name: "EndToEndTests", dependencies: ["runbook", "PTYTestSupport"]),
+    // Fuzzing, the source audit and resource limits (scripts/fuzz.sh runs a longer campaign).
+    .testTarget(
+      name: "RobustnessTests",
+      dependencies: ["RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookLive"]),
     .testTarget(
       name: "RunbookLiveTests",
       dependencies: [

@@ -89,8 +89,14 @@ public struct FaultSpec: Sendable, Equatable {
       guard kv.count == 2 else { throw EmulatorError("fault `\(item)` is not name=value") }
       let (k, v) = (kv[0], kv[1])
       func number() throws(EmulatorError) -> Double {
-        guard let d = Double(v), d >= 0 else { throw EmulatorError("fault `\(k)` needs a non-negative number, got `\(v)`") }
+        guard let d = Double(v), d.isFinite, d >= 0 else { throw EmulatorError("fault `\(k)` needs a non-negative number, got `\(v)`") }
         return d
+      }
+      func whole(_ range: ClosedRange<Int>) throws(EmulatorError) -> Int {
+        guard let n = Int(v), range.contains(n) else {
+          throw EmulatorError("fault `\(k)` needs a whole number in \(range.lowerBound)...\(range.upperBound), got `\(v)`")
+        }
+        return n
       }
       switch k {
       case "seed": guard let s = UInt64(v) else { throw EmulatorError("seed must be an unsigned integer") }; seed = s
@@ -98,12 +104,13 @@ public struct FaultSpec: Sendable, Equatable {
       case "rate503": rate503 = try number()
       case "latency":
         let digits = v.hasSuffix("ms") ? String(v.dropLast(2)) : (v.hasSuffix("s") ? String(v.dropLast()) : v)
-        guard let n = Double(digits), n >= 0 else { throw EmulatorError("latency must look like 5ms") }
-        latencyMilliseconds = Int(v.hasSuffix("ms") ? n : (v.hasSuffix("s") ? n * 1000 : n))
-      case "replication": replication = Int(try number())
+        let ms = Double(digits).map { v.hasSuffix("ms") ? $0 : (v.hasSuffix("s") ? $0 * 1000 : $0) }
+        guard let ms, ms >= 0, ms <= 60_000 else { throw EmulatorError("latency must look like 5ms (at most 60s), got `\(v)`") }
+        latencyMilliseconds = Int(ms)
+      case "replication": replication = try whole(0...1_000_000)
       case "fail-path": failPaths.append(v.trimmingCharacters(in: CharacterSet(charactersIn: "/")))
-      case "retry-after-ms": retryAfterMilliseconds = Int(try number())
-      case "page": pageSize = max(1, Int(try number()))
+      case "retry-after-ms": retryAfterMilliseconds = try whole(0...86_400_000)
+      case "page": pageSize = try whole(1...100_000)
       default: throw EmulatorError("unknown fault `\(k)` (known: seed, rate429, rate503, latency, replication, fail-path, retry-after-ms, page)")
       }
     }

@@ -53,18 +53,81 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
     }
     let loc = range.startLocation
     out += "\(range.file.path):\(loc.line):\(loc.column): \(label): \(message)\n"
-    let line = range.file.lineText(loc.line)
-    out += "    \(line)\n"
+    let fullLine = range.file.lineText(loc.line)
     // Underline the part of the range that lies on the first line.
     let endLoc = range.file.location(of: range.end)
+    let fullLength = fullLine.count
+    var startCol = min(loc.column, fullLength + 1)
+    var endCol = endLoc.line == loc.line ? max(endLoc.column, startCol + 1) : fullLength + 1
+    // A long line is shown as a window around the fault, so that many
+    // diagnostics on one huge line do not each print all of it.
+    var line = fullLine
+    if fullLength > Diagnostic.maxShownLineLength {
+      let first = max(0, min(startCol - 1 - Diagnostic.maxShownLineLength / 4, fullLength - Diagnostic.maxShownLineLength))
+      let characters = Array(fullLine)
+      let window = String(characters[first..<min(fullLength, first + Diagnostic.maxShownLineLength)])
+      let lead = first > 0 ? "..." : ""
+      line = lead + window + (first + Diagnostic.maxShownLineLength < fullLength ? "..." : "")
+      startCol = startCol - first + lead.count
+      endCol = min(endCol - first + lead.count, lead.count + window.count + 1)
+    }
     let lineLength = line.count
-    let startCol = min(loc.column, lineLength + 1)
-    let endCol = endLoc.line == loc.line ? max(endLoc.column, startCol + 1) : lineLength + 1
+    out += "    \(line)\n"
     let width = max(1, min(endCol, lineLength + 1) - startCol)
     let indent = String(line.prefix(startCol - 1).map { $0 == "\t" ? "\t" : " " })
     let marker = "^" + String(repeating: "~", count: max(0, width - 1))
     out += "    \(indent)\(color ? "\u{1B}[1;32m" : "")\(marker)\(color ? "\u{1B}[0m" : "")\n"
     for note in notes { out += note.render(color: color) }
+    return out
+  }
+}
+
+extension Diagnostic {
+  /// Longer source lines are shown as a window of this many characters.
+  public static let maxShownLineLength = 400
+
+  /// The diagnostics a person reads: at most `perMessage` of the same
+  /// message (the rest folded into "and 9,999 more like this"), at most
+  /// `total` in all (then one line saying how many are not shown).
+  public static func bounded(_ diagnostics: [Diagnostic], perMessage: Int = 3, total: Int = 200) -> [Diagnostic] {
+    var shownPerMessage: [String: Int] = [:]
+    var foldedPerMessage: [String: Int] = [:]
+    var firstOfMessage: [String: Int] = [:]
+    var out: [Diagnostic] = []
+    var hidden = 0
+    for d in diagnostics {
+      let n = shownPerMessage[d.message, default: 0]
+      if n >= perMessage {
+        foldedPerMessage[d.message, default: 0] += 1
+        continue
+      }
+      if out.count >= total { hidden += 1; continue }
+      shownPerMessage[d.message] = n + 1
+      if n == 0 { firstOfMessage[d.message] = out.count }
+      out.append(d)
+    }
+    // The fold note goes under the last shown diagnostic of its message.
+    var notes: [(Int, Diagnostic)] = []
+    for (message, folded) in foldedPerMessage {
+      guard let first = firstOfMessage[message] else { continue }
+      let last = out.lastIndex { $0.message == message } ?? first
+      notes.append((last, Diagnostic(.note, "and \(grouped(folded)) more like this", at: nil)))
+    }
+    for (index, note) in notes { out[index].notes.append(note) }
+    if hidden > 0 {
+      out.append(Diagnostic(.note, "and \(grouped(hidden)) more diagnostic\(hidden == 1 ? "" : "s") not shown (fix the ones above first)", at: nil))
+    }
+    return out
+  }
+
+  /// 9999 -> "9,999".
+  public static func grouped(_ n: Int) -> String {
+    let digits = Array(String(n))
+    var out = ""
+    for (i, c) in digits.enumerated() {
+      if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+      out.append(c)
+    }
     return out
   }
 }

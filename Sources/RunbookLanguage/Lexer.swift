@@ -316,7 +316,8 @@ public struct Lexer {
         pos += 1
         var count = 0
         while let h = current, Lexer.isHexDigit(h) {
-          value = value &* 16 &+ UInt32(Int(String(UnicodeScalar(h)), radix: 16)!)
+          // A hex digit's value: '0'-'9', then 'a'-'f' in either case (0x20 folds to lower case).
+          value = value &* 16 &+ UInt32(h <= UInt8(ascii: "9") ? h - UInt8(ascii: "0") : (h | 0x20) - UInt8(ascii: "a") + 10)
           count += 1
           pos += 1
         }

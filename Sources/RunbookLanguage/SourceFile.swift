@@ -27,7 +27,8 @@ public final class SourceFile: Sendable, Hashable {
     }
     let lineStart = lineStarts[lo]
     let prefix = bytes[lineStart..<clamped]
-    let column = String(decoding: prefix, as: UTF8.self).count + 1
+    // ASCII lines (nearly all) need no decoding: one byte is one character.
+    let column = (prefix.allSatisfy { $0 < 0x80 } ? prefix.count : String(decoding: prefix, as: UTF8.self).count) + 1
     return SourceLocation(line: lo + 1, column: column)
   }
 

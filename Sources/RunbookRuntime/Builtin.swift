@@ -170,9 +170,11 @@ public struct Arguments {
   /// Extra positional values collected by a variadic parameter.
   public var rest: [Value]
   public let builtin: Builtin
+  /// The size caps of the run, for built-ins that build values.
+  public var limits: ResourceLimits
 
-  public init(values: [Value], rest: [Value], builtin: Builtin) {
-    self.values = values; self.rest = rest; self.builtin = builtin
+  public init(values: [Value], rest: [Value], builtin: Builtin, limits: ResourceLimits = .standard) {
+    self.values = values; self.rest = rest; self.builtin = builtin; self.limits = limits
   }
 
   private func index(_ name: String) -> Int {
@@ -222,9 +224,11 @@ public struct Arguments {
     return ms
   }
   public func list(_ name: String) throws -> [Value] {
-    let v = self[name]
-    guard let items = v.asList else { throw typeError(name, expected: "a list", got: v) }
-    return items
+    switch self[name] {
+    case .list(let l): return l.items
+    case .range(let r): return try r.elements(limits: limits)
+    case let v: throw typeError(name, expected: "a list", got: v)
+    }
   }
   public func map(_ name: String) throws -> MapBox {
     let v = self[name]

@@ -208,6 +208,7 @@ extension Compiler {
         return { f in try store(f, c(f)); return .normal }
       }
       let storage = withStorage(resolved.resolution)
+      let limits = interp.limits
       let combine = compoundCombiner(binaryOp!, range: range)
       if case .list(let items) = value.kind, op == .add {
         // `xs += [a, b]` appends in place without building the right-hand list.
@@ -217,7 +218,9 @@ extension Compiler {
           added.reserveCapacity(itemCodes.count)
           for ic in itemCodes { added.append(try ic.run(f)) }
           try storage(f) { slot in
-            if case .list = slot { Compiler.appendInPlace(&slot, added) } else { slot = try Operators.add(slot, .list(added), range) }
+            if case .list = slot { try Compiler.appendInPlace(&slot, added, limits: limits, range) } else {
+              slot = try Operators.add(slot, .list(added), range, limits: limits)
+            }
           }
           return .normal
         }
@@ -274,6 +277,7 @@ extension Compiler {
   }
 
   private func compoundCombiner(_ op: BinaryOp, range: SourceRange) -> (inout Value, Value) throws -> Void {
+    let limits = interp.limits
     switch op {
     case .add:
       return { slot, v in
@@ -281,17 +285,18 @@ extension Compiler {
           let (s, o) = a.addingReportingOverflow(b)
           if !o { slot = .int(s); return }
         }
-        if case .list = slot, case .list(let add) = v { Compiler.appendInPlace(&slot, add.items); return }
-        slot = try Operators.add(slot, v, range)
+        if case .list = slot, case .list(let add) = v { try Compiler.appendInPlace(&slot, add.items, limits: limits, range); return }
+        slot = try Operators.add(slot, v, range, limits: limits)
       }
     default:
-      return { slot, v in slot = try Operators.binary(op, slot, v, range: range) }
+      return { slot, v in slot = try Operators.binary(op, slot, v, range: range, limits: limits) }
     }
   }
 
   /// Appends to the list in `slot`, copying it first only if it is shared.
-  static func appendInPlace(_ slot: inout Value, _ items: [Value]) {
+  static func appendInPlace(_ slot: inout Value, _ items: [Value], limits: ResourceLimits, _ range: SourceRange) throws {
     guard case .list(var box) = slot else { return }
+    try limits.checkSum(box.items.count, items.count, isString: false, range)
     slot = .null
     if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
     box.items.append(contentsOf: items)

@@ -107,7 +107,7 @@ extension Compiler {
       let x = ValueType.sample(a), let y = ValueType.sample(b)
     else { return }
     do {
-      _ = try Operators.binary(op, x, y, range: range)
+      _ = try Operators.binary(op, x, y, range: range, limits: interp.limits)
     } catch let e as RuntimeError where e.code == "type_error" {
       error(e.message, range, code: "type_mismatch")
     } catch {}
@@ -153,26 +153,37 @@ extension Compiler {
       }
       if codes.count == 2, let text = codes[0].0, let code = codes[1].1?.run {
         // "prefix-${x}": the common shape, without the loop.
+        let limits = interp.limits
         return { f in
           let v = try code(f)
-          if case .string(let s) = v { return .string(text + s) }
-          if case .secret(let s) = v { return .secret(text + s.revealed) }
-          return .string(text + v.displayString)
+          if case .secret(let secret) = v {
+            try limits.checkSum(text.utf8.count, secret.revealed.utf8.count, isString: true, range)
+            return .secret(text + secret.revealed)
+          }
+          let s = try v.displayString(limits: limits, range)
+          try limits.checkSum(text.utf8.count, s.utf8.count, isString: true, range)
+          return .string(text + s)
         }
       }
       // Text interpolating a secret is a secret (of the real text).
+      let limits = interp.limits
       return { f in
         var s = ""
         var isSecret = false
         for (text, code) in codes {
-          if let text { s += text; continue }
-          let v = try code!.run(f)
-          if case .secret(let secret) = v {
-            s += secret.revealed
-            isSecret = true
-          } else {
-            s += v.displayString
+          if let text {
+            s += text
+          } else if let code {
+            let v = try code.run(f)
+            if case .secret(let secret) = v {
+              s += secret.revealed
+              isSecret = true
+            } else {
+              s += try v.displayString(limits: limits, range)
+            }
           }
+          // Checked as it grows: each piece is itself a value within the limit.
+          try limits.checkString(byteCount: s.utf8.count, range)
         }
         return isSecret ? .secret(s) : .string(s)
       }
@@ -194,12 +205,24 @@ extension Compiler {
       }
 
     case .map(let entries):
-      var seen: [String: SourceRange] = [:]
+      // One error per duplicated key, at its second appearance, however often it repeats.
+      var occurrences: [String: (first: SourceRange, second: SourceRange?, count: Int)] = [:]
+      var duplicated: [String] = []
       for entry in entries {
-        if let prev = seen[entry.key] {
-          error("key `\(entry.key)` appears twice in this map (first at column \(prev.startLocation.column))", entry.keyRange)
+        if var o = occurrences[entry.key] {
+          if o.second == nil { o.second = entry.keyRange; duplicated.append(entry.key) }
+          o.count += 1
+          occurrences[entry.key] = o
+        } else {
+          occurrences[entry.key] = (entry.keyRange, nil, 1)
         }
-        seen[entry.key] = entry.keyRange
+      }
+      for key in duplicated {
+        guard let o = occurrences[key], let second = o.second else { continue }
+        let times = o.count == 2 ? "twice" : "\(o.count) times"
+        let first = o.first.startLocation
+        let place = first.line == second.startLocation.line ? "column \(first.column)" : "line \(first.line)"
+        error("key `\(key)` appears \(times) in this map (first at \(place))", second)
       }
       let keys = entries.map { MapKey($0.key) }
       let codes = entries.map { ExprBox(compileExpr($0.value)) }
@@ -333,12 +356,13 @@ extension Compiler {
       return { f in .bool(try c(f)) }
     default: break
     }
+    let limits = interp.limits
     switch op {
     case .add:
       return intSpecialized(lhs, rhs, fast: { a, b in
         let (s, o) = a.addingReportingOverflow(b)
         return o ? nil : .int(s)
-      }, slow: { a, b in try Operators.add(a, b, range) })
+      }, slow: { a, b in try Operators.add(a, b, range, limits: limits) })
     case .subtract:
       return intSpecialized(lhs, rhs, fast: { a, b in
         let (s, o) = a.subtractingReportingOverflow(b)
@@ -354,7 +378,7 @@ extension Compiler {
                             slow: { a, b in try Operators.arithmetic(.remainder, a, b, range) })
     default:
       let l = compileExpr(lhs), r = compileExpr(rhs)
-      return { f in try Operators.binary(op, l(f), r(f), range: range) }
+      return { f in try Operators.binary(op, l(f), r(f), range: range, limits: limits) }
     }
   }
 

@@ -277,7 +277,10 @@ extension Compiler {
             case .returned: return .returned
             default: break
             }
-            i += step
+            // Stepping past the largest or smallest int means stepping past the end.
+            let (next, o) = i.addingReportingOverflow(step)
+            if o { break }
+            i = next
           }
           return .normal
         }
@@ -320,9 +323,13 @@ extension Compiler {
     }
     switch seq {
     case .range(let r):
-      for i in 0..<r.count {
+      var i: UInt = 0
+      while i < r.unsignedCount {
         let v = Value.int(r.element(i))
-        if let flow = try (two ? run(.int(i), v) : run(v, .null)) { return flow }
+        // Past Int.max positions the index cannot be an int; such a loop would not end in practice anyway.
+        if two && i > UInt(Int.max) { throw Operators.overflow("for", range) }
+        if let flow = try (two ? run(.int(Int(i)), v) : run(v, .null)) { return flow }
+        i += 1
       }
     case .list(let l):
       let items = l.items

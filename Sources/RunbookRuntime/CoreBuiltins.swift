@@ -32,7 +32,8 @@ public enum CoreBuiltins {
     Builtin("print", [.init("values", .any, variadic: true), .init("separator", .string, default: .value(.string(" ")))],
             returns: .null, category: "core", doc: "Prints values separated by `separator` (strings without quotes), then a newline.") { args, ctx in
       // The separator as shown too: a secret separator prints as (sensitive).
-      ctx.print(args.rest.map(\.displayString).joined(separator: args["separator"].displayString))
+      ctx.print(try args.rest.map { try $0.displayString(limits: args.limits, ctx.range) }
+        .joined(separator: try args["separator"].displayString(limits: args.limits, ctx.range)))
       return .null
     },
   ]
@@ -46,7 +47,11 @@ public enum CoreBuiltins {
       case .list(let l): return .int(l.items.count)
       case .map(let m): return .int(m.count)
       case .string(let s): return .int(s.count)
-      case .range(let r): return .int(r.count)
+      case .range(let r):
+        guard let n = r.count else {
+          throw RuntimeError("the range has \(r.unsignedCount) elements, more than the largest int", code: "overflow")
+        }
+        return .int(n)
       case let v: throw args.typeError("value", expected: "a list, map, string or range", got: v)
       }
     },
@@ -116,7 +121,7 @@ public enum CoreBuiltins {
       var total: Value = .int(0)
       for (i, v) in try args.list("list").enumerated() {
         if case .string = v { throw args.typeError("list", expected: "a list of numbers", got: v) }
-        total = i == 0 ? v : try Operators.add(total, v, ctx.range)
+        total = i == 0 ? v : try Operators.add(total, v, ctx.range, limits: args.limits)
       }
       return total
     },
@@ -132,7 +137,13 @@ public enum CoreBuiltins {
 
   static func extreme(_ args: Arguments, _ ctx: CallContext, smallest: Bool) throws -> Value {
     var values = args.rest
-    if values.count == 1, let items = values[0].asList { values = items }
+    if values.count == 1, case .range(let r) = values[0] {
+      // The ends of a range are known without listing it.
+      guard r.unsignedCount > 0 else { throw valueError("`\(args.builtin.name)` needs at least one value") }
+      let first = r.start, last = r.element(r.unsignedCount - 1)
+      return .int(smallest == (r.step > 0) ? first : last)
+    }
+    if values.count == 1, case .list(let l) = values[0] { values = l.items }
     guard var best = values.first else { throw valueError("`\(args.builtin.name)` needs at least one value") }
     for v in values.dropFirst() {
       let c = try Operators.compare(v, best, op: args.builtin.name, range: ctx.range)
@@ -163,7 +174,8 @@ public enum CoreBuiltins {
       for item in items {
         if !first { out += sep }
         first = false
-        out += item.displayString
+        out += try item.displayString(limits: args.limits, nil)
+        try args.limits.checkString(byteCount: out.utf8.count, nil)
       }
       return .string(out)
     },
@@ -185,18 +197,25 @@ public enum CoreBuiltins {
       .bool(try args.string("text").hasSuffix(try args.string("suffix")))
     },
     Builtin("replace", [.init("text", .string), .init("old", .string), .init("new", .string)], returns: .string, category: "text",
-            doc: "Text with every occurrence of `old` replaced by `new`.") { args, _ in
+            doc: "Text with every occurrence of `old` replaced by `new`.") { args, ctx in
       let old = try args.string("old")
       if old.isEmpty { throw valueError("the `old` text of `replace` cannot be empty") }
-      return .string(try args.string("text").replacingOccurrences(of: old, with: try args.string("new")))
+      let text = try args.string("text"), new = try args.string("new")
+      if new.utf8.count > old.utf8.count {
+        // The size of the result, before building it: each occurrence grows the text.
+        let occurrences = text.components(separatedBy: old).count - 1
+        let (growth, o1) = occurrences.multipliedReportingOverflow(by: new.utf8.count - old.utf8.count)
+        try args.limits.checkSum(text.utf8.count, o1 ? Int.max : growth, isString: true, ctx.range)
+      }
+      return .string(text.replacingOccurrences(of: old, with: new))
     },
     Builtin("format", [.init("template", .string), .init("values", .any, variadic: true)], returns: .string, category: "text",
             doc: "Fills `{}` (next value) and `{0}`, `{1}` (by position) in a template; `{{` and `}}` are literal braces.") { args, _ in
-      try format(try args.string("template"), args.rest)
+      try format(try args.string("template"), args.rest, limits: args.limits)
     },
   ]
 
-  static func format(_ template: String, _ values: [Value]) throws -> Value {
+  static func format(_ template: String, _ values: [Value], limits: ResourceLimits) throws -> Value {
     var out = ""
     var next = 0
     var chars = Array(template)[...]
@@ -207,13 +226,14 @@ public enum CoreBuiltins {
         guard chars.count > spec.count else { throw valueError("unclosed `{` in format template") }
         chars = chars.dropFirst(spec.count + 1)
         let index: Int
-        if spec.isEmpty { index = next; next += 1 } else if let i = Int(String(spec)) { index = i } else {
+        if spec.isEmpty { index = next; next += 1 } else if let i = Int(String(spec)), i >= 0 { index = i } else {
           throw valueError("bad placeholder `{\(String(spec))}` in format template; use `{}` or `{0}`")
         }
         guard index < values.count else {
           throw valueError("format template needs a value for placeholder \(index), but only \(values.count) \(values.count == 1 ? "was" : "were") given")
         }
-        out += values[index].displayString
+        out += try values[index].displayString(limits: limits, nil)
+        try limits.checkString(byteCount: out.utf8.count, nil)
       } else if c == "}" {
         if chars.first == "}" { chars.removeFirst() }
         out.append("}")
@@ -228,8 +248,8 @@ public enum CoreBuiltins {
 
   static let conversion: [Builtin] = [
     Builtin("to_string", [.init("value", .any)], returns: .string, category: "core",
-            doc: "The value as text, as `print` shows it.") { args, _ in
-      .string(args["value"].displayString)
+            doc: "The value as text, as `print` shows it.") { args, ctx in
+      .string(try args["value"].displayString(limits: args.limits, ctx.range))
     },
     Builtin("to_int", [.init("value", .any)], returns: .int, category: "core",
             doc: "An int from text (\"42\"), a float (truncated) or a bool.") { args, _ in

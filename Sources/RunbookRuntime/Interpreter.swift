@@ -82,6 +82,10 @@ public final class Interpreter: @unchecked Sendable {
   public let host: InterpreterHost
   public let registry: BuiltinRegistry
   public let environment: [String: String]
+  /// Size caps on values (`RUNBOOK_MAX_VALUE_BYTES` in `environment`).
+  public let limits: ResourceLimits
+  /// Why the environment's limit setting was refused, reported by `Session.compile`.
+  public let limitsProblem: String?
   public internal(set) var currentStep: String?
   private let cancelled = Atomic<Bool>(false)
 
@@ -103,6 +107,13 @@ public final class Interpreter: @unchecked Sendable {
 
   public init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
     self.host = host; self.registry = registry; self.environment = environment
+    do {
+      limits = try ResourceLimits(environment: environment)
+      limitsProblem = nil
+    } catch {
+      limits = .standard
+      limitsProblem = "\(error)"
+    }
     stack = .allocate(capacity: stackCapacity)
     stackCells = .allocate(capacity: stackCapacity)
     globals = .allocate(capacity: globalCapacity)
@@ -124,14 +135,26 @@ public final class Interpreter: @unchecked Sendable {
 
   var mainFrame: Frame { Frame(slots: globals, cells: globalCells, closure: nil) }
 
+  /// Loop iterations and calls left before the run stops with a
+  /// `step_budget` error; unlimited unless set (fuzzing bounds every input).
+  public var stepBudget = Int.max
+
   /// Asks a running program to stop at the next loop iteration or call.
   public func cancel() { cancelled.store(true, ordering: .relaxed) }
   public func clearCancellation() { cancelled.store(false, ordering: .relaxed) }
   @inline(__always) public func checkCancelled() throws {
-    if cancelled.load(ordering: .relaxed) {
-      cancelled.store(false, ordering: .relaxed)
-      throw RuntimeError("interrupted", code: "interrupted")
+    stepBudget &-= 1
+    if stepBudget < 0 || cancelled.load(ordering: .relaxed) { try stop() }
+  }
+
+  @inline(never) private func stop() throws {
+    if stepBudget < 0 {
+      // Stays spent: a `catch` that swallows this error fails again at its next step.
+      stepBudget = -1
+      throw RuntimeError("the run used up its step budget (loop iterations and calls)", code: "step_budget")
     }
+    cancelled.store(false, ordering: .relaxed)
+    throw RuntimeError("interrupted", code: "interrupted")
   }
 
   // MARK: Calls
@@ -143,6 +166,7 @@ public final class Interpreter: @unchecked Sendable {
     _ code: CompiledFunction, closure: Closure?, range: SourceRange?, defaulted: [Int],
     bind: (UnsafeMutablePointer<Value>) throws -> Void
   ) throws -> Value {
+    try checkCancelled()
     let base = stackTop
     let size = code.frameSize
     if base + size > stackCapacity || callDepth >= maxCallDepth {
@@ -192,12 +216,20 @@ public final class Interpreter: @unchecked Sendable {
   /// (`map(xs, abs)` rejects text as `abs("x")` does), and errors located at the call.
   func runBuiltin(_ builtin: Builtin, binding: ArgumentBinding, values: [Value], range: SourceRange?) throws -> Value {
     var args = builtin.boundArguments(binding: binding, values: values)
+    args.limits = limits
     try builtin.checkTypes(args, range: range)
     if builtin.secrets == .computed, args.values.contains(where: \.containsSecret) || args.rest.contains(where: \.containsSecret) {
       return try runRevealingSecrets(builtin, args, range: range)
     }
     do {
-      return try builtin.implementation(&args, CallContext(interpreter: self, range: range))
+      let result = try builtin.implementation(&args, CallContext(interpreter: self, range: range))
+      // A built-in may build a large value in one go (`join`, `replace`, `format`); it is refused once made.
+      switch result {
+      case .string(let s): try limits.checkString(byteCount: s.utf8.count, range)
+      case .list(let l): try limits.checkList(count: l.items.count, range)
+      default: break
+      }
+      return result
     } catch var e as RuntimeError {
       if e.range == nil { e.range = range }
       throw e

@@ -7,13 +7,32 @@ enum Operators {
     RuntimeError("cannot apply `\(op)` to \(a.typeName) and \(b.typeName)", code: "type_error", range: range)
   }
 
-  static func overflow(_ op: String, _ range: SourceRange?) -> RuntimeError {
-    RuntimeError("integer overflow in `\(op)`", code: "arithmetic_error", range: range)
+  /// A result outside the 64-bit range of ints (and of durations, which count milliseconds in an int).
+  public static func overflow(_ op: String, _ range: SourceRange?) -> RuntimeError {
+    RuntimeError("integer overflow in `\(op)`: the result is outside -9223372036854775808...9223372036854775807",
+                 code: "overflow", range: range)
   }
 
-  static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, range: SourceRange?) throws -> Value {
+  static func durationOverflow(_ op: String, _ range: SourceRange?) -> RuntimeError {
+    RuntimeError("duration overflow in `\(op)`: the result is outside about ±106751991167 days (64-bit milliseconds)",
+                 code: "overflow", range: range)
+  }
+
+  /// A float turned into an int or a duration, refused when it is not finite or out of range.
+  static func exactInt(_ d: Double, _ op: String, duration: Bool, _ range: SourceRange?) throws -> Int {
+    // 2^63 is exactly representable; every finite double below it in magnitude converts without trapping.
+    guard d.isFinite, d >= -9_223_372_036_854_775_808.0, d < 9_223_372_036_854_775_808.0 else {
+      if d.isNaN {
+        throw RuntimeError("`\(op)` gives nan, which is not \(duration ? "a duration" : "an int")", code: "overflow", range: range)
+      }
+      throw duration ? durationOverflow(op, range) : overflow(op, range)
+    }
+    return Int(d)
+  }
+
+  static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, range: SourceRange?, limits: ResourceLimits) throws -> Value {
     switch op {
-    case .add: return try add(a, b, range)
+    case .add: return try add(a, b, range, limits: limits)
     case .subtract, .multiply, .divide, .remainder: return try arithmetic(op, a, b, range)
     case .equal: return .bool(a == b)
     case .notEqual: return .bool(a != b)
@@ -31,7 +50,7 @@ enum Operators {
     }
   }
 
-  static func add(_ a: Value, _ b: Value, _ range: SourceRange?) throws -> Value {
+  static func add(_ a: Value, _ b: Value, _ range: SourceRange?, limits: ResourceLimits) throws -> Value {
     switch (a, b) {
     case let (.int(x), .int(y)):
       let (r, o) = x.addingReportingOverflow(y)
@@ -40,17 +59,28 @@ enum Operators {
     case let (.float(x), .float(y)): return .float(x + y)
     case let (.int(x), .float(y)): return .float(Double(x) + y)
     case let (.float(x), .int(y)): return .float(x + Double(y))
-    case let (.string(x), .string(y)): return .string(x + y)
+    case let (.string(x), .string(y)):
+      try limits.checkSum(x.utf8.count, y.utf8.count, isString: true, range)
+      return .string(x + y)
     // Text joined to a secret is a secret.
-    case let (.secret(x), .string(y)): return .secret(x.revealed + y)
-    case let (.string(x), .secret(y)): return .secret(x + y.revealed)
-    case let (.secret(x), .secret(y)): return .secret(x.revealed + y.revealed)
+    case let (.secret(x), .string(y)):
+      try limits.checkSum(x.revealed.utf8.count, y.utf8.count, isString: true, range)
+      return .secret(x.revealed + y)
+    case let (.string(x), .secret(y)):
+      try limits.checkSum(x.utf8.count, y.revealed.utf8.count, isString: true, range)
+      return .secret(x + y.revealed)
+    case let (.secret(x), .secret(y)):
+      try limits.checkSum(x.revealed.utf8.count, y.revealed.utf8.count, isString: true, range)
+      return .secret(x.revealed + y.revealed)
     case let (.duration(x), .duration(y)):
       let (r, o) = x.addingReportingOverflow(y)
-      if o { throw overflow("+", range) }
+      if o { throw durationOverflow("+", range) }
       return .duration(r)
-    case let (.list(x), .list(y)): return .list(ListBox(x.items + y.items))
+    case let (.list(x), .list(y)):
+      try limits.checkSum(x.items.count, y.items.count, isString: false, range)
+      return .list(ListBox(x.items + y.items))
     case let (.map(x), .map(y)):
+      try limits.checkSum(x.count, y.count, isString: false, range)
       let merged = x.copy()
       for (i, k) in y.keys.enumerated() { merged[k] = y.values[i] }
       return .map(merged)
@@ -82,12 +112,12 @@ enum Operators {
         return .int(r)
       default:
         if y == 0 { throw RuntimeError("remainder by zero (`%` with 0)", code: "arithmetic_error", range: range) }
-        let (r, o) = x.remainderReportingOverflow(dividingBy: y)
-        if o { throw overflow(sym, range) }
-        return .int(r)
+        // Int.min % -1 is 0; only the hardware division behind it overflows.
+        if y == -1 { return .int(0) }
+        return .int(x % y)
       }
     case (.int, .float), (.float, .int), (.float, .float):
-      let x = a.numeric!, y = b.numeric!
+      guard let x = a.numeric, let y = b.numeric else { throw typeError(sym, a, b, range) }
       switch op {
       case .subtract: return .float(x - y)
       case .multiply: return .float(x * y)
@@ -99,19 +129,23 @@ enum Operators {
         return .float(x.truncatingRemainder(dividingBy: y))
       }
     case let (.duration(x), .duration(y)) where op == .subtract:
-      return .duration(x - y)
+      let (r, o) = x.subtractingReportingOverflow(y)
+      if o { throw durationOverflow(sym, range) }
+      return .duration(r)
     case let (.duration(x), .duration(y)) where op == .divide:
       if y == 0 { throw RuntimeError("division by zero", code: "arithmetic_error", range: range) }
       return .float(Double(x) / Double(y))
     case let (.duration(x), .int(y)) where op == .multiply, let (.int(y), .duration(x)) where op == .multiply:
       let (r, o) = x.multipliedReportingOverflow(by: y)
-      if o { throw overflow(sym, range) }
+      if o { throw durationOverflow(sym, range) }
       return .duration(r)
     case let (.duration(x), .float(y)) where op == .multiply, let (.float(y), .duration(x)) where op == .multiply:
-      return .duration(Int((Double(x) * y).rounded()))
+      return .duration(try exactInt((Double(x) * y).rounded(), sym, duration: true, range))
     case let (.duration(x), .int(y)) where op == .divide:
       if y == 0 { throw RuntimeError("division by zero", code: "arithmetic_error", range: range) }
-      return .duration(x / y)
+      let (r, o) = x.dividedReportingOverflow(by: y)
+      if o { throw durationOverflow(sym, range) }
+      return .duration(r)
     default: throw typeError(sym, a, b, range)
     }
   }
@@ -123,7 +157,7 @@ enum Operators {
     case let (.string(x), .string(y)): return x < y ? -1 : (x == y ? 0 : 1)
     case let (.duration(x), .duration(y)): return x < y ? -1 : (x == y ? 0 : 1)
     case (.int, .float), (.float, .int), (.float, .float):
-      let x = a.numeric!, y = b.numeric!
+      guard let x = a.numeric, let y = b.numeric else { return 0 }
       return x < y ? -1 : (x == y ? 0 : 1)
     case let (.list(x), .list(y)):
       for (l, r) in zip(x.items, y.items) {
@@ -150,8 +184,7 @@ enum Operators {
       return sub.isEmpty || s.contains(sub)
     case .range(let r):
       guard case .int(let i) = element else { return false }
-      if r.step > 0 ? (i < r.start || i >= r.end) : (i > r.start || i <= r.end) { return false }
-      return (i - r.start) % r.step == 0
+      return r.contains(i)
     default:
       throw RuntimeError("`in` needs a list, map, string or range on the right, not \(container.typeName)",
                          code: "type_error", range: range)
@@ -180,7 +213,9 @@ enum Operators {
       if i == Int.min { throw overflow("-", range) }
       return .int(-i)
     case .float(let d): return .float(-d)
-    case .duration(let ms): return .duration(-ms)
+    case .duration(let ms):
+      if ms == Int.min { throw durationOverflow("-", range) }
+      return .duration(-ms)
     default: throw RuntimeError("cannot negate \(v.typeName)", code: "type_error", range: range)
     }
   }
@@ -190,6 +225,7 @@ enum Operators {
     guard case .int(let i) = index else {
       throw RuntimeError("a list index must be an int, not \(index.typeName)", code: "type_error", range: range)
     }
+    // count + i cannot overflow: count >= 0 and i < 0.
     let resolved = i < 0 ? count + i : i
     guard resolved >= 0, resolved < count else {
       throw RuntimeError("index \(i) out of range for a list of \(count) element\(count == 1 ? "" : "s")",
@@ -210,7 +246,13 @@ enum Operators {
     case .string(let s):
       let chars = Array(s)
       return .string(String(chars[try listIndex(index, count: chars.count, range)]))
-    case .range(let r): return .int(r.element(try listIndex(index, count: r.count, range)))
+    case .range(let r):
+      guard case .int(let i) = index else { return .int(r.element(try listIndex(index, count: 0, range))) }
+      guard let position = r.position(ofIndex: i) else {
+        throw RuntimeError("index \(i) out of range for a range of \(r.unsignedCount) element\(r.unsignedCount == 1 ? "" : "s")",
+                           code: "index_error", range: range)
+      }
+      return .int(r.element(position))
     default:
       throw RuntimeError("cannot index into \(base.typeName) with `[]`", code: "type_error", range: range)
     }

@@ -123,7 +123,7 @@ public final class Session {
     onLargeStack { [self] in
       mainText = text
       defer { mainText = nil }
-      var diagnostics: [Diagnostic] = []
+      var diagnostics: [Diagnostic] = interpreter.limitsProblem.map { [Diagnostic(.error, $0, at: nil)] } ?? []
       var codes: [StmtCode] = []
       var params: [ParamInfo] = []
       var outputs: [(name: String, shape: Shape)] = []
@@ -422,8 +422,11 @@ public enum ParamParsing {
       guard let ms = parseDuration(text) else { return .failure("expected a duration such as 30s, 10m or 2h, got \"\(text)\"") }
       return .success(.duration(ms))
     case .list, .map:
-      guard let v = JSONValue.parse(text), type.accepts(v)
-      else { return .failure("expected a JSON \(type.rawValue), got \"\(text)\"") }
+      let v: Value
+      do { v = try JSONReader.parse(text) } catch {
+        return .failure("expected a JSON \(type.rawValue), got \"\(text)\" (\(error.message) at column \(error.column))")
+      }
+      guard type.accepts(v) else { return .failure("expected a JSON \(type.rawValue), got \"\(text)\"") }
       return .success(v)
     default: return .failure("params of type \(type.rawValue) are not supported")
     }
@@ -443,57 +446,9 @@ public enum ParamParsing {
       guard let scale = durationUnitMilliseconds(unit) else { return nil }
       total += value * Double(scale)
     }
+    // Past 64-bit milliseconds (about 292 million years) there is no duration.
+    guard total.isFinite, total.rounded() < 9_223_372_036_854_775_808.0 else { return nil }
     return Int(total.rounded())
   }
 }
 
-/// JSON as decoded for params: keeps bools, ints and floats apart.
-public indirect enum JSONValue: Decodable {
-  case null, bool(Bool), int(Int), float(Double), string(String), array([JSONValue]), object([(String, JSONValue)])
-
-  private struct Key: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-  }
-
-  public init(from decoder: Decoder) throws {
-    if let container = try? decoder.container(keyedBy: Key.self) {
-      self = .object(try container.allKeys.sorted { $0.stringValue < $1.stringValue }.map {
-        ($0.stringValue, try container.decode(JSONValue.self, forKey: $0))
-      })
-      return
-    }
-    if var array = try? decoder.unkeyedContainer() {
-      var items: [JSONValue] = []
-      while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
-      self = .array(items)
-      return
-    }
-    let single = try decoder.singleValueContainer()
-    if single.decodeNil() { self = .null }
-    else if let b = try? single.decode(Bool.self) { self = .bool(b) }
-    else if let i = try? single.decode(Int.self) { self = .int(i) }
-    else if let d = try? single.decode(Double.self) { self = .float(d) }
-    else { self = .string(try single.decode(String.self)) }
-  }
-
-  public var value: Value {
-    switch self {
-    case .null: return .null
-    case .bool(let b): return .bool(b)
-    case .int(let i): return .int(i)
-    case .float(let d): return .float(d)
-    case .string(let s): return .string(s)
-    case .array(let items): return .list(ListBox(items.map(\.value)))
-    case .object(let fields): return .map(MapBox(fields: fields.map { ($0.0, $0.1.value) }))
-    }
-  }
-
-  /// Parses JSON text into a value; nil if it is not valid JSON.
-  public static func parse(_ text: String) -> Value? {
-    guard let data = text.data(using: .utf8) else { return nil }
-    return (try? JSONDecoder().decode(JSONValue.self, from: data))?.value
-  }
-}

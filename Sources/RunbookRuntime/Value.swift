@@ -49,14 +49,99 @@ public final class ListBox: @unchecked Sendable {
   public init(_ items: [Value] = []) { self.items = items }
 }
 
+/// An arithmetic progression of ints. Its length can exceed `Int.max`
+/// (`range(-9223372036854775807 - 1, 9223372036854775807)` has 2^64 - 1
+/// elements), so lengths and positions are unsigned and every computation is
+/// exact: nothing here can trap, whatever the start, end and step.
 public final class RangeBox: Sendable {
   public let start: Int, end: Int, step: Int
-  public init(start: Int, end: Int, step: Int) { self.start = start; self.end = end; self.step = step }
-  public var count: Int {
-    if step > 0 { return start < end ? (end - start + step - 1) / step : 0 }
-    return start > end ? (start - end - step - 1) / -step : 0
+  /// The exact number of elements (always representable: at most 2^64 - 1).
+  public let unsignedCount: UInt
+  public init(start: Int, end: Int, step: Int) {
+    self.start = start; self.end = end; self.step = step
+    // The distance between two ints and the magnitude of a step both fit in UInt.
+    let distance: UInt
+    if step > 0 { distance = start < end ? UInt(bitPattern: end &- start) : 0 }
+    else if step < 0 { distance = start > end ? UInt(bitPattern: start &- end) : 0 }
+    else { distance = 0 }
+    unsignedCount = distance == 0 ? 0 : (distance - 1) / step.magnitude + 1
   }
-  public func element(_ i: Int) -> Int { start + i * step }
+  /// The number of elements, or nil when it exceeds `Int.max`.
+  public var count: Int? { unsignedCount <= UInt(Int.max) ? Int(unsignedCount) : nil }
+  /// The element at position `i` (`i < unsignedCount`). The result lies
+  /// between start and end, so wrapping arithmetic gives it exactly.
+  public func element(_ i: UInt) -> Int { start &+ Int(bitPattern: i &* UInt(bitPattern: step)) }
+  public func element(_ i: Int) -> Int { element(UInt(bitPattern: i)) }
+  /// Whether `i` is one of the elements.
+  public func contains(_ i: Int) -> Bool {
+    let offset: UInt
+    if step > 0 {
+      guard i >= start, i < end else { return false }
+      offset = UInt(bitPattern: i &- start)
+    } else {
+      guard i <= start, i > end else { return false }
+      offset = UInt(bitPattern: start &- i)
+    }
+    return offset % step.magnitude == 0
+  }
+  /// The position of a possibly negative index, or nil when it is outside.
+  public func position(ofIndex i: Int) -> UInt? {
+    if i >= 0 { return UInt(i) < unsignedCount ? UInt(i) : nil }
+    return i.magnitude <= unsignedCount ? unsignedCount - i.magnitude : nil
+  }
+  /// The elements as values, refused past the list limit.
+  public func elements(limits: ResourceLimits, range: SourceRange? = nil) throws -> [Value] {
+    guard let n = count, n <= limits.maxListElements else {
+      throw limits.listTooLarge(unsignedCount.description, range)
+    }
+    return (0..<n).map { .int(element($0)) }
+  }
+}
+
+/// Caps on the size of one value, so that a runaway program fails with a
+/// clear `limit` error instead of exhausting memory. One value (a string's
+/// UTF-8 bytes, or a list's or map's elements at `MemoryLayout<Value>.stride`
+/// bytes each) may take at most `maxValueBytes`, 1 GiB unless the
+/// environment variable `RUNBOOK_MAX_VALUE_BYTES` says otherwise.
+public struct ResourceLimits: Sendable {
+  public static let environmentVariable = "RUNBOOK_MAX_VALUE_BYTES"
+  public static let defaultMaxValueBytes = 1 << 30
+  public static let standard = ResourceLimits(maxValueBytes: defaultMaxValueBytes)
+
+  public let maxValueBytes: Int
+  public var maxListElements: Int { maxValueBytes / MemoryLayout<Value>.stride }
+
+  public init(maxValueBytes: Int) { self.maxValueBytes = max(1, maxValueBytes) }
+
+  /// The limits an environment asks for; a malformed value is an error, not ignored.
+  public init(environment: [String: String]) throws {
+    guard let text = environment[Self.environmentVariable] else { self = .standard; return }
+    guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 else {
+      throw RuntimeError("\(Self.environmentVariable) must be a positive number of bytes, not \(Value.quote(text))", code: "limit")
+    }
+    self.init(maxValueBytes: n)
+  }
+
+  public func checkString(byteCount: Int, _ range: SourceRange?) throws {
+    if byteCount > maxValueBytes {
+      throw RuntimeError(
+        "a string of \(byteCount) bytes is over the limit of \(maxValueBytes) bytes per value (set \(Self.environmentVariable) to change it)",
+        code: "limit", range: range)
+    }
+  }
+  public func checkList(count: Int, _ range: SourceRange?) throws {
+    if count > maxListElements { throw listTooLarge(String(count), range) }
+  }
+  /// Checks the size of `a` combined with `b` (both strings, lists or maps) before building it.
+  public func checkSum(_ a: Int, _ b: Int, isString: Bool, _ range: SourceRange?) throws {
+    let (total, o) = a.addingReportingOverflow(b)
+    if isString { try checkString(byteCount: o ? Int.max : total, range) } else { try checkList(count: o ? Int.max : total, range) }
+  }
+  func listTooLarge(_ count: String, _ range: SourceRange?) -> RuntimeError {
+    RuntimeError(
+      "a collection of \(count) elements is over the limit of \(maxListElements) elements per value (\(maxValueBytes) bytes; set \(Self.environmentVariable) to change it)",
+      code: "limit", range: range)
+  }
 }
 
 /// A map key: strings, ints and bools. The FNV-1a hash is computed once and
@@ -217,7 +302,7 @@ extension Value {
   public var asList: [Value]? {
     switch self {
     case .list(let l): return l.items
-    case .range(let r): return (0..<r.count).map { .int(r.element($0)) }
+    case .range(let r): return try? r.elements(limits: .standard)
     default: return nil
     }
   }
@@ -324,6 +409,49 @@ extension Value {
 
   /// How a value appears inside a list or map: strings quoted.
   public var repr: String {
+    var out = ""
+    _ = appendRepr(to: &out, maxBytes: Int.max)
+    return out
+  }
+
+  /// `displayString` refused past the value limit: a list holding itself
+  /// twice, forty levels deep, would otherwise print 2^40 elements.
+  public func displayString(limits: ResourceLimits, _ range: SourceRange?) throws -> String {
+    if case .string(let s) = self { return s }
+    var out = ""
+    guard appendRepr(to: &out, maxBytes: limits.maxValueBytes) else {
+      throw RuntimeError(
+        "the text of this \(typeName) is over the limit of \(limits.maxValueBytes) bytes per value (set \(ResourceLimits.environmentVariable) to change it)",
+        code: "limit", range: range)
+    }
+    return out
+  }
+
+  /// Appends the repr, stopping once `out` passes `maxBytes` (then false).
+  func appendRepr(to out: inout String, maxBytes: Int) -> Bool {
+    switch self {
+    case .list(let l):
+      out += "["
+      for (i, item) in l.items.enumerated() {
+        if i > 0 { out += ", " }
+        guard item.appendRepr(to: &out, maxBytes: maxBytes) else { return false }
+      }
+      out += "]"
+    case .map(let m):
+      if m.count == 0 { out += "{}"; break }
+      out += "{"
+      for (i, k) in m.keys.enumerated() {
+        if i > 0 { out += ", " }
+        out += Value.keyRepr(k) + ": "
+        guard m.values[i].appendRepr(to: &out, maxBytes: maxBytes) else { return false }
+      }
+      out += "}"
+    default: out += scalarRepr
+    }
+    return out.utf8.count <= maxBytes
+  }
+
+  private var scalarRepr: String {
     switch self {
     case .null: return "nil"
     case .bool(let b): return b ? "true" : "false"
@@ -331,12 +459,7 @@ extension Value {
     case .float(let d): return Value.formatFloat(d)
     case .string(let s): return Value.quote(s)
     case .duration(let ms): return Value.formatDuration(ms)
-    case .list(let l): return "[" + l.items.map(\.repr).joined(separator: ", ") + "]"
-    case .map(let m):
-      if m.count == 0 { return "{}" }
-      var parts: [String] = []
-      for (i, k) in m.keys.enumerated() { parts.append("\(Value.keyRepr(k)): \(m.values[i].repr)") }
-      return "{" + parts.joined(separator: ", ") + "}"
+    case .list, .map: return repr
     case .range(let r):
       return r.step == 1 ? "range(\(r.start), \(r.end))" : "range(\(r.start), \(r.end), \(r.step))"
     case .function(let f):
@@ -374,9 +497,10 @@ extension Value {
 
   public static func formatDuration(_ ms: Int) -> String {
     if ms == 0 { return "0s" }
-    var rest = abs(ms)
+    // The magnitude, not abs(): the smallest duration has no positive Int counterpart.
+    var rest = ms.magnitude
     var out = ms < 0 ? "-" : ""
-    let units: [(String, Int)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
+    let units: [(String, UInt)] = [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)]
     for (suffix, size) in units where rest >= size {
       out += "\(rest / size)\(suffix)"
       rest %= size

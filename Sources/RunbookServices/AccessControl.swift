@@ -240,7 +240,7 @@ public struct PathPermissions: Hashable, Sendable {
   public init(parsing text: String) throws(ServiceError) {
     let chars = Array(text)
     if chars.count == 4, chars.allSatisfy({ ("0"..."7").contains($0) }) {
-      let d = chars.map { UInt8(String($0))! }
+      let d = chars.map { UInt8($0.wholeNumberValue ?? 0) }
       guard d[0] == 0 || d[0] == 1 else { throw .invalidPermission }
       self.init(owner: Permissions(bits: d[1]), group: Permissions(bits: d[2]), other: Permissions(bits: d[3]),
                 sticky: d[0] == 1)

@@ -303,13 +303,22 @@ extension Domain {
         guard profiles >= 0, accounts >= 0 else { throw valueError("`profiles` and `accounts` must not be negative") }
         let rounding = try args.string("rounding")
         // Blocks in units of 1/100,000 profile-equivalents: 1 account = 10 profiles.
-        let units = profiles + accounts * 10
+        func checked(_ r: (partialValue: Int, overflow: Bool)) throws -> Int {
+          if r.overflow {
+            throw RuntimeError("`storage_entitlement`: \(profiles) profiles and \(accounts) accounts are too many to count in an int",
+                               code: "overflow")
+          }
+          return r.partialValue
+        }
+        let units = try checked(profiles.addingReportingOverflow(try checked(accounts.multipliedReportingOverflow(by: 10))))
         let blockSize = 100_000
         var fields: [(String, Value)] = [("profiles", .int(profiles)), ("accounts", .int(accounts)), ("rounding", .string(rounding))]
         switch rounding {
         case "up", "down":
-          let blocks = rounding == "up" ? (units + blockSize - 1) / blockSize : units / blockSize
-          fields += [("blocks", .int(blocks)), ("database_gb", .int(blocks * 15)), ("file_gb", .int(blocks * 20))]
+          // Rounding up without `units + blockSize - 1`, which overflows near the largest int.
+          let blocks = units / blockSize + (rounding == "up" && units % blockSize != 0 ? 1 : 0)
+          fields += [("blocks", .int(blocks)), ("database_gb", .int(try checked(blocks.multipliedReportingOverflow(by: 15)))),
+                     ("file_gb", .int(try checked(blocks.multipliedReportingOverflow(by: 20))))]
         case "prorata":
           let blocks = Double(units) / Double(blockSize)
           fields += [("blocks", .float(blocks)), ("database_gb", .float(blocks * 15)), ("file_gb", .float(blocks * 20))]
@@ -330,6 +339,10 @@ extension Domain {
               doc: "Waits on the services' clock (costs no wall time in dry runs).") { args, _ in
         let ms = try args.durationMilliseconds("duration")
         guard ms >= 0 else { throw valueError("`duration` must not be negative") }
+        guard !services.clock.nowMilliseconds.addingReportingOverflow(ms).overflow else {
+          throw RuntimeError("`wait_for` of \(Value.formatDuration(ms)) would take the clock past the largest representable time",
+                             code: "overflow")
+        }
         services.clock.sleep(milliseconds: ms)
         return .null
       },
@@ -339,7 +352,8 @@ extension Domain {
 
 /// `2026-01-01T00:00:00Z` from milliseconds since the epoch (proleptic Gregorian, UTC).
 public func iso8601(_ ms: Int) -> String {
-  let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+  // Floor division without `ms - 999`, which overflows at the smallest int.
+  let secs = ms / 1000 - (ms % 1000 < 0 ? 1 : 0)
   var days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
   let rem = secs - days * 86_400
   days += 719_468

@@ -90,6 +90,14 @@ public protocol ServiceClock: AnyObject, Sendable {
   /// Milliseconds since the Unix epoch.
   var nowMilliseconds: Int { get }
   func sleep(milliseconds: Int)
+  /// The earliest time at which the services' state may change by itself
+  /// (not through a call of this run): a waiting loop need not poll before.
+  /// Live services may change at any moment, so by default it is now.
+  var nextSpontaneousChange: Int { get }
+}
+
+extension ServiceClock {
+  public var nextSpontaneousChange: Int { nowMilliseconds }
 }
 
 /// The services a session runs against.

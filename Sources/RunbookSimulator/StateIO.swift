@@ -56,20 +56,33 @@ extension World {
     do {
       state = try decoder.decode(StateFile.self, from: data)
     } catch let error as DecodingError {
+      // Foundation's own wording ("Expected to decode Dictionary<String, Any>…") is
+      // replaced by what the file holds at the located position.
+      func found(_ path: String) -> String {
+        guard let location = locations[path] else { return "something else" }
+        return JSONLocator.kind(in: text, line: location.0, column: location.1)
+      }
       switch error {
       case .typeMismatch(let type, let ctx):
-        throw located(jsonPath(ctx.codingPath), "expected \(typeName(String(describing: type))); \(ctx.debugDescription)")
+        let path = jsonPath(ctx.codingPath)
+        throw located(path, "expected \(typeName(String(describing: type))), found \(found(path))")
       case .valueNotFound(let type, let ctx):
         throw located(jsonPath(ctx.codingPath), "expected \(typeName(String(describing: type))), found null")
       case .keyNotFound(let key, let ctx):
         throw located(jsonPath(ctx.codingPath), "missing key \"\(snake(key.stringValue))\"")
       case .dataCorrupted(let ctx):
-        throw located(jsonPath(ctx.codingPath), ctx.debugDescription)
+        let path = jsonPath(ctx.codingPath)
+        let what = found(path)
+        // Our own decoders word their messages for users ("expected a string, number, bool or null").
+        if ctx.debugDescription.hasPrefix("expected ") { throw located(path, ctx.debugDescription + ", found " + what) }
+        throw located(path, what.hasPrefix("the number")
+          ? "\(what) does not fit in a 64-bit integer (-9223372036854775808...9223372036854775807)"
+          : "invalid value (\(what))")
       @unknown default:
-        throw StateFileError(file: file, message: "\(error)")
+        throw StateFileError(file: file, message: "the state file does not match the expected structure")
       }
     } catch {
-      throw StateFileError(file: file, message: "\(error)")
+      throw StateFileError(file: file, message: "the state file does not match the expected structure")
     }
     do {
       return try World(state: state)
@@ -145,6 +158,23 @@ private func jsonPath(_ path: [CodingKey]) -> String {
 /// the keys the state format allows.
 enum JSONLocator {
   struct SyntaxError: Error { var line: Int, column: Int, message: String }
+
+  /// What the JSON value at a 1-based line and column is, in words.
+  static func kind(in text: String, line: Int, column: Int) -> String {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    guard line >= 1, line <= lines.count else { return "something else" }
+    let rest = lines[line - 1].utf8.dropFirst(column - 1)
+    switch rest.first {
+    case UInt8(ascii: "{"): return "an object"
+    case UInt8(ascii: "["): return "a list"
+    case UInt8(ascii: "\""): return "a string"
+    case UInt8(ascii: "t"), UInt8(ascii: "f"): return "a bool"
+    case UInt8(ascii: "n"): return "null"
+    default:
+      let number = rest.prefix { !($0 == 0x2C || $0 == 0x5D || $0 == 0x7D || $0 <= 0x20) }
+      return "the number \(String(decoding: number.prefix(40), as: UTF8.self))"
+    }
+  }
 
   static func locate(_ text: String) throws(SyntaxError) -> [String: (Int, Int)] {
     var p = Parser(Array(text.utf8))
@@ -244,9 +274,11 @@ enum JSONLocator {
       }
     }
 
-    mutating func value(_ path: String) throws(SyntaxError) {
+    mutating func value(_ path: String, depth: Int = 0) throws(SyntaxError) {
       skipSpace()
       guard i < u.count else { throw error("unexpected end of file (a value is missing)") }
+      // No state file nests this deep; refusing it keeps the recursion off the end of the stack.
+      if depth >= 64 { throw error("nested more than 64 levels deep") }
       locations[path] = (line, i - lineStart + 1)
       switch u[i] {
       case UInt8(ascii: "{"):
@@ -263,7 +295,7 @@ enum JSONLocator {
           skipSpace()
           guard i < u.count, u[i] == UInt8(ascii: ":") else { throw error("expected ':' after the key \"\(key)\"") }
           i += 1
-          try value(path + "." + key)
+          try value(path + "." + key, depth: depth + 1)
           skipSpace()
           guard i < u.count else { throw error("unexpected end of file (an object is not closed)") }
           if u[i] == UInt8(ascii: ",") { i += 1; continue }
@@ -277,7 +309,7 @@ enum JSONLocator {
         if i < u.count, u[i] == UInt8(ascii: "]") { i += 1; return }
         var n = 0
         while true {
-          try value(path + "[\(n)]")
+          try value(path + "[\(n)]", depth: depth + 1)
           n += 1
           skipSpace()
           guard i < u.count else { throw error("unexpected end of file (a list is not closed)") }
@@ -294,6 +326,11 @@ enum JSONLocator {
         }
         let word = String(decoding: u[start..<i], as: UTF8.self)
         if word == "true" || word == "false" || word == "null" { return }
+        // Foundation reports an int past 64 bits without a location; say where it is.
+        if word.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || $0 == 45 }), word.contains(where: \.isNumber), Int(word) == nil {
+          i = start
+          throw error("the number \(word.prefix(40)) does not fit in a 64-bit integer (-9223372036854775808...9223372036854775807)")
+        }
         if Double(word) != nil, let f = word.first, f == "-" || f.isNumber { return }
         i = start
         throw error(word.isEmpty ? "expected a value" : "invalid value \(word) (strings need double quotes)")

@@ -12,6 +12,12 @@ public struct StateValidationError: Error, Sendable, Equatable {
 /// It implements every service protocol; `services` hands it to built-ins.
 /// Same state and same calls always give the same ids and the same end state.
 public final class World: @unchecked Sendable {
+  static let maxRolePropagationSeconds = 100 * 365 * 86_400
+  static let maxIDCounter = 1 << 53
+
+  static func hasDotSegment(_ path: String) -> Bool {
+    path.split(separator: "/").contains { $0 == "." || $0 == ".." }
+  }
   public var tenant: TenantState
   public private(set) var nowMilliseconds: Int
   var users: [UserState]
@@ -43,7 +49,12 @@ public final class World: @unchecked Sendable {
       throw fail("$.tenant.now", "expected a UTC time like 2026-01-01T09:00:00Z, found \"\(s.tenant.now)\"")
     }
     guard s.tenant.rolePropagationSeconds >= 0 else { throw fail("$.tenant.role_propagation_seconds", "must not be negative") }
+    guard s.tenant.rolePropagationSeconds <= World.maxRolePropagationSeconds else {
+      throw fail("$.tenant.role_propagation_seconds", "must be at most \(World.maxRolePropagationSeconds) (100 years)")
+    }
     guard s.tenant.idCounter >= 0 else { throw fail("$.tenant.id_counter", "must not be negative") }
+    // 2^53 keeps the counter exact in every JSON reader, and leaves room to count up without overflow.
+    guard s.tenant.idCounter <= World.maxIDCounter else { throw fail("$.tenant.id_counter", "must be at most \(World.maxIDCounter) (2^53)") }
     tenant = s.tenant
     nowMilliseconds = now
     users = s.directory.users
@@ -116,6 +127,7 @@ public final class World: @unchecked Sendable {
           if p.type == "file" && acl.hasDefault { throw fail(pbase + ".acl", "files have no default ACL") }
           let clean = p.path.split(separator: "/").joined(separator: "/")
           guard !clean.isEmpty else { throw fail(pbase + ".path", "the path is empty (the root's ACL is the filesystem's `acl`)") }
+          if World.hasDotSegment(clean) { throw fail(pbase + ".path", "\"\(p.path)\" has a `.` or `..` segment; paths are relative to the filesystem root") }
           if let existing = tree.node(clean), !tree.isDirectory(existing) || p.type == "file" {
             throw fail(pbase + ".path", "duplicate path \(clean)")
           }
@@ -129,22 +141,27 @@ public final class World: @unchecked Sendable {
         for (k, g) in (fs.generate ?? []).enumerated() {
           let gbase = fbase + ".generate[\(k)]"
           let clean = g.prefix.split(separator: "/", omittingEmptySubsequences: false).joined(separator: "/")
-          guard !clean.isEmpty, !clean.hasPrefix("/"), !clean.contains("//") else {
-            throw fail(gbase + ".prefix", "expected a relative path prefix like \"data/part-\"")
+          guard !clean.isEmpty, !clean.hasPrefix("/"), !clean.contains("//"), !World.hasDotSegment(clean) else {
+            throw fail(gbase + ".prefix", "expected a relative path prefix like \"data/part-\" (no `.` or `..` segments)")
           }
           guard g.folders >= 0, g.filesPerFolder >= 0 else {
             throw fail(gbase + ".folders", "counts cannot be negative")
           }
-          guard g.folders.multipliedReportingOverflow(by: g.filesPerFolder + 1).partialValue <= 20_000_000 else {
-            throw fail(gbase + ".folders", "at most 20,000,000 generated items")
+          // folders * (files_per_folder + 1) items, each step checked: the counts may be anything up to Int.max.
+          let (perFolder, o1) = g.filesPerFolder.addingReportingOverflow(1)
+          let (items, o2) = g.folders.multipliedReportingOverflow(by: perFolder)
+          guard !o1, !o2, items <= 20_000_000 else {
+            throw fail(gbase + ".folders", "at most 20,000,000 generated items (folders × (files_per_folder + 1))")
           }
           var dirACL: AccessControlList?, fileACL: AccessControlList?
           if let text = g.directoryAcl {
             do { dirACL = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".directory_acl", error.description) }
           }
           if let text = g.fileAcl {
-            do { fileACL = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".file_acl", error.description) }
-            if fileACL!.hasDefault { throw fail(gbase + ".file_acl", "files have no default ACL") }
+            let acl: AccessControlList
+            do { acl = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".file_acl", error.description) }
+            if acl.hasDefault { throw fail(gbase + ".file_acl", "files have no default ACL") }
+            fileACL = acl
           }
           if let clash = tree.generate(prefix: clean, folders: g.folders, filesPerFolder: g.filesPerFolder,
                                        directoryACL: dirACL, fileACL: fileACL) {
@@ -191,8 +208,7 @@ public final class World: @unchecked Sendable {
     var t = tenant
     t.now = iso8601(nowMilliseconds)
     let accountStates = accounts.sorted { $0.name < $1.name }.map { a -> StorageAccountState in
-      let fss = filesystems.keys.filter { $0.hasPrefix(a.name + "/") }.sorted().map { key -> FilesystemState in
-        let tree = filesystems[key]!
+      let fss = filesystems.filter { $0.key.hasPrefix(a.name + "/") }.sorted { $0.key < $1.key }.map { key, tree -> FilesystemState in
         let paths = tree.sortedNodes().map { n in
           PathState(path: tree.path(of: n), type: tree.isDirectory(n) ? "directory" : "file", owner: tree.owner(n),
                     group: tree.group(n), acl: tree.acl(n).text, aclFailure: tree.faults[n])
@@ -286,7 +302,7 @@ public final class World: @unchecked Sendable {
   public func group(named name: String) -> [GroupState] { groups.filter { $0.displayName == name } }
   public func filesystem(account: String, name: String) -> PathTree? { filesystems["\(account)/\(name)"] }
   public var roleAssignmentList: [RoleAssignment] { assignments.map(\.0) }
-  public func advanceClock(milliseconds: Int) { nowMilliseconds += max(0, milliseconds) }
+  public func advanceClock(milliseconds: Int) { sleep(milliseconds: milliseconds) }
   public func ciEnvironmentState(named name: String) -> CIEnvironmentState? { ciEnvs.first { $0.name == name } }
   public func dataverseEnvironmentState(named name: String) -> DataverseEnvironmentState? {
     dvEnvironments.first { $0.name == name }
@@ -296,7 +312,20 @@ public final class World: @unchecked Sendable {
 // MARK: - Clock
 
 extension World: ServiceClock {
-  public func sleep(milliseconds: Int) { nowMilliseconds += max(0, milliseconds) }
+  /// Saturates: a simulated clock stops at the end of representable time rather than trapping.
+  public func sleep(milliseconds: Int) {
+    let (t, o) = nowMilliseconds.addingReportingOverflow(max(0, milliseconds))
+    nowMilliseconds = o ? Int.max : t
+  }
+  /// Role assignments becoming visible are the only changes a simulated world makes by itself.
+  public var nextSpontaneousChange: Int {
+    let delay = tenant.rolePropagationSeconds * 1000
+    return assignments.lazy.map { World.visibleAt($0.createdAt, delay) }.filter { $0 > self.nowMilliseconds }.min() ?? Int.max
+  }
+  static func visibleAt(_ created: Int, _ delay: Int) -> Int {
+    let (t, o) = created.addingReportingOverflow(delay)
+    return o ? Int.max : t
+  }
 }
 
 // MARK: - Directory
@@ -401,7 +430,7 @@ extension World: RoleAssignmentService {
     let delay = tenant.rolePropagationSeconds * 1000
     return assignments.filter { a, created in
       let as_ = a.scope.lowercased()
-      return a.principalID.lowercased() == principalID.lowercased() && nowMilliseconds >= created + delay
+      return a.principalID.lowercased() == principalID.lowercased() && nowMilliseconds >= World.visibleAt(created, delay)
         && (s == as_ || s.hasPrefix(as_ + "/") || as_.hasPrefix(s + "/"))
     }.map(\.0)
   }

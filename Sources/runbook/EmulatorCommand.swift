@@ -56,6 +56,10 @@ struct EmulatorCommand: ParsableCommand {
       Console.err("error: --faults: \(error)\n")
       terminate(.usage)
     }
+    guard timeScale.isFinite, timeScale > 0, timeScale <= 1_000_000 else {
+      Console.err("error: --time-scale must be a number above 0 and at most 1000000, not \(timeScale)\n")
+      terminate(.usage)
+    }
     guard (0...65535).contains(port) else {
       Console.err("error: --port must be 0...65535\n")
       terminate(.usage)

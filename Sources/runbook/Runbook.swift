@@ -88,7 +88,7 @@ enum Console {
   }
   static func printDiagnostics(_ diagnostics: [Diagnostic]) {
     let color = colorOnStderr
-    for d in diagnostics { err(d.render(color: color)) }
+    for d in Diagnostic.bounded(diagnostics) { err(d.render(color: color)) }
   }
 }
 
@@ -157,7 +157,25 @@ struct RunCommand: ParsableCommand {
     if fileArgument == nil && resumePath == nil { throw ValidationError("Missing expected argument '<file>'") }
   }
 
+  /// Checked before the run, so a long plan is not lost to a typo in the path.
+  func checkSaveStatePath() {
+    guard let saveStatePath else { return }
+    let directory = URL(fileURLWithPath: saveStatePath).deletingLastPathComponent().path
+    var isDirectory: ObjCBool = false
+    var problem: String? = nil
+    if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) || !isDirectory.boolValue {
+      problem = "the directory \(directory) does not exist"
+    } else if !FileManager.default.isWritableFile(atPath: directory) {
+      problem = "the directory \(directory) is not writable"
+    }
+    if let problem {
+      Console.err("error: --save-state \(saveStatePath): \(problem)\n")
+      terminate(.usage)
+    }
+  }
+
   func run() throws {
+    checkSaveStatePath()
     let (strings, values) = readParams(params, paramsFile)
     if live {
       LiveRun(file: fileArgument, strings: strings, values: values, paramsFile: paramsFile, yes: yes, journalPath: journalPath,
@@ -211,7 +229,12 @@ func readParams(_ flags: [String], _ paramsFile: String?) -> (strings: [String: 
       Console.err("error: --param expects name=value, got \"\(p)\"\n")
       terminate(.usage)
     }
-    strings[String(p[..<eq])] = String(p[p.index(after: eq)...])
+    let name = String(p[..<eq])
+    if strings[name] != nil {
+      Console.err("error: --param \(name) is given twice; give each param once\n")
+      terminate(.usage)
+    }
+    strings[name] = String(p[p.index(after: eq)...])
   }
   var values: [String: Value] = [:]
   if let paramsFile {
@@ -219,8 +242,13 @@ func readParams(_ flags: [String], _ paramsFile: String?) -> (strings: [String: 
       Console.err("error: cannot read params file `\(paramsFile)`\n")
       terminate(.usage)
     }
-    guard case .map(let m)? = JSONValue.parse(text) else {
-      Console.err("error: params file `\(paramsFile)` must hold a JSON object of param values\n")
+    let parsed: Value
+    do { parsed = try JSONReader.parse(text) } catch {
+      Console.err("\(paramsFile):\(error.line):\(error.column): error: \(error.message)\n")
+      terminate(.usage)
+    }
+    guard case .map(let m) = parsed else {
+      Console.err("error: params file `\(paramsFile)` must hold a JSON object of param values, not a \(parsed.typeName)\n")
       terminate(.usage)
     }
     for (i, k) in m.keys.enumerated() { if case .string(let name) = k.storage { values[name] = m.values[i] } }
