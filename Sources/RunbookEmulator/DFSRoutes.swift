@@ -275,14 +275,15 @@ extension Emulator {
     }
     let spec = range.lowercased().hasPrefix("bytes=") ? range.dropFirst(6) : Substring("")
     let bounds = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-    guard bounds.count == 2, let start = Int(bounds[0]), start >= 0, bounds[1].isEmpty || Int(bounds[1]).map({ $0 >= start }) == true else {
+    let last = bounds.count == 2 ? (bounds[1].isEmpty ? Int.max : Int(bounds[1])) : nil
+    guard let last, let start = Int(bounds[0]), start >= 0, last >= start else {
       return EmulatorResponse(status: 200, headers: h, body: bytes)
     }
     guard start < bytes.count else {
       return blobFail(416, "InvalidRange", "The range specified is invalid for the current size of the resource.", method: r.method,
                       headers: headers + [("Content-Range", "bytes */\(bytes.count)")])
     }
-    let end = min(bounds[1].isEmpty ? bytes.count - 1 : Int(bounds[1])!, bytes.count - 1)
+    let end = min(last, bytes.count - 1)
     h.append(("Content-Range", "bytes \(start)-\(end)/\(bytes.count)"))
     return EmulatorResponse(status: 206, headers: h, body: Array(bytes[start...end]))
   }

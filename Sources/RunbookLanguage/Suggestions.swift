@@ -8,7 +8,9 @@ public func closestName(to name: String, in candidates: [String]) -> String? {
   for c in Set(candidates) where c != name {
     let d = editDistance(name, c)
     // Replacing every character is no resemblance (`c` is not a typo of `a`).
-    if d <= limit, d < max(name.utf8.count, c.utf8.count), best == nil || d < best!.1 || (d == best!.1 && c < best!.0) { best = (c, d) }
+    guard d <= limit, d < max(name.utf8.count, c.utf8.count) else { continue }
+    if let b = best, d > b.1 || (d == b.1 && c >= b.0) { continue }
+    best = (c, d)
   }
   if let best { return best.0 }
   // No near spelling: an abbreviation (`attached_ci` for `attached_customer_insights`).

@@ -82,9 +82,9 @@ extension Compiler {
   func recordShape(_ shape: Shape?, of name: Identifier) {
     guard let shape else { return }
     if let (scope, _) = fn.lookupLocal(name.name) {
-      fn.scopes[scope][name.name]!.staticShape = shape
-    } else if fn.isMain, globals.bindings[name.name] != nil {
-      globals.bindings[name.name]!.staticShape = shape
+      fn.scopes[scope][name.name]?.staticShape = shape
+    } else if fn.isMain {
+      globals.bindings[name.name]?.staticShape = shape
     }
   }
 

@@ -318,55 +318,80 @@ extension Value {
 
   /// Whether a secret is in this value (in a list or map at any depth).
   public var containsSecret: Bool {
-    switch self {
-    case .secret: return true
-    case .list(let l): return l.items.contains { $0.containsSecret }
-    case .map(let m): return m.values.contains { $0.containsSecret }
-    default: return false
-    }
+    anyLeaf { if case .secret = $0 { return true } else { return false } }
   }
 
   /// The value with every secret replaced by its text (new boxes; the
   /// original is untouched), for built-ins that compute on text.
   public var revealingSecrets: Value {
-    switch self {
-    case .secret(let s): return .string(s.revealed)
-    case .list(let l) where containsSecret: return .list(ListBox(l.items.map(\.revealingSecrets)))
-    case .map(let m) where containsSecret: return .map(MapBox(keys: m.keys, values: m.values.map(\.revealingSecrets)))
-    default: return self
-    }
+    guard containsSecret else { return self }
+    return mapLeaves { if case .secret(let s) = $0 { return .string(s.revealed) } else { return $0 } }
   }
 
   /// The value with every string made a secret: the result of computing on
   /// a secret is a secret.
   public var keptSecret: Value {
-    switch self {
-    case .string(let s): return .secret(s)
-    case .list(let l): return .list(ListBox(l.items.map(\.keptSecret)))
-    case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map(\.keptSecret)))
-    default: return self
-    }
+    mapLeaves { if case .string(let s) = $0 { return .secret(s) } else { return $0 } }
   }
 
   /// The value with every string that contains one of `secrets` made a
   /// secret: what a service answers about a secret stays one.
   public func markingSecrets(_ secrets: [String]) -> Value {
-    switch self {
-    case .string(let s) where secrets.contains(where: { !$0.isEmpty && s.contains($0) }): return .secret(s)
-    case .list(let l): return .list(ListBox(l.items.map { $0.markingSecrets(secrets) }))
-    case .map(let m): return .map(MapBox(keys: m.keys, values: m.values.map { $0.markingSecrets(secrets) }))
-    default: return self
+    mapLeaves { v in
+      if case .string(let s) = v, secrets.contains(where: { !$0.isEmpty && s.contains($0) }) { return .secret(s) }
+      return v
     }
   }
 
   /// Every secret's text in this value.
   public var secretTexts: [String] {
-    switch self {
-    case .secret(let s): return [s.revealed]
-    case .list(let l): return l.items.flatMap(\.secretTexts)
-    case .map(let m): return m.values.flatMap(\.secretTexts)
-    default: return []
+    var texts: [String] = []
+    _ = anyLeaf { v in
+      if case .secret(let s) = v { texts.append(s.revealed) }
+      return false
     }
+    return texts
+  }
+
+  /// Whether `test` holds for a value that is not a list or map, in this
+  /// value at any depth. Each list or map is looked at once however often it
+  /// is held: `x = [x, x]` forty times is forty boxes, not 2^40 paths.
+  func anyLeaf(_ test: (Value) -> Bool) -> Bool {
+    var seen: Set<ObjectIdentifier> = []
+    func walk(_ v: Value) -> Bool {
+      switch v {
+      case .list(let l):
+        guard seen.insert(ObjectIdentifier(l)).inserted else { return false }
+        return l.items.contains { walk($0) }
+      case .map(let m):
+        guard seen.insert(ObjectIdentifier(m)).inserted else { return false }
+        return m.values.contains { walk($0) }
+      default: return test(v)
+      }
+    }
+    return walk(self)
+  }
+
+  /// The value with `leaf` applied to every value that is not a list or map
+  /// (new boxes; a box held twice becomes one new box held twice).
+  func mapLeaves(_ leaf: (Value) -> Value) -> Value {
+    var done: [ObjectIdentifier: Value] = [:]
+    func walk(_ v: Value) -> Value {
+      switch v {
+      case .list(let l):
+        if let d = done[ObjectIdentifier(l)] { return d }
+        let r = Value.list(ListBox(l.items.map { walk($0) }))
+        done[ObjectIdentifier(l)] = r
+        return r
+      case .map(let m):
+        if let d = done[ObjectIdentifier(m)] { return d }
+        let r = Value.map(MapBox(keys: m.keys, values: m.values.map { walk($0) }))
+        done[ObjectIdentifier(m)] = r
+        return r
+      default: return leaf(v)
+      }
+    }
+    return walk(self)
   }
 }
 

@@ -45,9 +45,9 @@ extension World {
 
   /// Storage accounts of a subscription, or of one resource group in it, by name.
   public func storageAccounts(subscriptionID: String, resourceGroup: String? = nil) -> [StorageAccount] {
-    accounts.filter {
-      $0.subscriptionID.lowercased() == subscriptionID.lowercased()
-        && (resourceGroup == nil || $0.resourceGroup.lowercased() == resourceGroup!.lowercased())
+    accounts.filter { a in
+      a.subscriptionID.lowercased() == subscriptionID.lowercased()
+        && (resourceGroup.map { a.resourceGroup.lowercased() == $0.lowercased() } ?? true)
     }.sorted { $0.name < $1.name }
   }
 
