@@ -190,6 +190,31 @@ extension Emulator {
         guard try world.filesystemExists(account: account, filesystem: fs) else { throw ServiceError.filesystemNotFound() }
         let hns = (try world.storageAccount(name: account))?.isHnsEnabled ?? false
         return ok(200, [("x-ms-namespace-enabled", hns ? "true" : "false")])
+      case ("GET", "filesystem", nil) where !isPathRequest:
+        // List paths: what the DFS answers (no ACLs), paged with `x-ms-continuation`.
+        var maxResults: Int? = nil
+        if let m = r.q("maxResults") {
+          guard let n = Int(m) else {
+            throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                               message: "Value for one of the query parameters specified in the request URI is invalid.")
+          }
+          maxResults = n
+        }
+        guard let recursive = Bool(r.q("recursive")?.lowercased() ?? "") else {
+          throw ServiceError(service: "dfs", status: 400, code: "MissingRequiredQueryParameter",
+                             message: "A query parameter that's mandatory for this request is not specified.")
+        }
+        let directory = (r.q("directory") ?? "").split(separator: "/").joined(separator: "/")
+        let page = try world.listPaths(account: account, filesystem: fs, directory: directory, recursive: recursive,
+                                       continuation: r.q("continuation"), maxResults: maxResults)
+        let modified = WireJSON.string(Self.httpDate())
+        let paths = page.entries.map { e -> WireJSON in
+          var o: [String: WireJSON] = ["name": .string(e.name), "permissions": .string(e.permissions),
+                                       "contentLength": .string("0"), "lastModified": modified]
+          if e.isDirectory { o["isDirectory"] = .string("true") }
+          return .object(o)
+        }
+        return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body: ["paths": .array(paths)])
       case ("PUT", "directory", nil) where isPathRequest:
         try world.createDirectory(account: account, filesystem: fs, path: path)
         return ok(201)

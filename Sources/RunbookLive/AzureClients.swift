@@ -188,6 +188,34 @@ public final class DataLakeClient: DataLakeService {
       failureCount: j["failureCount"]?.int ?? failed.count, failedEntries: failed, changedCount: nil, continuation: next)
   }
 
+  /// `GET /{fs}?resource=filesystem&directory=…&recursive=…`; the next
+  /// token is in `x-ms-continuation`. The answer carries `permissions`
+  /// (`rwxr-x---+`), not the ACL: `acl` stays nil.
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false")]
+    if !directory.isEmpty { q.append(("directory", directory)) }
+    if let continuation { q.append(("continuation", continuation)) }
+    if let maxResults { q.append(("maxResults", String(maxResults))) }
+    let u = fsURL(account, filesystem, URLText.query(q))
+    let r = try rest.check(service: "dfs", dfs("GET", u))
+    guard let j = r.json, let paths = j["paths"]?.array else { throw rest.malformed(service: "dfs", url: u) }
+    var entries: [PathEntry] = []
+    entries.reserveCapacity(paths.count)
+    for p in paths {
+      guard let name = p["name"]?.string else { throw rest.malformed(service: "dfs", url: u) }
+      // The service sends `"isDirectory": "true"` (a string) and omits it for files.
+      let isDirectory = p["isDirectory"]?.bool ?? (p["isDirectory"]?.string?.lowercased() == "true")
+      entries.append(PathEntry(name: name, isDirectory: isDirectory, permissions: p["permissions"]?.string ?? ""))
+    }
+    let next = r.header("x-ms-continuation").flatMap { $0.isEmpty ? nil : $0 }
+    return PathListPage(entries: entries, continuation: next)
+  }
+
+  /// Requests a built-in may keep in flight: the transport's pool holds
+  /// this many connections per host.
+  public var maxConcurrentRequests: Int { HTTPTransport.connectionsPerHost }
+
   /// A remove-mode entry: scope, type and id, no permissions.
   static func removeText(_ e: AccessControlEntry) -> String {
     (e.isDefault ? "default:" : "") + e.kind.rawValue + (e.id.isEmpty ? "" : ":" + e.id)

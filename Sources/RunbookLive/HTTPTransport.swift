@@ -50,6 +50,8 @@ public final class HTTPTransport: Sendable {
   private let client: HTTPClient
   /// Per-request deadline.
   public let timeoutMilliseconds: Int
+  /// HTTP/1.1 connections kept per host: requests in flight at most per host.
+  public static let connectionsPerHost = 64
 
   public init(timeoutMilliseconds: Int = 60_000, connectTimeoutMilliseconds: Int = 10_000) {
     self.timeoutMilliseconds = timeoutMilliseconds
@@ -59,6 +61,8 @@ public final class HTTPTransport: Sendable {
         connect: .milliseconds(Int64(connectTimeoutMilliseconds)), read: .milliseconds(Int64(timeoutMilliseconds))))
     // Connection failures come back at once; RetryPolicy decides about retries.
     config.connectionPool.retryConnectionEstablishment = false
+    // Built-ins that run requests in parallel (set_acl_recursive) get a connection each.
+    config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = Self.connectionsPerHost
     client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
   }
 

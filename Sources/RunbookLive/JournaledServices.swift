@@ -172,6 +172,13 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
     }
   }
 
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    try inner.dataLake.listPaths(account: account, filesystem: filesystem, directory: directory, recursive: recursive,
+                                 continuation: continuation, maxResults: maxResults)
+  }
+  public var maxConcurrentRequests: Int { inner.dataLake.maxConcurrentRequests }
+
   // MARK: Dataverse
 
   public func environments() throws(ServiceError) -> [DataverseEnvironment] { try inner.dataverse.environments() }

@@ -307,6 +307,41 @@ public struct ACLRecursivePage: Sendable, Equatable {
   }
 }
 
+/// One path of a `listPaths` page.
+public struct PathEntry: Sendable, Equatable {
+  /// The full path from the filesystem root (`dir1/file.csv`).
+  public var name: String
+  public var isDirectory: Bool
+  /// `x-ms-permissions` form, e.g. `rwxr-x---+` (`+`: an extended ACL).
+  public var permissions: String
+  /// The full ACL when the listing carries it (the simulator's does); nil
+  /// from the DFS listing, which answers only `permissions`.
+  public var acl: AccessControlList?
+  public init(name: String, isDirectory: Bool, permissions: String, acl: AccessControlList? = nil) {
+    self.name = name; self.isDirectory = isDirectory; self.permissions = permissions; self.acl = acl
+  }
+
+  /// Whether `permissions` marks an extended ACL (named entries, a mask or defaults).
+  public var hasExtendedACL: Bool { permissions.hasSuffix("+") }
+
+  /// The ACL of a path whose listing shows no extended ACL: owner, owning
+  /// group and other from `permissions`. nil when the ACL is extended (it
+  /// must be read) or `permissions` does not parse.
+  public var minimalACL: AccessControlList? {
+    guard !hasExtendedACL, let p = try? PathPermissions(parsing: permissions) else { return nil }
+    return AccessControlList([
+      AccessControlEntry(kind: .user, permissions: p.owner), AccessControlEntry(kind: .group, permissions: p.group),
+      AccessControlEntry(kind: .other, permissions: p.other),
+    ])
+  }
+}
+
+public struct PathListPage: Sendable, Equatable {
+  public var entries: [PathEntry]
+  public var continuation: String?
+  public init(entries: [PathEntry], continuation: String?) { self.entries = entries; self.continuation = continuation }
+}
+
 // MARK: - Dataverse
 
 /// A scalar column value of a Dataverse row.

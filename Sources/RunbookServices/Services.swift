@@ -55,6 +55,18 @@ public protocol DataLakeService: AnyObject, Sendable {
   func setAccessControlRecursive(
     account: String, filesystem: String, path: String, mode: ACLRecursiveMode, acl: AccessControlList,
     continuation: String?, maxRecords: Int?, forceFlag: Bool) throws(ServiceError) -> ACLRecursivePage
+  /// `GET /{filesystem}?resource=filesystem&directory={path}&recursive=…`:
+  /// one page of the paths under `directory` (not the directory itself),
+  /// at most `maxResults` (the service's cap: 5000).
+  func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                 maxResults: Int?) throws(ServiceError) -> PathListPage
+  /// How many requests a built-in may keep in flight at once against this
+  /// service (1: calls must not overlap, e.g. the in-memory simulator).
+  var maxConcurrentRequests: Int { get }
+}
+
+extension DataLakeService {
+  public var maxConcurrentRequests: Int { 1 }
 }
 
 /// Dataverse Web API and Power Platform environment metadata.

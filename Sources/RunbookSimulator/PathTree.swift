@@ -237,6 +237,35 @@ public final class PathTree: @unchecked Sendable {
     return nil
   }
 
+  /// One page of the paths under the directory `root` (not `root` itself),
+  /// in pre-order when `recursive`, else its children; `start` continues
+  /// an earlier page. Returns the nodes and where the next page starts.
+  func list(root: Node, start: Node?, recursive: Bool, limit: Int) -> ([Node], next: Node?) {
+    var out: [Node] = []
+    let kids = children[Int(root)]
+    var node: Node? = start ?? kids.first
+    while let n = node, out.count < limit {
+      out.append(n)
+      if recursive {
+        node = next(after: n, within: root)
+      } else {
+        let pos = Int(childPosition[Int(n)]) + 1
+        node = pos < kids.count ? kids[pos] : nil
+      }
+    }
+    return (out, node)
+  }
+
+  /// Whether `n` lies in the subtree of `root` (or is `root`).
+  func isInside(_ n: Node, _ root: Node) -> Bool {
+    var cur = n
+    while cur >= 0 {
+      if cur == root { return true }
+      cur = parents[Int(cur)]
+    }
+    return false
+  }
+
   /// `setAccessControlRecursive` on the subtree of `root`, starting at
   /// `start` (a continuation), processing at most `maxRecords` items.
   func applyRecursive(root: Node, start: Node, mode: ACLRecursiveMode, acl request: AccessControlList,

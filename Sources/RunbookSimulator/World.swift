@@ -542,6 +542,34 @@ extension World: DataLakeService {
     page.continuation = next.map { "n\($0)" }
     return page
   }
+
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    let t = try tree(account, filesystem)
+    let root = try node(t, directory)
+    let invalid = ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                               message: "Value for one of the query parameters specified in the request URI is invalid.")
+    if let maxResults, maxResults < 1 { throw invalid }
+    guard t.isDirectory(root) else { throw .pathNotFound() }
+    var start: PathTree.Node? = nil
+    if let continuation {
+      guard continuation.hasPrefix("n"), let v = Int32(continuation.dropFirst()), v > 0, Int(v) < t.count,
+        t.isInside(v, root), v != root
+      else { throw invalid }
+      start = v
+    }
+    let (nodes, next) = t.list(root: root, start: start, recursive: recursive, limit: min(maxResults ?? 5000, 5000))
+    // Items share interned ACLs: render each one's permissions once.
+    var permissions: [Int32: String] = [:]
+    let entries = nodes.map { n in
+      let id = t.aclIDs[Int(n)]
+      let acl = t.acls[Int(id)]
+      let text = permissions[id] ?? acl.permissionsString
+      permissions[id] = text
+      return PathEntry(name: t.path(of: n), isDirectory: t.isDirectory(n), permissions: text, acl: acl)
+    }
+    return PathListPage(entries: entries, continuation: next.map { "n\($0)" })
+  }
 }
 
 // MARK: - Dataverse
