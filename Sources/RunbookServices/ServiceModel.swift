@@ -41,6 +41,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
       service: "graph", status: 404, code: "Request_ResourceNotFound",
       message: "Resource '\(resource)' does not exist or one of its queried reference-property objects are not present.")
   }
+  /// Dataverse's "Resource not found for the segment" (an entity set or table that does not exist).
+  public static let tableNotFoundCode = "0x8006088a"
   public static let roleAssignmentExists = ServiceError(
     service: "arm", status: 409, code: "RoleAssignmentExists", message: "The role assignment already exists.")
   public static let alreadyAttached = ServiceError(
