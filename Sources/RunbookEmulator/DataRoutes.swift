@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import RunbookServices
 import RunbookSimulator
 
@@ -294,11 +295,30 @@ extension Emulator {
     return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body)
   }
 
+  /// The current time as an HTTP date, formatted once per second (a new
+  /// DateFormatter per response cost more than the rest of a HEAD).
   static func httpDate() -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "GMT")
-    f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-    return f.string(from: Date())
+    let now = Date()
+    let second = Int(now.timeIntervalSince1970)
+    return httpDates.withLockedValue { cache in
+      if cache.second == second, let text = cache.text { return text }
+      let text = cache.formatter.string(from: now)
+      cache.second = second
+      cache.text = text
+      return text
+    }
   }
+
+  struct HTTPDateCache: @unchecked Sendable {
+    let formatter: DateFormatter = {
+      let f = DateFormatter()
+      f.locale = Locale(identifier: "en_US_POSIX")
+      f.timeZone = TimeZone(identifier: "GMT")
+      f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+      return f
+    }()
+    var second = -1
+    var text: String? = nil
+  }
+  static let httpDates = NIOLockedValueBox(HTTPDateCache())
 }

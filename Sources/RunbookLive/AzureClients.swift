@@ -152,15 +152,26 @@ public final class DataLakeClient: DataLakeService {
     try rest.check(service: "dfs", dfs("PUT", url(account, filesystem, path, "resource=directory")))
   }
 
-  public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
+  private func headAccessControl(_ account: String, _ filesystem: String, _ path: String) throws(ServiceError)
+    -> (WireResponse, AccessControlList)
+  {
     let r = try rest.check(service: "dfs", dfs("HEAD", url(account, filesystem, path, "action=getAccessControl&upn=false")))
     guard let text = r.header("x-ms-acl"), let acl = try? AccessControlList(parsing: text) else {
       throw ServiceError(service: "dfs", status: r.status, code: "MalformedResponse",
                          message: "getAccessControl answered without a valid x-ms-acl header")
     }
+    return (r, acl)
+  }
+
+  public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
+    let (r, acl) = try headAccessControl(account, filesystem, path)
     let isDirectory = try pathIsDirectory(account: account, filesystem: filesystem, path: path) ?? false
     return PathAccessControl(owner: r.header("x-ms-owner") ?? "", group: r.header("x-ms-group") ?? "", acl: acl,
                              isDirectory: isDirectory)
+  }
+
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try headAccessControl(account, filesystem, path).1
   }
 
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {

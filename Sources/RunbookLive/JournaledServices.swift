@@ -148,6 +148,9 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
   public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
     try inner.dataLake.getAccessControl(account: account, filesystem: filesystem, path: path)
   }
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try inner.dataLake.accessControlList(account: account, filesystem: filesystem, path: path)
+  }
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try change("setAccessControl", "\(account)/\(filesystem)/\(path)|\(acl.text)",
                ["path": .string(path), "acl": .string(acl.text)], encode: Self.none) { () throws(ServiceError) in

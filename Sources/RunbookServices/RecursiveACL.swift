@@ -326,7 +326,7 @@ struct RecursiveACLUpdate: Sendable {
     let read = BoundedWork.map(missing.count, limit: width) { k -> Result<AccessControlList, ServiceError> in
       Result { () throws(ServiceError) in
         try self.gated { () throws(ServiceError) in
-          try self.lake.getAccessControl(account: self.account, filesystem: self.filesystem, path: entries[missing[k]].name).acl
+          try self.lake.accessControlList(account: self.account, filesystem: self.filesystem, path: entries[missing[k]].name)
         }
       }
     }
@@ -422,7 +422,7 @@ struct RecursiveACLUpdate: Sendable {
     let decisions = cache.decisions
     let now = BoundedWork.map(pending.count, limit: width) { i -> AccessControlList? in
       try? self.gated { () throws(ServiceError) in
-        try self.lake.getAccessControl(account: self.account, filesystem: self.filesystem, path: pending[i].name).acl
+        try self.lake.accessControlList(account: self.account, filesystem: self.filesystem, path: pending[i].name)
       }
     }
     let failedNames = Set(tally.failedEntries.map(\.name))

@@ -50,6 +50,9 @@ public protocol DataLakeService: AnyObject, Sendable {
   func pathIsDirectory(account: String, filesystem: String, path: String) throws(ServiceError) -> Bool?
   func createDirectory(account: String, filesystem: String, path: String) throws(ServiceError)
   func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl
+  /// The ACL alone (`HEAD …?action=getAccessControl`, one request), for
+  /// callers that know the path's type already.
+  func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList
   /// `x-ms-acl` fully replaces the ACL.
   func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError)
   func setAccessControlRecursive(
@@ -67,6 +70,9 @@ public protocol DataLakeService: AnyObject, Sendable {
 
 extension DataLakeService {
   public var maxConcurrentRequests: Int { 1 }
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try getAccessControl(account: account, filesystem: filesystem, path: path).acl
+  }
 }
 
 /// Dataverse Web API and Power Platform environment metadata.
