@@ -193,14 +193,7 @@ extension Emulator {
         return ok(200, [("x-ms-namespace-enabled", hns ? "true" : "false")])
       case ("GET", "filesystem", nil) where !isPathRequest:
         // List paths: what the DFS answers (no ACLs), paged with `x-ms-continuation`.
-        var maxResults: Int? = nil
-        if let m = r.q("maxResults") {
-          guard let n = Int(m) else {
-            throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
-                               message: "Value for one of the query parameters specified in the request URI is invalid.")
-          }
-          maxResults = n
-        }
+        let maxResults = try Self.intQuery(r, "maxResults")
         guard let recursive = Bool(r.q("recursive")?.lowercased() ?? "") else {
           throw ServiceError(service: "dfs", status: 400, code: "MissingRequiredQueryParameter",
                              message: "A query parameter that's mandatory for this request is not specified.")
@@ -262,14 +255,7 @@ extension Emulator {
     }
     let acl: AccessControlList
     do { acl = try AccessControlList(parsing: text, requirePermissions: mode != .remove) } catch { throw ServiceError.invalidACL }
-    var maxRecords: Int? = nil
-    if let m = r.q("maxRecords") {
-      guard let n = Int(m) else {
-        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
-                           message: "Value for one of the query parameters specified in the request URI is invalid.")
-      }
-      maxRecords = n
-    }
+    let maxRecords = try Self.intQuery(r, "maxRecords")
     let force = r.q("forceFlag")?.lowercased() == "true"
     // `fail-path` faults: the named items (and what is under them) refuse the change for this request only.
     let tree = world.filesystem(account: account, name: fs)
@@ -293,6 +279,16 @@ extension Emulator {
       "failedEntries": .array(page.failedEntries.map { ["name": .string($0.name), "type": .string($0.type), "errorMessage": .string($0.errorMessage)] }),
     ]
     return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body)
+  }
+
+  /// An optional integer query parameter; 400 `InvalidQueryParameterValue` when it is not one.
+  static func intQuery(_ r: EmulatorRequest, _ name: String) throws(ServiceError) -> Int? {
+    guard let text = r.q(name) else { return nil }
+    guard let n = Int(text) else {
+      throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                         message: "Value for one of the query parameters specified in the request URI is invalid.")
+    }
+    return n
   }
 
   /// The current time as an HTTP date, formatted once per second (a new

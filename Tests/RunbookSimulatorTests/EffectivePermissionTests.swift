@@ -24,6 +24,11 @@ struct EffectivePermissionTests {
     return out
   }
 
+  /// A planned change's attributes as `name=old->new #comment` lines.
+  static func attributeLines(_ change: PlannedChange) -> [String] {
+    change.attributes.map { "\($0.name)=\($0.old ?? "nil")->\($0.new ?? "nil") #\($0.comment ?? "")" }
+  }
+
   static func aclsByPath(_ w: World) throws -> [String: AccessControlList] {
     let tree = try #require(w.filesystem(account: "contosolake", name: ciContainerName))
     var out: [String: AccessControlList] = ["": tree.acl(0)]
@@ -68,8 +73,7 @@ struct EffectivePermissionTests {
     #expect(Self.others(after[""]!) == Self.others(before[""]!))
     #expect(after[""]!.effectivePermissions(.group, id: Self.contributor)?.text == "rwx")
     #expect(result.get("acl").s == after[""]!.text)
-    let change = try #require(h.recorder.changes.last)
-    let lines = change.attributes.map { "\($0.name)=\($0.old ?? "nil")->\($0.new ?? "nil") #\($0.comment ?? "")" }
+    let lines = Self.attributeLines(try #require(h.recorder.changes.last))
     #expect(lines.contains("group:\(Scenarios.financeID)=\"rwx\"->\"r-x\" #Finance; lowered to keep its effective r-x"))
     #expect(lines.contains("user:\(Scenarios.bobID)=\"rwx\"->\"r-x\" #Bob Analyst; lowered to keep its effective r-x"))
     #expect(lines.contains("effective group:\(Self.contributor)=nil->\"rwx\" #"))
@@ -102,8 +106,7 @@ struct EffectivePermissionTests {
     #expect(after["sales/2025.csv"]!.effectivePermissions(.group, id: Self.contributor)?.text == "rwx")
     #expect(r.get("changed") == .int(5) && r.get("checked") == .int(5))
     #expect(r.get("pages") == .int(0) && r.get("single_writes") == .int(5))
-    let change = try #require(h.recorder.changes.last)
-    let lines = change.attributes.map { "\($0.name)=\($0.old ?? "nil")->\($0.new ?? "nil") #\($0.comment ?? "")" }
+    let lines = Self.attributeLines(try #require(h.recorder.changes.last))
     #expect(lines.contains("items_changed=nil->5 #"))
     #expect(lines.contains("group:\(Scenarios.financeID)=\"rw-\"->\"r--\" #Finance; lowered to keep its effective r--, 3 items"))
     #expect(lines.contains("effective group:\(Self.contributor)=nil->\"rwx\" #5 items"))
