@@ -559,14 +559,20 @@ extension World: DataLakeService {
       start = v
     }
     let (nodes, next) = t.list(root: root, start: start, recursive: recursive, limit: min(maxResults ?? 5000, 5000))
-    // Items share interned ACLs: render each one's permissions once.
+    // Items share interned ACLs and parents: render each ACL's permissions
+    // and each parent's path once.
     var permissions: [Int32: String] = [:]
+    var parentPaths: [PathTree.Node: String] = [:]
     let entries = nodes.map { n in
       let id = t.aclIDs[Int(n)]
       let acl = t.acls[Int(id)]
       let text = permissions[id] ?? acl.permissionsString
       permissions[id] = text
-      return PathEntry(name: t.path(of: n), isDirectory: t.isDirectory(n), permissions: text, acl: acl)
+      let parent = t.parents[Int(n)]
+      let prefix = parentPaths[parent] ?? t.path(of: parent)
+      parentPaths[parent] = prefix
+      let name = prefix.isEmpty ? t.names[Int(n)] : prefix + "/" + t.names[Int(n)]
+      return PathEntry(name: name, isDirectory: t.isDirectory(n), permissions: text, acl: acl)
     }
     return PathListPage(entries: entries, continuation: next.map { "n\($0)" })
   }
