@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import RunbookServices
 import RunbookSimulator
 
@@ -202,14 +203,7 @@ extension Emulator {
     }
     let acl: AccessControlList
     do { acl = try AccessControlList(parsing: text, requirePermissions: mode != .remove) } catch { throw ServiceError.invalidACL }
-    var maxRecords: Int? = nil
-    if let m = r.q("maxRecords") {
-      guard let n = Int(m) else {
-        throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
-                           message: "Value for one of the query parameters specified in the request URI is invalid.")
-      }
-      maxRecords = n
-    }
+    let maxRecords = try Self.intQuery(r, "maxRecords")
     let force = r.q("forceFlag")?.lowercased() == "true"
     // `fail-path` faults: the named items (and what is under them) refuse the change for this request only.
     let tree = world.filesystem(account: account, name: fs)
@@ -235,11 +229,40 @@ extension Emulator {
     return ok(200, page.continuation.map { [("x-ms-continuation", $0)] } ?? [], body)
   }
 
-  static func httpDate() -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "GMT")
-    f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-    return f.string(from: Date())
+  /// An optional integer query parameter; 400 `InvalidQueryParameterValue` when it is not one.
+  static func intQuery(_ r: EmulatorRequest, _ name: String) throws(ServiceError) -> Int? {
+    guard let text = r.q(name) else { return nil }
+    guard let n = Int(text) else {
+      throw ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                         message: "Value for one of the query parameters specified in the request URI is invalid.")
+    }
+    return n
   }
+
+  /// The current time as an HTTP date, formatted once per second (a new
+  /// DateFormatter per response cost more than the rest of a HEAD).
+  static func httpDate() -> String {
+    let now = Date()
+    let second = Int(now.timeIntervalSince1970)
+    return httpDates.withLockedValue { cache in
+      if cache.second == second, let text = cache.text { return text }
+      let text = cache.formatter.string(from: now)
+      cache.second = second
+      cache.text = text
+      return text
+    }
+  }
+
+  struct HTTPDateCache: @unchecked Sendable {
+    let formatter: DateFormatter = {
+      let f = DateFormatter()
+      f.locale = Locale(identifier: "en_US_POSIX")
+      f.timeZone = TimeZone(identifier: "GMT")
+      f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+      return f
+    }()
+    var second = -1
+    var text: String? = nil
+  }
+  static let httpDates = NIOLockedValueBox(HTTPDateCache())
 }

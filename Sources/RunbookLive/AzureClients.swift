@@ -152,31 +152,26 @@ public final class DataLakeClient: DataLakeService {
     try rest.check(service: "dfs", dfs("PUT", url(account, filesystem, path, "resource=directory")))
   }
 
-  public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
+  private func headAccessControl(_ account: String, _ filesystem: String, _ path: String) throws(ServiceError)
+    -> (WireResponse, AccessControlList)
+  {
     let r = try rest.check(service: "dfs", dfs("HEAD", url(account, filesystem, path, "action=getAccessControl&upn=false")))
     guard let text = r.header("x-ms-acl"), let acl = try? AccessControlList(parsing: text) else {
       throw ServiceError(service: "dfs", status: r.status, code: "MalformedResponse",
                          message: "getAccessControl answered without a valid x-ms-acl header")
     }
+    return (r, acl)
+  }
+
+  public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
+    let (r, acl) = try headAccessControl(account, filesystem, path)
     let isDirectory = try pathIsDirectory(account: account, filesystem: filesystem, path: path) ?? false
     return PathAccessControl(owner: r.header("x-ms-owner") ?? "", group: r.header("x-ms-group") ?? "", acl: acl,
                              isDirectory: isDirectory)
   }
 
-  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
-                        maxResults: Int?) throws(ServiceError) -> PathListPage {
-    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false")]
-    if !directory.isEmpty { q.append(("directory", directory)) }
-    if let continuation { q.append(("continuation", continuation)) }
-    if let maxResults { q.append(("maxResults", String(maxResults))) }
-    let u = fsURL(account, filesystem, URLText.query(q))
-    let r = try rest.check(service: "dfs", dfs("GET", u))
-    guard let j = r.json, let paths = j["paths"]?.array else { throw rest.malformed(service: "dfs", url: u) }
-    // The service sends `isDirectory` as the string "true" (absent for files).
-    let entries = paths.map { p in
-      PathListEntry(name: p["name"]?.string ?? "", isDirectory: p["isDirectory"]?.string == "true" || p["isDirectory"]?.bool == true)
-    }
-    return PathListPage(entries: entries, continuation: r.header("x-ms-continuation").flatMap { $0.isEmpty ? nil : $0 })
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try headAccessControl(account, filesystem, path).1
   }
 
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
@@ -203,6 +198,34 @@ public final class DataLakeClient: DataLakeService {
       directoriesSuccessful: j["directoriesSuccessful"]?.int ?? 0, filesSuccessful: j["filesSuccessful"]?.int ?? 0,
       failureCount: j["failureCount"]?.int ?? failed.count, failedEntries: failed, changedCount: nil, continuation: next)
   }
+
+  /// `GET /{fs}?resource=filesystem&directory=…&recursive=…`; the next
+  /// token is in `x-ms-continuation`. The answer carries `permissions`
+  /// (`rwxr-x---+`), not the ACL: `acl` stays nil.
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false")]
+    if !directory.isEmpty { q.append(("directory", directory)) }
+    if let continuation { q.append(("continuation", continuation)) }
+    if let maxResults { q.append(("maxResults", String(maxResults))) }
+    let u = fsURL(account, filesystem, URLText.query(q))
+    let r = try rest.check(service: "dfs", dfs("GET", u))
+    guard let j = r.json, let paths = j["paths"]?.array else { throw rest.malformed(service: "dfs", url: u) }
+    var entries: [PathEntry] = []
+    entries.reserveCapacity(paths.count)
+    for p in paths {
+      guard let name = p["name"]?.string else { throw rest.malformed(service: "dfs", url: u) }
+      // The service sends `"isDirectory": "true"` (a string) and omits it for files.
+      let isDirectory = p["isDirectory"]?.bool ?? (p["isDirectory"]?.string?.lowercased() == "true")
+      entries.append(PathEntry(name: name, isDirectory: isDirectory, permissions: p["permissions"]?.string ?? ""))
+    }
+    let next = r.header("x-ms-continuation").flatMap { $0.isEmpty ? nil : $0 }
+    return PathListPage(entries: entries, continuation: next)
+  }
+
+  /// Requests a built-in may keep in flight: the transport's pool holds
+  /// this many connections per host.
+  public var maxConcurrentRequests: Int { HTTPTransport.connectionsPerHost }
 
   /// A remove-mode entry: scope, type and id, no permissions.
   static func removeText(_ e: AccessControlEntry) -> String {

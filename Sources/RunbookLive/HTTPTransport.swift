@@ -55,6 +55,8 @@ public final class HTTPTransport: Sendable {
   private let client: HTTPClient
   /// Per-request deadline.
   public let timeoutMilliseconds: Int
+  /// HTTP/1.1 connections kept per host: requests in flight at most per host.
+  public static let connectionsPerHost = 64
 
   /// `trustedCAFile`: PEM CA certificates trusted beside the system's.
   public init(timeoutMilliseconds: Int = 60_000, connectTimeoutMilliseconds: Int = 10_000, trustedCAFile: String? = nil) {
@@ -70,6 +72,8 @@ public final class HTTPTransport: Sendable {
     }
     // Connection failures come back at once; RetryPolicy decides about retries.
     config.connectionPool.retryConnectionEstablishment = false
+    // Built-ins that run requests in parallel (set_acl_recursive) get a connection each.
+    config.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = Self.connectionsPerHost
     client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
   }
 

@@ -206,10 +206,8 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
   public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
     try inner.dataLake.getAccessControl(account: account, filesystem: filesystem, path: path)
   }
-  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
-                        maxResults: Int?) throws(ServiceError) -> PathListPage {
-    try inner.dataLake.listPaths(account: account, filesystem: filesystem, directory: directory, recursive: recursive,
-                                 continuation: continuation, maxResults: maxResults)
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try inner.dataLake.accessControlList(account: account, filesystem: filesystem, path: path)
   }
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try change("setAccessControl", "\(account)/\(filesystem)/\(path)|\(acl.text)",
@@ -234,6 +232,13 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
         maxRecords: maxRecords, forceFlag: forceFlag)
     }
   }
+
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    try inner.dataLake.listPaths(account: account, filesystem: filesystem, directory: directory, recursive: recursive,
+                                 continuation: continuation, maxResults: maxResults)
+  }
+  public var maxConcurrentRequests: Int { inner.dataLake.maxConcurrentRequests }
 
   // MARK: Dataverse
 

@@ -166,6 +166,65 @@ public struct AccessControlList: Hashable, Sendable {
     return out
   }
 
+  /// Whether the mask of its scope limits this entry: named users, named
+  /// groups and the owning group (not the owner, `other` or the mask).
+  public static func isMasked(_ e: AccessControlEntry) -> Bool {
+    e.isNamed || (e.kind == .group && e.id.isEmpty)
+  }
+
+  /// `merging` as the ACL built-ins apply it. When the merge widens a
+  /// scope's mask (the request names entries and carries no mask for that
+  /// scope), every masked entry the request does not name keeps its
+  /// effective permissions: its stored permissions are lowered to what the
+  /// old mask let through, and the mask is recomputed over the lowered
+  /// entries. With `widenOthers` (or an explicit mask in the request) the
+  /// plain merge is returned: other entries gain what they store.
+  public func merging(_ other: AccessControlList, widenOthers: Bool) -> AccessControlList {
+    var out = merging(other)
+    if widenOthers { return out }
+    for scope in [false, true] where other.entries.contains(where: { $0.isDefault == scope && $0.isNamed }) {
+      let maskKey = AccessControlEntry.Key(isDefault: scope, kind: .mask, id: "")
+      guard other.entry(maskKey) == nil, let oldMask = entry(maskKey)?.permissions else { continue }
+      var lowered = false
+      for e in entries where e.isDefault == scope && Self.isMasked(e) && other.entry(e.key) == nil {
+        guard let stored = e.permissions else { continue }
+        let kept = stored.intersection(oldMask)
+        if kept != stored {
+          var l = e
+          l.permissions = kept
+          out.set(l)
+          lowered = true
+        }
+      }
+      if lowered { out.recomputeMask(isDefault: scope) }
+    }
+    return out
+  }
+
+  /// The effective permissions of every entry but the masks, by key (nil
+  /// for a mask entry or one without permissions).
+  public var effectiveByKey: [AccessControlEntry.Key: Permissions] {
+    var out: [AccessControlEntry.Key: Permissions] = [:]
+    for e in entries where e.kind != .mask {
+      if let p = effectivePermissions(e.kind, id: e.id, isDefault: e.isDefault) { out[e.key] = p }
+    }
+    return out
+  }
+
+  /// Every entry whose effective permissions differ between `self` and
+  /// `new` (nil: no entry), in `new`'s canonical order then removed ones.
+  public func effectiveChanges(to new: AccessControlList) -> [EffectiveChange] {
+    let before = effectiveByKey, after = new.effectiveByKey
+    var out: [EffectiveChange] = []
+    for e in new.entries where e.kind != .mask && before[e.key] != after[e.key] {
+      out.append(EffectiveChange(key: e.key, old: before[e.key], new: after[e.key]))
+    }
+    for e in entries where e.kind != .mask && after[e.key] == nil && before[e.key] != nil {
+      out.append(EffectiveChange(key: e.key, old: before[e.key], new: nil))
+    }
+    return out
+  }
+
   /// `mode=remove`: drops entries matching scope, type and id.
   public func removing(_ other: AccessControlList) -> AccessControlList {
     var out = self
@@ -225,6 +284,16 @@ public struct AccessControlList: Hashable, Sendable {
 
   public static let defaultDirectory = try! AccessControlList(parsing: "user::rwx,group::r-x,other::---")
   public static let defaultFile = try! AccessControlList(parsing: "user::rw-,group::r--,other::---")
+}
+
+/// One entry's effective permissions before and after an ACL change.
+public struct EffectiveChange: Hashable, Sendable {
+  public var key: AccessControlEntry.Key
+  public var old: Permissions?
+  public var new: Permissions?
+  public init(key: AccessControlEntry.Key, old: Permissions?, new: Permissions?) {
+    self.key = key; self.old = old; self.new = new
+  }
 }
 
 /// `x-ms-permissions` in symbolic (`rwxr-x---+`, `rwxrwxrwt`) or octal (`1777`) form.

@@ -139,13 +139,19 @@ extension Domain {
               [envParam, BuiltinParameter("table", .string),
                BuiltinParameter("where", .map, default: .value(.map(MapBox())))],
               returns: .any, category: cat, effect: .reads,
-              doc: "The row of a table whose columns equal `where` (nil when none; fails when several match).") { args, _ in
+              doc: "The row of a table whose columns equal `where` (nil when none, or when the table does not exist; fails when several match).") { args, log in
         let env = try dataverseEnvironment(args, "environment")
         let table = try tableName(args, "table")
         let filter = try fieldValues(args, "where")
-        let rows = try services.dataverse.rows(environmentID: env.id, table: table).filter { row in
-          filter.allSatisfy { row.columns[$0.0] == $0.1 }
+        let all: [Row]
+        do {
+          all = try services.dataverse.rows(environmentID: env.id, table: table)
+        } catch let error as ServiceError where error.code == ServiceError.tableNotFoundCode {
+          // A read that finds nothing succeeded: the table is not installed (e.g. Journeys' configuration).
+          log.note("table \(table) does not exist in \(env.name): no row")
+          return .null
         }
+        let rows = all.filter { row in filter.allSatisfy { row.columns[$0.0] == $0.1 } }
         if rows.count > 1 {
           throw RuntimeError("\(rows.count) rows of \(table) match; narrow `where`", code: "ambiguous_row")
         }

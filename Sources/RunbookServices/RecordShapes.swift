@@ -42,7 +42,7 @@ extension Shape {
   static let recursiveACLResult = Shape.record(nil, [
     ("directories_successful", .int), ("files_successful", .int), ("failure_count", .int),
     ("failed_entries", .list(of: .record(nil, [("name", .string), ("type", .string), ("error_message", .string)]))),
-    ("changed", .int), ("pages", .int),
+    ("changed", .int), ("checked", .int), ("pages", .int), ("single_writes", .int),
   ], optional: ["changed"])
   static let permissionIdentifier = Shape.record(nil, [
     ("account", .string), ("host", .string), ("container", .string), ("path", .string), ("reader", .string),

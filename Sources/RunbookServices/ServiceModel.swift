@@ -41,6 +41,8 @@ public struct ServiceError: Error, Sendable, Equatable, CustomStringConvertible 
       service: "graph", status: 404, code: "Request_ResourceNotFound",
       message: "Resource '\(resource)' does not exist or one of its queried reference-property objects are not present.")
   }
+  /// Dataverse's "Resource not found for the segment" (an entity set or table that does not exist).
+  public static let tableNotFoundCode = "0x8006088a"
   public static let roleAssignmentExists = ServiceError(
     service: "arm", status: 409, code: "RoleAssignmentExists", message: "The role assignment already exists.")
   public static let alreadyAttached = ServiceError(
@@ -283,21 +285,6 @@ public struct PathAccessControl: Sendable, Equatable {
   public var permissions: String { acl.permissionsString }
 }
 
-/// One item of a DFS path listing.
-public struct PathListEntry: Sendable, Equatable {
-  /// Relative to the filesystem root, e.g. `dir1/dir2/file.csv`.
-  public var name: String
-  public var isDirectory: Bool
-  public init(name: String, isDirectory: Bool) { self.name = name; self.isDirectory = isDirectory }
-}
-
-/// One page of `listPaths`; `continuation` is nil on the last page.
-public struct PathListPage: Sendable, Equatable {
-  public var entries: [PathListEntry]
-  public var continuation: String?
-  public init(entries: [PathListEntry], continuation: String?) { self.entries = entries; self.continuation = continuation }
-}
-
 public enum ACLRecursiveMode: String, Sendable { case set, modify, remove }
 
 public struct ACLFailedEntry: Sendable, Equatable {
@@ -325,6 +312,41 @@ public struct ACLRecursivePage: Sendable, Equatable {
     self.failureCount = failureCount; self.failedEntries = failedEntries; self.changedCount = changedCount
     self.continuation = continuation
   }
+}
+
+/// One path of a `listPaths` page.
+public struct PathEntry: Sendable, Equatable {
+  /// The full path from the filesystem root (`dir1/file.csv`).
+  public var name: String
+  public var isDirectory: Bool
+  /// `x-ms-permissions` form, e.g. `rwxr-x---+` (`+`: an extended ACL).
+  public var permissions: String
+  /// The full ACL when the listing carries it (the simulator's does); nil
+  /// from the DFS listing, which answers only `permissions`.
+  public var acl: AccessControlList?
+  public init(name: String, isDirectory: Bool, permissions: String, acl: AccessControlList? = nil) {
+    self.name = name; self.isDirectory = isDirectory; self.permissions = permissions; self.acl = acl
+  }
+
+  /// Whether `permissions` marks an extended ACL (named entries, a mask or defaults).
+  public var hasExtendedACL: Bool { permissions.hasSuffix("+") }
+
+  /// The ACL of a path whose listing shows no extended ACL: owner, owning
+  /// group and other from `permissions`. nil when the ACL is extended (it
+  /// must be read) or `permissions` does not parse.
+  public var minimalACL: AccessControlList? {
+    guard !hasExtendedACL, let p = try? PathPermissions(parsing: permissions) else { return nil }
+    return AccessControlList([
+      AccessControlEntry(kind: .user, permissions: p.owner), AccessControlEntry(kind: .group, permissions: p.group),
+      AccessControlEntry(kind: .other, permissions: p.other),
+    ])
+  }
+}
+
+public struct PathListPage: Sendable, Equatable {
+  public var entries: [PathEntry]
+  public var continuation: String?
+  public init(entries: [PathEntry], continuation: String?) { self.entries = entries; self.continuation = continuation }
 }
 
 // MARK: - Dataverse

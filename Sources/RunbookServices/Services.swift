@@ -52,15 +52,29 @@ public protocol DataLakeService: AnyObject, Sendable {
   func pathIsDirectory(account: String, filesystem: String, path: String) throws(ServiceError) -> Bool?
   func createDirectory(account: String, filesystem: String, path: String) throws(ServiceError)
   func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl
-  /// `GET {fs}?resource=filesystem&directory={path}&recursive=…`: one page of
-  /// the items under `directory` ("" is the root), not the directory itself.
-  func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
-                 maxResults: Int?) throws(ServiceError) -> PathListPage
+  /// The ACL alone (`HEAD …?action=getAccessControl`, one request), for
+  /// callers that know the path's type already.
+  func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList
   /// `x-ms-acl` fully replaces the ACL.
   func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError)
   func setAccessControlRecursive(
     account: String, filesystem: String, path: String, mode: ACLRecursiveMode, acl: AccessControlList,
     continuation: String?, maxRecords: Int?, forceFlag: Bool) throws(ServiceError) -> ACLRecursivePage
+  /// `GET /{filesystem}?resource=filesystem&directory={path}&recursive=…`:
+  /// one page of the paths under `directory` (not the directory itself),
+  /// at most `maxResults` (the service's cap: 5000).
+  func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                 maxResults: Int?) throws(ServiceError) -> PathListPage
+  /// How many requests a built-in may keep in flight at once against this
+  /// service (1: calls must not overlap, e.g. the in-memory simulator).
+  var maxConcurrentRequests: Int { get }
+}
+
+extension DataLakeService {
+  public var maxConcurrentRequests: Int { 1 }
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try getAccessControl(account: account, filesystem: filesystem, path: path).acl
+  }
 }
 
 /// Dataverse Web API and Power Platform environment metadata.

@@ -64,9 +64,20 @@ extension Domain {
   }
 
   /// The display name of a named ACL entry's principal, for plan comments.
-  func principalName(_ e: AccessControlEntry) -> String? {
-    guard e.isNamed, StableID.isGUID(e.id) else { return nil }
-    return (try? services.directory.object(id: e.id))??.displayName
+  func principalName(_ k: AccessControlEntry.Key) -> String? {
+    guard (k.kind == .user || k.kind == .group), StableID.isGUID(k.id) else { return nil }
+    return (try? services.directory.object(id: k.id))??.displayName
+  }
+
+  /// One plan attribute per principal whose effective permissions change:
+  /// `effective group:<id> = "r-x" -> "rwx"` (with item counts for trees).
+  func effectiveAttributes(_ changes: [(EffectiveChange, Int)], itemCounts: Bool) -> [PlannedChange.Attribute] {
+    changes.map { c, n in
+      var comment = principalName(c.key)
+      if itemCounts { comment = (comment.map { $0 + ", " } ?? "") + "\(n) item\(n == 1 ? "" : "s")" }
+      return .init("effective " + Domain.entryLabel(c.key), old: c.old.map { Value.quote($0.text) },
+                   new: c.new.map { Value.quote($0.text) }, comment: comment)
+    }
   }
 
   static func entryLabel(_ k: AccessControlEntry.Key) -> String {
@@ -78,6 +89,7 @@ extension Domain {
   func storageBuiltins() -> [Builtin] {
     let cat = "storage"
     let containerParam = BuiltinParameter("container", .string, default: .value(.string(ciContainerName)))
+    let widenOthersParam = BuiltinParameter("widen_others", .bool, default: .value(.bool(false)))
     return [
       builtin("storage_account",
               [BuiltinParameter("subscription", .string), BuiltinParameter("resource_group", .string),
@@ -255,13 +267,14 @@ extension Domain {
 
       builtin("set_acl",
               [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
-               BuiltinParameter("entries", .any), containerParam],
+               BuiltinParameter("entries", .any), containerParam, widenOthersParam],
               returns: .map, result: .acl, category: cat, effect: .changes,
-              doc: "Merges ACL entries (access and default) into a path's ACL, keeping the others; widens a restrictive mask.") { args, log in
+              doc: "Merges ACL entries (access and default) into a path's ACL, keeping the others; widens a restrictive mask for them but lowers other masked entries so their effective permissions stay as they were (unless `widen_others`).") { args, log in
         let acct = try account(args, "account")
         let container = try args.string("container")
         let path = try args.folderPath("path")
         let requested = try args.aclEntries("entries")
+        let widen = try args.bool("widen_others")
         let lake = services.dataLake
         let current = try hnsHint { () throws in
           try lake.getAccessControl(account: acct.name, filesystem: container, path: path)
@@ -269,19 +282,25 @@ extension Domain {
         if !current.isDirectory && requested.hasDefault {
           throw valueError("\(aclAddress(acct.name, container, path)) is a file; files have no default ACL", code: "invalid_acl")
         }
-        let merged = current.acl.merging(requested)
+        let merged = current.acl.merging(requested, widenOthers: widen)
         if merged != current.acl {
           try hnsHint { () throws in
             try lake.setAccessControl(account: acct.name, filesystem: container, path: path, acl: merged)
           }
+          let plainMerge = current.acl.merging(requested)
           var attrs: [PlannedChange.Attribute] = []
           for e in merged.canonicalEntries {
             let old = current.acl.entry(e.key)?.permissions
             if old != e.permissions {
+              var comment = principalName(e.key)
+              if plainMerge.entry(e.key)?.permissions != e.permissions, let kept = e.permissions {
+                comment = (comment.map { $0 + "; " } ?? "") + "lowered to keep its effective \(kept.text)"
+              }
               attrs.append(.init(Domain.entryLabel(e.key), old: old.map { Value.quote($0.text) },
-                                 new: e.permissions.map { Value.quote($0.text) }, comment: principalName(e)))
+                                 new: e.permissions.map { Value.quote($0.text) }, comment: comment))
             }
           }
+          attrs += effectiveAttributes(current.acl.effectiveChanges(to: merged).map { ($0, 1) }, itemCounts: false)
           log.add(PlannedChange(.update, "acl", aclAddress(acct.name, container, path), attrs))
         }
         return aclRecord(path: path, merged, owner: current.owner, group: current.group, isDirectory: current.isDirectory)
@@ -290,48 +309,57 @@ extension Domain {
       builtin("set_acl_recursive",
               [BuiltinParameter("account", .any), BuiltinParameter("path", .string, default: .value(.string(""))),
                BuiltinParameter("entries", .any), containerParam,
-               BuiltinParameter("continue_on_failure", .bool, default: .value(.bool(true)))],
+               BuiltinParameter("continue_on_failure", .bool, default: .value(.bool(true))), widenOthersParam,
+               BuiltinParameter("concurrency", .int, default: .value(.int(16)))],
               returns: .map, result: .recursiveACLResult, category: cat, effect: .changes,
-              doc: "Merges ACL entries into a path and everything under it (modify mode); returns counts and failed entries.") { args, log in
+              doc: "Merges ACL entries into a path and everything under it: reads every item's ACL first and changes only the items that need it (exactly, with other masked entries keeping their effective permissions unless `widen_others`), up to `concurrency` requests at once live. Returns {directories_successful, files_successful, failure_count, failed_entries, changed (items whose ACL changed), checked, pages, single_writes}.") { args, log in
         let acct = try account(args, "account")
         let container = try args.string("container")
         let path = try args.folderPath("path")
         let requested = try args.aclEntries("entries")
         let force = try args.bool("continue_on_failure")
-        var dirs = 0, files = 0, failures = 0, changed: Int? = 0, pages = 0
-        var failed: [ACLFailedEntry] = []
-        var token: String? = nil
-        repeat {
-          let page = try hnsHint { () throws in
-            try services.dataLake.setAccessControlRecursive(
-              account: acct.name, filesystem: container, path: path, mode: .modify, acl: requested,
-              continuation: token, maxRecords: nil, forceFlag: force)
+        let widen = try args.bool("widen_others")
+        let concurrency = try args.int("concurrency")
+        guard concurrency >= 1 else { throw valueError("`concurrency` must be at least 1, not \(concurrency)") }
+        let update = RecursiveACLUpdate(
+          lake: services.dataLake, account: acct.name, filesystem: container, request: requested, widenOthers: widen,
+          continueOnFailure: force, width: min(concurrency, services.dataLake.maxConcurrentRequests))
+        func report(_ t: RecursiveACLTally) {
+          if t.changed > 0 {
+            var attrs: [PlannedChange.Attribute] = [
+              .init("entries", new: Value.quote(requested.text)), .init("items_changed", new: String(t.changed)),
+            ]
+            for (l, n) in t.lowered {
+              let comment = (principalName(l.key).map { $0 + "; " } ?? "")
+                + "lowered to keep its effective \(l.kept?.text ?? "---"), \(n) item\(n == 1 ? "" : "s")"
+              attrs.append(.init(Domain.entryLabel(l.key), old: l.stored.map { Value.quote($0.text) },
+                                 new: l.kept.map { Value.quote($0.text) }, comment: comment))
+            }
+            attrs += effectiveAttributes(t.effective, itemCounts: true)
+            log.add(PlannedChange(.update, "acl_recursive", aclAddress(acct.name, container, path), attrs))
           }
-          pages += 1
-          dirs += page.directoriesSuccessful
-          files += page.filesSuccessful
-          failures += page.failureCount
-          failed += page.failedEntries
-          if let c = page.changedCount, let sum = changed { changed = sum + c } else { changed = nil }
-          token = page.continuation
-          if !force && page.failureCount > 0 { break }
-        } while token != nil
-        if changed != 0 {
-          log.add(PlannedChange(.update, "acl_recursive", aclAddress(acct.name, container, path), [
-            .init("entries", new: Value.quote(requested.text)),
-            .init("items_changed", new: changed.map(String.init) ?? "(known after apply)"),
-          ]))
+          if t.failureCount > 0 {
+            let names = t.failedEntries.prefix(10).map(\.name).joined(separator: ", ")
+            log.note("Unable to set ACL on the following files/folders: \(names)\(t.failedEntries.count > 10 ? ", …" : "")")
+          }
         }
-        if failures > 0 {
-          let names = failed.prefix(10).map(\.name).joined(separator: ", ")
-          log.note("Unable to set ACL on the following files/folders: \(names)\(failed.count > 10 ? ", …" : "")")
+        let tally: RecursiveACLTally
+        do {
+          tally = try hnsHint { () throws in try update.run(path: path) }
+        } catch let partial as PartialRecursiveACLError {
+          report(partial.tally)
+          try hnsHint { () throws in throw partial.error }
+          throw partial.error
         }
+        report(tally)
         return .record(fields: [
-          ("directories_successful", .int(dirs)), ("files_successful", .int(files)), ("failure_count", .int(failures)),
-          ("failed_entries", .list(failed.map { f in
+          ("directories_successful", .int(tally.directoriesSuccessful)), ("files_successful", .int(tally.filesSuccessful)),
+          ("failure_count", .int(tally.failureCount)),
+          ("failed_entries", .list(tally.failedEntries.map { f in
             .record(fields: [("name", .string(f.name)), ("type", .string(f.type)), ("error_message", .string(f.errorMessage))])
           })),
-          ("changed", changed.map { .int($0) } ?? .null), ("pages", .int(pages)),
+          ("changed", .int(tally.changed)), ("checked", .int(tally.checked)), ("pages", .int(tally.pages)),
+          ("single_writes", .int(tally.singleWrites)),
         ])
       },
 

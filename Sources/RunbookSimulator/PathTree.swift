@@ -243,6 +243,25 @@ public final class PathTree: @unchecked Sendable {
     return nil
   }
 
+  /// One page of the paths under the directory `root` (not `root` itself),
+  /// in pre-order when `recursive`, else its children; `start` continues
+  /// an earlier page. Returns the nodes and where the next page starts.
+  func list(root: Node, start: Node?, recursive: Bool, limit: Int) -> ([Node], next: Node?) {
+    var out: [Node] = []
+    let kids = children[Int(root)]
+    var node: Node? = start ?? kids.first
+    while let n = node, out.count < limit {
+      out.append(n)
+      if recursive {
+        node = next(after: n, within: root)
+      } else {
+        let pos = Int(childPosition[Int(n)]) + 1
+        node = pos < kids.count ? kids[pos] : nil
+      }
+    }
+    return (out, node)
+  }
+
   /// `setAccessControlRecursive` on the subtree of `root`, starting at
   /// `start` (a continuation), processing at most `maxRecords` items.
   func applyRecursive(root: Node, start: Node, mode: ACLRecursiveMode, acl request: AccessControlList,

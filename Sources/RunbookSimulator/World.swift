@@ -539,14 +539,6 @@ extension World: DataLakeService {
     return PathAccessControl(owner: t.owner(n), group: t.group(n), acl: t.acl(n), isDirectory: t.isDirectory(n))
   }
 
-  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
-                        maxResults: Int?) throws(ServiceError) -> PathListPage {
-    let (paths, next): ([ListedPath], continuation: String?) = try listPaths(
-      account: account, filesystem: filesystem, directory: directory, recursive: recursive, continuation: continuation,
-      maxResults: maxResults)
-    return PathListPage(entries: paths.map { PathListEntry(name: $0.name, isDirectory: $0.isDirectory) }, continuation: next)
-  }
-
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try checkFault("setAccessControl")
     let t = try tree(account, filesystem)
@@ -589,6 +581,40 @@ extension World: DataLakeService {
     var (page, next) = t.applyRecursive(root: root, start: start, mode: mode, acl: acl, maxRecords: limit, forceFlag: forceFlag)
     page.continuation = next.map { "n\($0)" }
     return page
+  }
+
+  public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
+                        maxResults: Int?) throws(ServiceError) -> PathListPage {
+    let t = try tree(account, filesystem)
+    let root = try node(t, directory)
+    let invalid = ServiceError(service: "dfs", status: 400, code: "InvalidQueryParameterValue",
+                               message: "Value for one of the query parameters specified in the request URI is invalid.")
+    if let maxResults, maxResults < 1 { throw invalid }
+    guard t.isDirectory(root) else { throw .pathNotFound() }
+    var start: PathTree.Node? = nil
+    if let continuation {
+      guard continuation.hasPrefix("n"), let v = Int32(continuation.dropFirst()), v > 0, Int(v) < t.count,
+        t.isInside(v, root), v != root
+      else { throw invalid }
+      start = v
+    }
+    let (nodes, next) = t.list(root: root, start: start, recursive: recursive, limit: min(maxResults ?? 5000, 5000))
+    // Items share interned ACLs and parents: render each ACL's permissions
+    // and each parent's path once.
+    var permissions: [Int32: String] = [:]
+    var parentPaths: [PathTree.Node: String] = [:]
+    let entries = nodes.map { n in
+      let id = t.aclIDs[Int(n)]
+      let acl = t.acls[Int(id)]
+      let text = permissions[id] ?? acl.permissionsString
+      permissions[id] = text
+      let parent = t.parents[Int(n)]
+      let prefix = parentPaths[parent] ?? t.path(of: parent)
+      parentPaths[parent] = prefix
+      let name = prefix.isEmpty ? t.names[Int(n)] : prefix + "/" + t.names[Int(n)]
+      return PathEntry(name: name, isDirectory: t.isDirectory(n), permissions: text, acl: acl)
+    }
+    return PathListPage(entries: entries, continuation: next.map { "n\($0)" })
   }
 }
 

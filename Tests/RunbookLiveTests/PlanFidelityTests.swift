@@ -1,5 +1,6 @@
 import Foundation
 import RunbookEmulator
+import RunbookServices
 import Testing
 
 /// A runbook, the state it runs against and its params.
@@ -39,6 +40,7 @@ struct Scenario: CustomTestStringConvertible, Sendable {
     Scenario(runbook: "connect-prerequisites.runbook", state: "b2b-tenant", params: prerequisites),
     Scenario(runbook: "storage-entitlement.runbook", state: "b2b-tenant", params: ["--param", "ci_name=Contoso CI"]),
     Scenario(runbook: "storage-entitlement.runbook", state: "fresh-tenant", params: ["--param", "profiles=300000"]),
+    Scenario(runbook: "byol-setup.runbook", state: "restrictive-mask", params: account + ["--param", "group_prefix=contoso"]),
   ]
 
   static let faulted: [Scenario] = [all[0], all[1], all[7], all[10], all[13]]
@@ -64,6 +66,9 @@ struct Scenario: CustomTestStringConvertible, Sendable {
                          environment: Support.environment(server, timeScale: timeScale), directory: dir).wait()
     #expect(live.status == dry.status, "live exit \(live.status) vs dry run \(dry.status)\n\(live.output)")
     #expect(Self.outputs(live.stdout) == Self.outputs(dry.stdout), "the runbook's outputs differ from the dry run's")
+    let (dryCounts, liveCounts) = (Self.summaryCounts(dry.stdout), Self.summaryCounts(live.stdout))
+    #expect(dryCounts != nil && dryCounts == liveCounts,
+            "live counts \(liveCounts.map { "\($0)" } ?? "missing") differ from the dry run's \(dryCounts.map { "\($0)" } ?? "missing")\n\(live.output)")
     let actual = server.emulator.stateJSON()
     #expect(Support.normalized(actual) == Support.normalized(predicted), "live end state differs from the dry run's\n\(live.output)")
     let journalText = (try? String(contentsOfFile: journal, encoding: .utf8)) ?? ""
@@ -77,6 +82,89 @@ struct Scenario: CustomTestStringConvertible, Sendable {
       #expect(!text.contains(Support.canary), "the client secret leaked")
       #expect(!text.contains("emu."), "a bearer token leaked")
     }
+  }
+
+  /// Added, changed and destroyed from a summary line: `Plan: 4 to add, 3
+  /// to change, 0 to destroy.` (dry run) or `Applied: 4 added, 3 changed,
+  /// 0 destroyed.` (live), the last one printed.
+  static func summaryCounts(_ stdout: String) -> [Int]? {
+    for line in stdout.split(separator: "\n").reversed() where line.hasPrefix("Plan: ") || line.hasPrefix("Applied: ") {
+      let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+      if numbers.count == 3 { return numbers }
+    }
+    return nil
+  }
+
+  /// A live run on the state a live run left behind changes nothing, as
+  /// the dry run of that state predicts: `0 added, 0 changed`.
+  @Test(arguments: [Scenario.all[0], Scenario.all[1], Scenario.all[19]])
+  func liveReRunChangesNothing(_ s: Scenario) throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let server = try Support.emulator(state: s.state)
+    defer { server.shutdown() }
+    var runs: [Run] = []
+    for i in 0..<2 {
+      let journal = dir.appendingPathComponent("journal-\(i).jsonl").path
+      runs.append(try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", journal] + s.params,
+                            environment: Support.environment(server), directory: dir).wait())
+    }
+    #expect(runs[0].status == 0 && runs[1].status == 0, "\(runs[1].output)")
+    #expect(Self.summaryCounts(runs[1].stdout) == [0, 0, 0], "the re-run changed something:\n\(runs[1].output)")
+  }
+
+  /// The H1 case live: after the run, every principal other than the
+  /// reader and contributor groups has exactly the effective permissions
+  /// it had, on every item; the plan lists the lowered entries.
+  @Test func restrictiveMaskKeepsOthersEffectiveLive() throws {
+    let s = Scenario.all[19]
+    #expect(s.state == "restrictive-mask")
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let server = try Support.emulator(state: s.state)
+    defer { server.shutdown() }
+    let before = try Self.effectiveByItem(server.emulator.stateJSON())
+    let live = try Child(["run", "--live", "--yes", Support.runbook(s.runbook), "--journal", dir.appendingPathComponent("j.jsonl").path] + s.params,
+                         environment: Support.environment(server), directory: dir).wait()
+    #expect(live.status == 0, "\(live.output)")
+    let after = try Self.effectiveByItem(server.emulator.stateJSON())
+    #expect(before.keys.sorted() == after.keys.sorted())
+    let newGroups = Self.groupIDs(server.emulator.stateJSON(), prefix: "contoso-Dataverse-")
+    #expect(newGroups.count == 2)
+    for (path, entries) in after {
+      let others = entries.filter { e in !newGroups.contains { e.key.contains($0) } }
+      #expect(others == before[path], "\(path): other principals' effective permissions changed")
+    }
+    #expect(live.stdout.contains("lowered to keep its effective r-x"), "\(live.stdout)")
+    #expect(live.stdout.contains("effective group:"), "\(live.stdout)")
+  }
+
+  /// Each item's effective permissions per entry (`group:<id>` → `r-x`) in a saved state.
+  static func effectiveByItem(_ json: String) throws -> [String: [String: String]] {
+    let state = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+    let accounts = try #require((state["azure"] as? [String: Any])?["storage_accounts"] as? [[String: Any]])
+    var out: [String: [String: String]] = [:]
+    for fs in (accounts[0]["filesystems"] as? [[String: Any]]) ?? [] {
+      var items: [(String, String)] = [("", fs["acl"] as? String ?? "")]
+      for p in (fs["paths"] as? [[String: Any]]) ?? [] { items.append((p["path"] as? String ?? "?", p["acl"] as? String ?? "")) }
+      for (path, text) in items {
+        let acl = try AccessControlList(parsing: text)
+        var entries: [String: String] = [:]
+        for e in acl.entries where e.kind != .mask {
+          entries[(e.isDefault ? "default:" : "") + e.kind.rawValue + ":" + e.id] =
+            acl.effectivePermissions(e.kind, id: e.id, isDefault: e.isDefault)?.text
+        }
+        out[path] = entries
+      }
+    }
+    return out
+  }
+
+  static func groupIDs(_ json: String, prefix: String) -> [String] {
+    guard let state = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+      let groups = (state["directory"] as? [String: Any])?["groups"] as? [[String: Any]]
+    else { return [] }
+    return groups.filter { ($0["display_name"] as? String ?? "").hasPrefix(prefix) }.compactMap { $0["id"] as? String }
   }
 
   /// The `Outputs:` block a run prints last.

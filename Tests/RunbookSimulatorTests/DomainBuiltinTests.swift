@@ -79,6 +79,18 @@ struct DomainBuiltinTests {
     #expect(deps.asList?.count == 1)
   }
 
+  @Test("get_row on a table that does not exist finds nothing: nil, and the call is ok (not failed) with a note")
+  func getRowOfMissingTable() throws {
+    let h = Harness(world: try Scenarios.load("configured-tenant"))
+    let row = try h.call("get_row", ["environment": "Contoso Sales", "table": "msdynmkt_configuration",
+                                     "where": .record(["msdynmkt_name": "CXPConfig"])])
+    #expect(row == .null)
+    let call = try #require(h.recorder.steps.last?.calls.last)
+    #expect(call.builtin == "get_row" && call.status == .ok && call.errorCode == nil)
+    #expect(call.notes == ["table msdynmkt_configuration does not exist in Contoso Sales: no row"])
+    #expect(h.recorder.summary.callsFailed == 0)
+  }
+
   @Test("remove connection: reset CXPConfig, uninstall Journeys then CI solutions; msdynci tables disappear; rerun is ok")
   func removeConnection() throws {
     let h = Harness(world: try Scenarios.load("journeys-connected"))

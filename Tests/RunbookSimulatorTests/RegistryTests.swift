@@ -22,7 +22,7 @@ struct RegistryTests {
       #expect(!b.doc.isEmpty && !b.category.isEmpty, "\(b.name)")
     }
     #expect(h.registry["uninstall_solution"]?.effect == .destructive)
-    #expect(h.registry["set_acl"]?.signature == "set_acl(account: any, path: string = \"\", entries: any, container: string = \"customerinsights\") -> map")
+    #expect(h.registry["set_acl"]?.signature == "set_acl(account: any, path: string = \"\", entries: any, container: string = \"customerinsights\", widen_others: bool = false) -> map")
   }
 
   @Test("connect_dataverse with own ADLS on a configured tenant; second call ok")

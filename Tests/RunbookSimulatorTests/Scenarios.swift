@@ -80,6 +80,28 @@ enum Scenarios {
     return s
   }
 
+  static let financeID = "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"
+  static let bobID = "7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9"
+  static let restrictiveDirectoryACL =
+    "user::rwx,user:\(bobID):rwx,group::rwx,group:\(financeID):rwx,mask::r-x,other::---,"
+    + "default:user::rwx,default:user:\(bobID):rwx,default:group::r-x,default:group:\(financeID):rwx,default:mask::r-x,default:other::---"
+  static let restrictiveFileACL = "user::rw-,user:\(bobID):rw-,group::rw-,group:\(financeID):rw-,mask::r--,other::---"
+
+  /// The H1 case: a container whose existing items have a restrictive mask
+  /// (`mask::r-x`, files `r--`) while Bob and Finance (and the owning
+  /// group) store more; their effective access is the mask's.
+  static func restrictiveMask() -> StateFile {
+    var s = World.demoState()
+    func item(_ path: String, _ type: String, _ acl: String) -> PathState {
+      PathState(path: path, type: type, owner: "$superuser", group: "$superuser", acl: acl)
+    }
+    s.azure.storageAccounts[0].filesystems = [FilesystemState(
+      name: ciContainerName, owner: "$superuser", group: "$superuser", acl: restrictiveDirectoryACL,
+      paths: [item("readme.txt", "file", restrictiveFileACL), item("sales", "directory", restrictiveDirectoryACL),
+              item("sales/2025.csv", "file", restrictiveFileACL), item("sales/2026.csv", "file", restrictiveFileACL)])]
+    return s
+  }
+
   static func all() throws -> [(String, StateFile)] {
     var attached = World.demoState()
     attached.customerInsights.environments.append(CIEnvironmentState(
@@ -122,6 +144,7 @@ enum Scenarios {
       ("configured-tenant", try configured()),
       ("group-creation-disabled", noGroupCreation),
       ("b2b-tenant", b2b),
+      ("restrictive-mask", restrictiveMask()),
     ]
   }
 
