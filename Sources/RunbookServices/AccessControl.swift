@@ -277,6 +277,11 @@ public struct AccessControlList: Hashable, Sendable {
       }
       access.append(a)
     }
+    // A default ACL without its base entries (the service always stores
+    // them; hand-written states may not) leaves the new item's owner, owning
+    // group and other as the create mode gives them (750 / 640 with umask 007).
+    let base = isDirectory ? AccessControlList.defaultDirectory : AccessControlList.defaultFile
+    for b in base.entries where !access.contains(where: { !$0.isNamed && $0.kind == b.kind }) { access.append(b) }
     var out = AccessControlList(access)
     if isDirectory { for e in defaultEntries { out.set(e) } }
     return out
