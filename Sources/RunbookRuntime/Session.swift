@@ -179,7 +179,7 @@ public final class Session {
     let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
     for stmt in unit.statements {
       guard case .importFile(let relative, let pathRange) = stmt.kind else { continue }
-      let target = directory.appendingPathComponent(relative).standardizedFileURL.path
+      let target = Session.resolve(relative, in: directory)
       if target == path || chain.contains(target) {
         let cycle = (chain + [path, target]).drop { $0 != target }.map(Session.displayPath).joined(separator: " -> ")
         diagnostics.append(.error("import cycle: \(cycle)", at: pathRange, code: "import_cycle"))
@@ -200,7 +200,7 @@ public final class Session {
     let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: false,
                             mainUsesCells: mainProgramNeedsCells(unit.statements))
     compiler.runbookLoader = { [unowned self] relative, range in
-      self.loadRunbook(directory.appendingPathComponent(relative).standardizedFileURL.path, calledFrom: path, at: range)
+      self.loadRunbook(Session.resolve(relative, in: directory), calledFrom: path, at: range)
     }
     codes.append(compiler.compileUnit(unit, isImported: isImported))
     diagnostics += compiler.diagnostics
@@ -238,6 +238,12 @@ public final class Session {
   }
 
   /// Paths relative to the working directory when under it, as compilers print them.
+  /// A path named in a runbook (`import`, `runbook "…"`): absolute as it is,
+  /// otherwise relative to the naming file's folder.
+  static func resolve(_ path: String, in directory: URL) -> String {
+    (path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)).standardizedFileURL.path
+  }
+
   static func displayPath(_ path: String) -> String {
     let cwd = FileManager.default.currentDirectoryPath
     if path.hasPrefix(cwd + "/") { return String(path.dropFirst(cwd.count + 1)) }
@@ -325,7 +331,7 @@ public final class Session {
       // At the prompt, a called runbook's path is relative to the working directory.
       let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
       compiler.runbookLoader = { [unowned self] relative, range in
-        self.loadRunbook(cwd.appendingPathComponent(relative).standardizedFileURL.path, calledFrom: path, at: range)
+        self.loadRunbook(Session.resolve(relative, in: cwd), calledFrom: path, at: range)
       }
       // A trailing expression is evaluated separately so its value can be shown.
       if case .expression(let e)? = unit.statements.last?.kind {

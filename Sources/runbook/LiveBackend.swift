@@ -238,7 +238,22 @@ struct Apply {
     let recorder = PlanRecorder()
     let redactor = live.redactor
     registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder, sensitive: { redactor.add($0) })
-    if json { recorder.onEvent = { Console.out(redactor.redact(PlanRecorder.json($0)) + "\n") } }
+    // Steps are journaled too (with the step they run inside: a called
+    // runbook's steps nest under the caller's), so a journal reads like the plan.
+    nonisolated(unsafe) let steps = recorder
+    recorder.onEvent = { event in
+      switch event {
+      case .stepStarted(let name):
+        let open = steps.steps.last
+        journal.append("step_started", ["step": .string(name), "parent": WireJSON(open?.parent),
+                                        "depth": WireJSON(open?.depth ?? 0)])
+      case .stepFinished(let step):
+        journal.append("step_finished", ["step": WireJSON(step.name), "parent": WireJSON(step.parent),
+                                         "depth": WireJSON(step.depth), "status": .string(step.status.rawValue)])
+      default: break
+      }
+      if json { Console.out(redactor.redact(PlanRecorder.json(event)) + "\n") }
+    }
     let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
     var invocation = self.invocation
     let program = invocation.compile(session, redactor: redactor)

@@ -1,5 +1,6 @@
 import Foundation
 import RunbookEmulator
+import RunbookLive
 import RunbookServices
 import RunbookSimulator
 import Testing
@@ -193,6 +194,33 @@ import Testing
       w.group(named: "contoso-Dataverse-readers") + w.group(named: "contoso-Dataverse-contributors")
     }
     #expect(groups.count == 2, "no group was created twice")
+  }
+
+  /// A live run journals its steps, a called runbook's nested under the caller's.
+  @Test func aCalledRunbooksStepsAreJournaledUnderTheCallersStep() throws {
+    let dir = try Support.temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let server = try Support.emulator(state: "fresh-tenant")
+    defer { server.shutdown() }
+    let parent = dir.appendingPathComponent("parent.runbook").path
+    try """
+      let made = step "Set up the groups" {
+        runbook "\(Support.runbook("create-security-groups.runbook"))"(group_prefix: "contoso")
+      }
+      output reader = made.reader_group_id
+      """.write(toFile: parent, atomically: true, encoding: .utf8)
+    let journal = dir.appendingPathComponent("j.jsonl").path
+    let run = try Child(["run", "--live", "--yes", parent, "--journal", journal], environment: Support.environment(server),
+                        directory: dir).wait()
+    #expect(run.status == 0, "\(run.output)")
+    let entries = try Journal.read(path: journal)
+    let started = entries.filter { $0["type"]?.string == "step_started" }
+    #expect(started.first?["step"]?.string == "Set up the groups")
+    let nested = started.filter { $0["parent"]?.string == "Set up the groups" }
+    #expect(!nested.isEmpty, "the called runbook's steps nest under the caller's: \(started)")
+    #expect(nested.allSatisfy { $0["depth"]?.int == 1 })
+    let finished = entries.filter { $0["type"]?.string == "step_finished" }
+    #expect(finished.count == started.count)
   }
 
   /// Without a terminal and without --yes, nothing is changed.
