@@ -13,6 +13,16 @@ import Testing
     text.split(separator: "\n").first { $0.hasPrefix("Plan: ") }.map(String.init) ?? "(no plan line)"
   }
 
+  /// `plan --live --out DIR/plan.json` of a scenario (or other params) against the emulator.
+  static func savedPlan(_ s: Scenario, params: [String]? = nil, env: [String: String], in dir: URL) throws
+    -> (path: String, run: Run)
+  {
+    let path = dir.appendingPathComponent("plan.json").path
+    let run = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", path] + (params ?? s.params),
+                        environment: env, directory: dir).wait()
+    return (path, run)
+  }
+
   static func json(_ path: String) throws -> WireJSON {
     try #require(WireJSON.parse(Data(try String(contentsOfFile: path, encoding: .utf8).utf8)))
   }
@@ -29,10 +39,7 @@ import Testing
     defer { server.shutdown() }
     let env = Support.environment(server)
     let initial = server.emulator.stateJSON()
-    let planPath = dir.appendingPathComponent("plan.json").path
-
-    let plan = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + s.params,
-                         environment: env, directory: dir).wait()
+    let (planPath, plan) = try Self.savedPlan(s, env: env, in: dir)
     #expect(Support.writes(server).isEmpty, "plan --live sent a change: \(Support.writes(server))")
     #expect(plan.status == dry.status, "plan exit \(plan.status) vs dry run \(dry.status)\n\(plan.output)")
     #expect(Self.planLine(plan.stdout) == Self.planLine(dry.stdout), "\(plan.stdout)\n---\n\(dry.stdout)")
@@ -78,9 +85,7 @@ import Testing
     let server = try Support.emulator(state: s.state)
     defer { server.shutdown() }
     let env = Support.environment(server)
-    let planPath = dir.appendingPathComponent("plan.json").path
-    let plan = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + s.params,
-                         environment: env, directory: dir).wait()
+    let (planPath, plan) = try Self.savedPlan(s, env: env, in: dir)
     try #require(plan.status == 0, "\(plan.output)")
 
     try server.emulator.mutateWorld { world in
@@ -104,10 +109,7 @@ import Testing
     let server = try Support.emulator(state: s.state)
     defer { server.shutdown() }
     let env = Support.environment(server)
-    let planPath = dir.appendingPathComponent("plan.json").path
-    let params = Scenario.account + ["--param", "group_prefix=contoso"]
-    let plan = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + params,
-                         environment: env, directory: dir).wait()
+    let (planPath, plan) = try Self.savedPlan(s, params: Scenario.account + ["--param", "group_prefix=contoso"], env: env, in: dir)
     try #require(plan.status == 0, "\(plan.output)")
     try server.emulator.mutateWorld { world in
       let tree = try #require(world.filesystem(account: "contosolake", name: "customerinsights"))
@@ -130,9 +132,7 @@ import Testing
     let server = try Support.emulator(state: s.state)
     defer { server.shutdown() }
     let env = Support.environment(server)
-    let planPath = dir.appendingPathComponent("plan.json").path
-    let plan = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + s.params,
-                         environment: env, directory: dir).wait()
+    let (planPath, plan) = try Self.savedPlan(s, env: env, in: dir)
     try #require(plan.status == 0, "\(plan.output)")
     // Tamper with a planned change: the contributors group under another name.
     var saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: planPath))) as? [String: Any])
@@ -170,10 +170,8 @@ import Testing
     let server = try Support.emulator(state: s.state, faults: "latency=80ms")
     defer { server.shutdown() }
     let env = Support.environment(server)
-    let planPath = dir.appendingPathComponent("plan.json").path
     let journal = dir.appendingPathComponent("j.jsonl").path
-    let plan = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + s.params,
-                         environment: env, directory: dir).wait()
+    let (planPath, plan) = try Self.savedPlan(s, env: env, in: dir)
     try #require(plan.status == 0, "\(plan.output)")
     let first = try Child(["apply", planPath, "--yes", "--journal", journal], environment: env, directory: dir)
     let deadline = Date().addingTimeInterval(90)
@@ -231,8 +229,7 @@ import Testing
     let server = try Support.emulator(state: s.state)
     defer { server.shutdown() }
     let env = Support.environment(server)
-    let planPath = dir.appendingPathComponent("plan.json").path
-    _ = try Child(["plan", "--live", Support.runbook(s.runbook), "--out", planPath] + s.params, environment: env, directory: dir).wait()
+    let (planPath, _) = try Self.savedPlan(s, env: env, in: dir)
     let apply = try Child(["apply", planPath], environment: env, directory: dir).wait()
     #expect(apply.status == 1)
     #expect(apply.stderr.contains("refusing to apply"), "\(apply.output)")
