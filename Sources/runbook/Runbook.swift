@@ -113,11 +113,7 @@ struct RunCommand: ParsableCommand {
   var fileArgument: String?
   var file: String { fileArgument ?? "" }
 
-  @Option(name: .customLong("param"), help: ArgumentHelp("A param value, as name=value. Repeatable.", valueName: "name=value"))
-  var params: [String] = []
-
-  @Option(name: .customLong("params"), help: ArgumentHelp("A JSON file with an object of param values.", valueName: "file.json"))
-  var paramsFile: String?
+  @OptionGroup var paramOptions: ParamOptions
 
   @Flag(name: .customLong("live"), help: "Run against the real REST APIs (endpoints and credentials from the environment; see docs/live.md).")
   var live = false
@@ -176,34 +172,24 @@ struct RunCommand: ParsableCommand {
 
   func run() throws {
     checkSaveStatePath()
-    let (strings, values) = readParams(params, paramsFile)
+    let invocation = paramOptions.invocation(file: file)
     if live {
-      LiveRun(file: fileArgument, strings: strings, values: values, paramsFile: paramsFile, yes: yes, journalPath: journalPath,
-              resumePath: resumePath, json: format == .json).run()
+      LiveRun(file: fileArgument, strings: invocation.strings, values: invocation.values, paramsFile: invocation.paramsFile,
+              yes: yes, journalPath: journalPath, resumePath: resumePath, json: format == .json).run()
     }
     guard dryRun else {
       let backend = Backend.withoutServices()
       let session = Session(registry: backend.registry, host: ConsoleHost(showSteps: true))
-      let outcome = compileAndRun(session, strings: strings, values: values)
+      let outcome = session.run(compileAndBind(session, file: file, strings: invocation.strings, values: invocation.values))
       printOutputs(outcome.outputs)
-      finish(outcome.error, changes: 0)
+      if let error = outcome.error {
+        Console.printDiagnostics([error.diagnostic])
+        terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+      }
+      terminate(.success)
     }
-
-    planOffline(Invocation(file: file, strings: strings, values: values, paramsFile: paramsFile), statePath: statePath,
-                saveStatePath: saveStatePath, out: nil, json: format == .json, detailedExitcode: detailedExitcode)
-  }
-
-  /// Compiles the runbook, binds params and runs it; exits on static or param errors.
-  private func compileAndRun(_ session: Session, strings: [String: String], values: [String: Value]) -> RunOutcome {
-    session.run(compileAndBind(session, file: file, strings: strings, values: values))
-  }
-
-  private func finish(_ error: RuntimeError?, changes: Int) -> Never {
-    if let error {
-      Console.printDiagnostics([error.diagnostic])
-      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
-    }
-    terminate(detailedExitcode && changes > 0 ? .changesPending : .success)
+    planOffline(invocation, statePath: statePath, saveStatePath: saveStatePath, out: nil, json: format == .json,
+                detailedExitcode: detailedExitcode)
   }
 }
 
