@@ -23,6 +23,9 @@ public final class Journal: Sendable {
   private let fd: Int32
   private let redactor: Redactor
   private let sequence = NIOLockedBox(0)
+  /// One entry at a time: lines of parallel writes, and the entry a second
+  /// Ctrl-C adds before the process ends, never interleave.
+  private let writing = NIOLockedBox(())
 
   public init(path: String, redactor: Redactor) throws(JournalError) {
     self.path = path
@@ -49,13 +52,15 @@ public final class Journal: Sendable {
     o["time"] = .string(iso8601(Int(Date().timeIntervalSince1970 * 1000)))
     let line = WireJSON.object(o).text + "\n"
     let bytes = Array(line.utf8)
-    var written = 0
-    while written < bytes.count {
-      let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-      if n <= 0 { break }
-      written += n
+    writing.withLock { _ in
+      var written = 0
+      while written < bytes.count {
+        let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        written += n
+      }
+      fsync(fd)
     }
-    fsync(fd)
   }
 
   func nextSequence() -> Int { sequence.withLock { $0 += 1; return $0 } }

@@ -142,6 +142,8 @@ public final class Interpreter: @unchecked Sendable {
   /// Asks a running program to stop at the next loop iteration or call.
   public func cancel() { cancelled.store(true, ordering: .relaxed) }
   public func clearCancellation() { cancelled.store(false, ordering: .relaxed) }
+  /// Whether `cancel` was called (for built-ins that wait or work long, to stop early).
+  public var isCancellationRequested: Bool { cancelled.load(ordering: .relaxed) }
   @inline(__always) public func checkCancelled() throws {
     stepBudget &-= 1
     if stepBudget < 0 || cancelled.load(ordering: .relaxed) { try stop() }

@@ -512,6 +512,8 @@ extension Value {
   }
 
   public static func quote(_ s: String) -> String { quotedStringLiteral(s) }
+  /// The text `quote` spelled as `literal`, or nil when it is not a quoted string.
+  public static func unquote(_ literal: String) -> String? { unquotedStringLiteral(literal) }
 
   public static func formatFloat(_ d: Double) -> String {
     if d.isNaN { return "nan" }

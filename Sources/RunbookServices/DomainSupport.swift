@@ -1,11 +1,42 @@
 import RunbookRuntime
 
-/// The changes and notes one built-in call collects while it runs.
+/// The changes and notes one built-in call collects while it runs, and its
+/// line to the run: progress to tell, and whether the run asks it to stop.
 final class ChangeLog {
   var changes: [PlannedChange] = []
   var notes: [String] = []
+  let monitor: CallMonitor
+  init(monitor: CallMonitor) { self.monitor = monitor }
   func add(_ c: PlannedChange) { changes.append(c) }
   func note(_ s: String) { notes.append(s) }
+}
+
+/// What a long built-in tells while it runs (from any of its threads) and
+/// how it learns that the run was interrupted (Ctrl-C): it then stops
+/// starting work, lets what is in flight finish, and throws `interrupted`.
+final class CallMonitor: Sendable {
+  private let report: @Sendable (String, [(String, Int)]) -> Void
+  private let cancelled: @Sendable () -> Bool
+  private let lock = LockedBox(())
+
+  init(report: @escaping @Sendable (String, [(String, Int)]) -> Void, cancelled: @escaping @Sendable () -> Bool) {
+    self.report = report; self.cancelled = cancelled
+  }
+
+  /// A monitor that tells nobody and is never interrupted.
+  static let silent = CallMonitor(report: { _, _ in }, cancelled: { false })
+
+  var isCancelled: Bool { cancelled() }
+
+  /// Reports are serialized: concurrent branches of one call take turns.
+  func progress(_ message: String, _ counters: [(String, Int)]) {
+    lock.withLock { _ in report(message, counters) }
+  }
+
+  /// Throws `interrupted` when the run was asked to stop.
+  func checkCancelled() throws {
+    if cancelled() { throw RuntimeError("interrupted", code: "interrupted") }
+  }
 }
 
 /// What domain built-ins share: the services, the plan recorder, and who to
@@ -28,23 +59,28 @@ struct Domain: Sendable {
   ) -> Builtin {
     let recorder = self.recorder, sensitive = self.sensitive
     let shape = result ?? .type(returns)
-    return Builtin(name, parameters, returns: returns, result: result, category: category, effect: effect, doc: doc) { args, _ in
+    return Builtin(name, parameters, returns: returns, result: result, category: category, effect: effect, doc: doc) { args, context in
       let secrets = (args.values + args.rest).flatMap(\.secretTexts)
       secrets.forEach { sensitive?($0) }
       func record(_ r: CallRecord) { recorder.record(secrets.isEmpty ? r : r.scrubbed(secrets)) }
-      let log = ChangeLog()
+      let interpreter = context.interpreter
+      let log = ChangeLog(monitor: CallMonitor(
+        report: { message, counters in
+          recorder.progress(builtin: name, message: Secret.scrub(message, secrets), counters: counters)
+        },
+        cancelled: { interpreter.isCancellationRequested }))
       do {
         let value = try body(args, log)
         assert(shape.describes(value), "\(name) returned \(value.repr), which does not match its declared \(shape.description)")
         if effect != .pure {
           record(CallRecord(
-            builtin: name, arguments: describe(args), status: log.changes.isEmpty ? .ok : .changed,
+            builtin: name, arguments: describe(args), argumentValues: argumentValues(args), status: log.changes.isEmpty ? .ok : .changed,
             changes: log.changes, notes: log.notes))
         }
         return secrets.isEmpty ? value : value.markingSecrets(secrets)
       } catch let error as ServiceError {
         record(CallRecord(
-          builtin: name, arguments: describe(args), status: .failed, changes: log.changes, errorCode: error.code,
+          builtin: name, arguments: describe(args), argumentValues: argumentValues(args), status: .failed, changes: log.changes, errorCode: error.code,
           errorMessage: error.message, notes: log.notes))
         var e = error.runtimeError
         e.message = Secret.scrub(e.message, secrets)
@@ -53,7 +89,7 @@ struct Domain: Sendable {
       } catch var error as RuntimeError {
         if effect != .pure {
           record(CallRecord(
-            builtin: name, arguments: describe(args), status: .failed, changes: log.changes, errorCode: error.code,
+            builtin: name, arguments: describe(args), argumentValues: argumentValues(args), status: .failed, changes: log.changes, errorCode: error.code,
             errorMessage: error.message, notes: log.notes))
         }
         if error.range == nil, error.code == "error" { error.code = "failed" }
@@ -71,6 +107,7 @@ extension CallRecord {
     func scrub(_ s: String?) -> String? { s.map { Secret.scrub($0, secrets) } }
     var r = self
     r.arguments = Secret.scrub(arguments, secrets)
+    r.argumentValues = argumentValues.mappingStrings { Secret.scrub($0, secrets) }
     r.errorMessage = scrub(errorMessage)
     r.notes = notes.map { Secret.scrub($0, secrets) }
     r.changes = changes.map { c in
@@ -95,6 +132,28 @@ func describe(_ args: Arguments) -> String {
     parts.append("\(p.name): \(summarize(v))")
   }
   return parts.joined(separator: ", ")
+}
+
+/// The arguments `describe` shows, as JSON values by label; a service
+/// object (a record with a `kind`) by its identity: `{kind, id, name, …}`.
+func argumentValues(_ args: Arguments) -> JSON {
+  func reference(_ v: Value) -> JSON {
+    guard case .map(let m) = v, m["kind"]?.asString != nil else { return JSON(v) }
+    let identity = ["kind", "id", "name", "display_name", "app_id", "user_principal_name", "url"]
+    return .object(identity.compactMap { key in m[key].map { (key, JSON($0)) } })
+  }
+  var fields: [(String, JSON)] = []
+  for (i, p) in args.builtin.parameters.enumerated() where i < args.values.count {
+    let v = args.values[i]
+    if case .null = v { continue }
+    if case .value(let d) = p.defaultValue, d == v { continue }
+    if case .list(let l) = v {
+      fields.append((p.name, .array(l.items.map(reference))))
+    } else {
+      fields.append((p.name, reference(v)))
+    }
+  }
+  return .object(fields)
 }
 
 func summarize(_ v: Value) -> String {

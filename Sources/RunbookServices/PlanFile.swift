@@ -185,6 +185,7 @@ extension CallRecord {
     var o: [String: WireJSON] = [:]
     o["builtin"] = .string(builtin)
     o["arguments"] = .string(arguments)
+    o["argument_values"] = argumentValues.wire
     o["status"] = .string(status.rawValue)
     o["changes"] = .array(changes.map(\.wireJSON))
     o["error_code"] = WireJSON(errorCode)
@@ -201,7 +202,8 @@ extension CallRecord {
       guard let change = PlannedChange(wireJSON: c) else { return nil }
       changes.append(change)
     }
-    self.init(builtin: builtin, arguments: j["arguments"]?.string ?? "", status: status, changes: changes,
+    self.init(builtin: builtin, arguments: j["arguments"]?.string ?? "",
+              argumentValues: j["argument_values"].map(JSON.init(wire:)) ?? .object([]), status: status, changes: changes,
               errorCode: j["error_code"]?.string, errorMessage: j["error_message"]?.string,
               notes: (j["notes"]?.array ?? []).compactMap(\.string))
   }
@@ -228,5 +230,33 @@ extension PlannedChange {
       return Attribute(n, old: a["old"]?.string, new: a["new"]?.string, comment: a["comment"]?.string)
     }
     self.init(action, kind, name, attributes)
+  }
+}
+
+extension JSON {
+  /// As the plan file's JSON.
+  var wire: WireJSON {
+    switch self {
+    case .null: return .null
+    case .bool(let b): return .bool(b)
+    case .int(let i): return .number(Double(i))
+    case .float(let d): return .number(d)
+    case .string(let s): return .string(s)
+    case .array(let a): return .array(a.map(\.wire))
+    case .object(let o): return .object(Dictionary(o.map { ($0.0, $0.1.wire) }, uniquingKeysWith: { a, _ in a }))
+    }
+  }
+
+  /// From the plan file's JSON (integral numbers as ints; object keys sorted).
+  init(wire: WireJSON) {
+    switch wire {
+    case .null: self = .null
+    case .bool(let b): self = .bool(b)
+    case .number(let d):
+      if d == d.rounded(), abs(d) < 9e15 { self = .int(Int(d)) } else { self = .float(d) }
+    case .string(let s): self = .string(s)
+    case .array(let a): self = .array(a.map(JSON.init(wire:)))
+    case .object(let o): self = .object(o.sorted { $0.key < $1.key }.map { ($0.key, JSON(wire: $0.value)) })
+    }
   }
 }

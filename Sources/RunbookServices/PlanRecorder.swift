@@ -46,6 +46,8 @@ public struct CallRecord: Sendable, Equatable {
   public var builtin: String
   /// The call's arguments, summarised (`prefix: "contoso", owner: <service_principal "…">`).
   public var arguments: String
+  /// The same arguments as JSON values, by label (secrets as `(sensitive)`).
+  public var argumentValues: JSON
   public var status: Status
   public var changes: [PlannedChange]
   public var errorCode: String?
@@ -53,10 +55,10 @@ public struct CallRecord: Sendable, Equatable {
   /// A remark such as "already exists under another name".
   public var notes: [String]
 
-  public init(builtin: String, arguments: String, status: Status, changes: [PlannedChange], errorCode: String? = nil,
-              errorMessage: String? = nil, notes: [String] = []) {
-    self.builtin = builtin; self.arguments = arguments; self.status = status; self.changes = changes
-    self.errorCode = errorCode; self.errorMessage = errorMessage; self.notes = notes
+  public init(builtin: String, arguments: String, argumentValues: JSON = .object([]), status: Status,
+              changes: [PlannedChange], errorCode: String? = nil, errorMessage: String? = nil, notes: [String] = []) {
+    self.builtin = builtin; self.arguments = arguments; self.argumentValues = argumentValues; self.status = status
+    self.changes = changes; self.errorCode = errorCode; self.errorMessage = errorMessage; self.notes = notes
   }
 }
 
@@ -81,12 +83,33 @@ public struct StepRecord: Sendable, Equatable {
   public var changeCount: Int { calls.reduce(0) { $0 + $1.changes.count } }
 }
 
-/// An event of the plan stream (what `--format json` prints, one per line).
+/// How far a long built-in call has got (a wait's polls, a recursive
+/// update's items), told while it runs; not part of the plan.
+public struct ProgressReport: Sendable, Equatable {
+  public var builtin: String
+  public var step: String?
+  public var depth: Int
+  /// One line for people: `waiting for …: 25s elapsed, 3 polls, deadline 10m`.
+  public var message: String
+  /// The same numbers for programs, by name (`elapsed_ms`, `polls`, …).
+  public var counters: [(String, Int)]
+
+  public init(builtin: String, step: String?, depth: Int, message: String, counters: [(String, Int)]) {
+    self.builtin = builtin; self.step = step; self.depth = depth; self.message = message; self.counters = counters
+  }
+
+  public static func == (a: ProgressReport, b: ProgressReport) -> Bool {
+    a.builtin == b.builtin && a.step == b.step && a.message == b.message && a.counters.map(\.0) == b.counters.map(\.0)
+      && a.counters.map(\.1) == b.counters.map(\.1)
+  }
+}
+
+/// An event of the plan stream, as it happens.
 public enum PlanEvent: Sendable, Equatable {
-  case stepStarted(String)
+  case stepStarted(StepRecord)
   case call(step: String?, CallRecord)
+  case progress(ProgressReport)
   case stepFinished(StepRecord)
-  case summary(PlanSummary)
 }
 
 public struct PlanSummary: Sendable, Equatable {
@@ -96,6 +119,8 @@ public struct PlanSummary: Sendable, Equatable {
 
   /// `Plan: 4 to add, 3 to change, 0 to destroy.`
   public var planLine: String { "Plan: \(toAdd) to add, \(toChange) to change, \(toDestroy) to destroy." }
+  /// `Applied: 4 added, 3 changed, 0 destroyed.`
+  public var appliedLine: String { "Applied: \(toAdd) added, \(toChange) changed, \(toDestroy) destroyed." }
   /// `Steps: 2 ok, 5 changed, 0 failed.`
   public var stepsLine: String { "Steps: \(stepsOK) ok, \(stepsChanged) changed, \(stepsFailed) failed." }
 }
@@ -117,7 +142,7 @@ public final class PlanRecorder: @unchecked Sendable {
     steps.append(StepRecord(name: name, calls: [], status: .running, parent: open.last.flatMap { steps[$0].name },
                             depth: open.count))
     open.append(steps.count - 1)
-    onEvent?(.stepStarted(name))
+    onEvent?(.stepStarted(steps[steps.count - 1]))
   }
 
   public func endStep(_ name: String, error: RuntimeError?) {
@@ -154,6 +179,15 @@ public final class PlanRecorder: @unchecked Sendable {
     onEvent?(.call(step: steps[i].name, call))
   }
 
+  /// Tells how far the running built-in has got (streamed, not recorded).
+  /// Safe from any thread: it reads only the innermost open step.
+  public func progress(builtin: String, message: String, counters: [(String, Int)]) {
+    guard let onEvent else { return }
+    let step = open.last.map { steps[$0] }
+    onEvent(.progress(ProgressReport(builtin: builtin, step: step?.name, depth: step.map { $0.depth + 1 } ?? 0,
+                                     message: message, counters: counters)))
+  }
+
   /// All changes recorded so far, in order.
   public var changes: [PlannedChange] { steps.flatMap { $0.calls.flatMap(\.changes) } }
 
@@ -184,53 +218,106 @@ public final class PlanRecorder: @unchecked Sendable {
     return s
   }
 
-  // MARK: Text
-
-  /// The plan as text, like `terraform plan`: per step its built-in calls,
-  /// each with its status and changes, then the summary lines.
-  public func renderText(color: Bool = false) -> String {
-    var out = ""
-    for step in steps { out += PlanRecorder.renderStep(step, color: color) + "\n" }
-    let s = summary
-    out += s.planLine + "\n" + s.stepsLine + "\n"
+  /// The recorded steps as the events that made them, in order (a saved
+  /// plan replayed for `show`): a step's own calls, then its nested steps.
+  public var events: [PlanEvent] {
+    var out: [PlanEvent] = []
+    var open: [StepRecord] = []
+    for step in steps {
+      while let last = open.last, last.depth >= step.depth {
+        out.append(.stepFinished(open.removeLast()))
+      }
+      guard step.name != nil else {
+        out += step.calls.map { .call(step: nil, $0) }
+        continue
+      }
+      var started = step
+      started.calls = []
+      started.status = .running
+      started.errorCode = nil
+      started.errorMessage = nil
+      out.append(.stepStarted(started))
+      out += step.calls.map { .call(step: step.name, $0) }
+      open.append(step)
+    }
+    while let last = open.popLast() { out.append(.stepFinished(last)) }
     return out
   }
 
-  private static func paint(_ s: String, _ code: String, _ on: Bool) -> String {
+  /// The plan as text, as it streamed: per step its start line, its built-in
+  /// calls with their status and changes, its end line; then the summary.
+  public func renderText(color: Bool = false) -> String {
+    var renderer = PlanTextRenderer(color: color)
+    var out = events.map { renderer.render($0) }.joined()
+    let s = summary
+    out += "\n" + s.planLine + "\n" + s.stepsLine + "\n"
+    return out
+  }
+}
+
+/// Renders plan events as text lines, like `terraform plan`/`apply`: a
+/// step's line when it starts and when it ends, each call as it completes.
+public struct PlanTextRenderer: Sendable {
+  public var color: Bool
+  /// The last call of each open step, to print a step's error once.
+  private var lastCall: [CallRecord?] = []
+
+  public init(color: Bool) { self.color = color }
+
+  public mutating func render(_ event: PlanEvent) -> String {
+    switch event {
+    case .stepStarted(let step):
+      lastCall.append(nil)
+      // A blank line sets each top-level step apart.
+      return (step.depth == 0 ? "\n" : "") + indent(paint("Step \(Value.quote(step.name ?? ""))", "1") + " ...\n", step.depth)
+    case .call(let step, let call):
+      if step != nil, !lastCall.isEmpty { lastCall[lastCall.count - 1] = call }
+      return indent(PlanTextRenderer.renderCall(call, color: color), lastCall.isEmpty ? 0 : depthOfOpen)
+    case .progress(let p):
+      return indent("  ... \(p.message)\n", max(0, p.depth - 1))
+    case .stepFinished(let step):
+      let last = lastCall.popLast() ?? nil
+      return indent(renderEnd(step, lastCall: last), step.depth)
+    }
+  }
+
+  /// Open steps nest one level per step; calls sit at the innermost one's depth.
+  private var depthOfOpen: Int { max(0, lastCall.count - 1) }
+
+  private func paint(_ s: String, _ code: String) -> String { PlanTextRenderer.paint(s, code, color) }
+
+  static func paint(_ s: String, _ code: String, _ on: Bool) -> String {
     on ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
   }
 
-  public static func renderStep(_ step: StepRecord, color: Bool = false) -> String {
-    guard step.depth == 0 else {
-      // A nested step: indented under the step it runs in.
-      var flat = step
-      flat.depth = 0
-      let indent = String(repeating: "  ", count: step.depth)
-      return renderStep(flat, color: color).split(separator: "\n", omittingEmptySubsequences: false)
-        .map { $0.isEmpty ? "" : indent + $0 }.joined(separator: "\n")
-    }
-    let title = step.name.map { "Step \(Value.quote($0))" } ?? "Outside any step"
+  private func indent(_ text: String, _ depth: Int) -> String {
+    guard depth > 0 else { return text }
+    let pad = String(repeating: "  ", count: depth)
+    return text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.isEmpty ? "" : pad + $0 }
+      .joined(separator: "\n")
+  }
+
+  /// `Step "…" ........ changed (3 changes)`, and the step's error unless its last call showed it.
+  private func renderEnd(_ step: StepRecord, lastCall: CallRecord?) -> String {
+    let title = "Step \(Value.quote(step.name ?? ""))"
     var status = step.status.rawValue
     let n = step.changeCount
     if n > 0 { status += " (\(n) change\(n == 1 ? "" : "s"))" }
     let statusColor = step.status == .failed ? "31" : step.status == .changed ? "33" : "32"
-    let width = 78
-    let dots = String(repeating: ".", count: max(3, width - title.count - status.count - 2))
-    var out = "\(paint(title, "1", color)) \(dots) \(paint(status, statusColor, color))\n"
-    for (i, call) in step.calls.enumerated() {
-      // The step's error is printed once, below, when it is this call's error.
-      let isStepError = i == step.calls.count - 1 && step.status == .failed && call.errorMessage == step.errorMessage
-      out += renderCall(call, color: color, showError: !isStepError)
-    }
+    let dots = String(repeating: ".", count: max(3, 78 - title.count - status.count - 2))
+    var out = "\(paint(title, "1")) \(dots) \(paint(status, statusColor))\n"
     if step.status == .failed, let message = step.errorMessage {
-      let code = step.errorCode.map { "[\($0)] " } ?? ""
-      out += "  \(paint("Error:", "31", color)) \(code)\(message.replacingOccurrences(of: "\n", with: "\n         "))\n"
-      if n > 0 { out += "  (\(n) change\(n == 1 ? " was" : "s were") planned in this step before the failure)\n" }
+      let shownByCall = lastCall?.status == .failed && lastCall?.errorMessage == message
+      if !shownByCall {
+        let code = step.errorCode.map { "[\($0)] " } ?? ""
+        out += "  \(paint("Error:", "31")) \(code)\(message.replacingOccurrences(of: "\n", with: "\n         "))\n"
+      }
+      if n > 0 { out += "  (\(n) change\(n == 1 ? " was" : "s were") made or planned in this step before the failure)\n" }
     }
     return out
   }
 
-  public static func renderCall(_ call: CallRecord, color: Bool = false, showError: Bool = true) -> String {
+  public static func renderCall(_ call: CallRecord, color: Bool = false) -> String {
     let label: String
     switch call.status {
     case .ok: label = paint("ok     ", "32", color)
@@ -240,7 +327,7 @@ public final class PlanRecorder: @unchecked Sendable {
     var out = "  \(label) \(call.builtin)(\(call.arguments))\n"
     for note in call.notes { out += "            # \(note)\n" }
     for change in call.changes { out += renderChange(change, indent: "            ", color: color) }
-    if showError, call.status == .failed, let message = call.errorMessage {
+    if call.status == .failed, let message = call.errorMessage {
       let text = message.replacingOccurrences(of: "\n", with: "\n                   ")
       out += "            \(paint("error:", "31", color)) \(call.errorCode.map { "[\($0)] " } ?? "")\(text)\n"
     }
@@ -266,62 +353,6 @@ public final class PlanRecorder: @unchecked Sendable {
       out += "\(indent)    \(line)\(a.comment.map { "  # " + $0 } ?? "")\n"
     }
     return out + "\(indent)  }\n"
-  }
-
-  // MARK: JSON lines
-
-  /// The same information as `renderText`, one JSON object per line:
-  /// `step_started`, `call`, `step_finished`, then `summary`.
-  public func renderJSONLines() -> String {
-    var out = ""
-    for step in steps {
-      if let name = step.name { out += PlanRecorder.json(.stepStarted(name)) + "\n" }
-      for call in step.calls { out += PlanRecorder.json(.call(step: step.name, call)) + "\n" }
-      if step.name != nil { out += PlanRecorder.json(.stepFinished(step)) + "\n" }
-    }
-    return out + PlanRecorder.json(.summary(summary)) + "\n"
-  }
-
-  /// One event as a single-line JSON object with sorted keys.
-  public static func json(_ event: PlanEvent) -> String {
-    switch event {
-    case .stepStarted(let name):
-      return JSON.object([("event", .string("step_started")), ("step", .string(name))]).text
-    case .call(let step, let call):
-      return JSON.object([
-        ("event", .string("call")), ("step", step.map(JSON.string) ?? .null), ("builtin", .string(call.builtin)),
-        ("arguments", .string(call.arguments)), ("status", .string(call.status.rawValue)),
-        ("changes", .array(call.changes.map(changeJSON))), ("notes", .array(call.notes.map(JSON.string))),
-        ("error", call.errorMessage.map { errorJSON(call.errorCode, $0) } ?? .null),
-      ]).text
-    case .stepFinished(let step):
-      return JSON.object([
-        ("event", .string("step_finished")), ("step", step.name.map(JSON.string) ?? .null),
-        ("status", .string(step.status.rawValue)), ("changes", .int(step.changeCount)),
-        ("error", step.errorMessage.map { errorJSON(step.errorCode, $0) } ?? .null),
-      ] + (step.parent.map { [("parent", JSON.string($0))] } ?? [])).text
-    case .summary(let s):
-      return JSON.object([
-        ("event", .string("summary")), ("add", .int(s.toAdd)), ("change", .int(s.toChange)),
-        ("destroy", .int(s.toDestroy)),
-        ("steps", .object([("ok", .int(s.stepsOK)), ("changed", .int(s.stepsChanged)), ("failed", .int(s.stepsFailed))])),
-        ("calls", .object([("ok", .int(s.callsOK)), ("changed", .int(s.callsChanged)), ("failed", .int(s.callsFailed))])),
-      ]).text
-    }
-  }
-
-  private static func errorJSON(_ code: String?, _ message: String) -> JSON {
-    .object([("code", code.map(JSON.string) ?? .null), ("message", .string(message))])
-  }
-  private static func changeJSON(_ c: PlannedChange) -> JSON {
-    .object([
-      ("action", .string(c.action.rawValue)), ("kind", .string(c.kind)), ("name", .string(c.name)),
-      ("address", .string(c.address)),
-      ("attributes", .array(c.attributes.map { a in
-        .object([("name", .string(a.name)), ("old", a.old.map(JSON.string) ?? .null), ("new", a.new.map(JSON.string) ?? .null),
-                 ("comment", a.comment.map(JSON.string) ?? .null)])
-      })),
-    ])
   }
 }
 

@@ -171,15 +171,54 @@ struct RecursiveACLUpdate: Sendable {
   /// Requests in flight at most.
   let width: Int
   private let gate: RequestGate
+  /// Where progress goes, and whether the run asked to stop (Ctrl-C).
+  let monitor: CallMonitor
+  private let counters = LockedBox(ProgressCounters())
+  /// Work was skipped because the run asked to stop.
+  private let stoppedEarly = LockedBox(false)
 
   init(lake: any DataLakeService, account: String, filesystem: String, request: AccessControlList, widenOthers: Bool,
-       continueOnFailure: Bool, width: Int) {
+       continueOnFailure: Bool, width: Int, monitor: CallMonitor = .silent) {
     self.lake = lake; self.account = account; self.filesystem = filesystem; self.request = request
+    self.monitor = monitor
     fileRequest = AccessControlList(request.entries.filter { !$0.isDefault })
     self.widenOthers = widenOthers; self.continueOnFailure = continueOnFailure
     // Without continue_on_failure the update stops at the first failure: one request at a time keeps "first" well defined.
     self.width = continueOnFailure ? max(1, width) : 1
     gate = RequestGate(width: self.width)
+  }
+
+  /// What the progress line shows, summed over the branches in flight.
+  struct ProgressCounters: Sendable {
+    var checked = 0, writes = 0, failures = 0
+    /// When progress was last told (monotonic nanoseconds).
+    var toldAt: UInt64 = 0
+  }
+
+  /// Adds to the counters and tells them, at most ten times a second unless `now`.
+  func tell(checked: Int = 0, writes: Int = 0, failures: Int = 0, now: Bool = false) {
+    let clock = DispatchTime.now().uptimeNanoseconds
+    let due = counters.withLock { c -> ProgressCounters? in
+      c.checked += checked; c.writes += writes; c.failures += failures
+      guard now || clock &- c.toldAt >= 100_000_000 else { return nil }
+      c.toldAt = clock
+      return c
+    }
+    guard let c = due else { return }
+    monitor.progress(
+      "\(filesystem)/\(rootPath): \(c.checked) item\(c.checked == 1 ? "" : "s") checked, \(c.writes) write\(c.writes == 1 ? "" : "s") (single or batch), \(c.failures) failure\(c.failures == 1 ? "" : "s")",
+      [("checked", c.checked), ("writes", c.writes), ("failures", c.failures)])
+  }
+
+  /// The path the update started at (for progress lines).
+  private var rootPath: String { rootBox.withLock { $0 } }
+  private let rootBox = LockedBox("")
+
+  /// True (and remembered) when the run asked to stop: no new write starts.
+  func stopping() -> Bool {
+    guard monitor.isCancelled else { return false }
+    stoppedEarly.withLock { $0 = true }
+    return true
   }
 
   /// What an update does to one ACL.
@@ -242,6 +281,18 @@ struct RecursiveACLUpdate: Sendable {
 
   /// Runs the update on `path` and everything under it.
   func run(path: String) throws -> RecursiveACLTally {
+    rootBox.withLock { $0 = path }
+    let tally = try runUnlessStopped(path: path)
+    tell(now: true)
+    if stoppedEarly.withLock({ $0 }) {
+      throw PartialRecursiveACLError(
+        tally: tally, error: ServiceError(service: "dfs", status: 0, code: "interrupted",
+                                          message: "interrupted: \(tally.changed) item(s) changed before the run was stopped"))
+    }
+    return tally
+  }
+
+  private func runUnlessStopped(path: String) throws -> RecursiveACLTally {
     let root = try gated { () throws(ServiceError) in try lake.getAccessControl(account: account, filesystem: filesystem, path: path) }
     let rootEntry = PathEntry(name: path, isDirectory: root.isDirectory, permissions: root.acl.permissionsString, acl: root.acl)
     var loose = [rootEntry]
@@ -271,7 +322,7 @@ struct RecursiveACLUpdate: Sendable {
     let subdirectories = branches
     let stop = LockedBox(false)
     let results = BoundedWork.map(subdirectories.count, limit: width) { i -> Result<RecursiveACLTally, ServiceError>? in
-      if stop.withLock({ $0 }) { return nil }
+      if stop.withLock({ $0 }) || self.stopping() { return nil }
       let r = Result { () throws(ServiceError) in try self.runBranch(subdirectories[i]) }
       switch r {
       case .success(let t) where !self.continueOnFailure && t.failureCount > 0: stop.withLock { $0 = true }
@@ -332,6 +383,7 @@ struct RecursiveACLUpdate: Sendable {
     }
     var readByIndex: [Int: Result<AccessControlList, ServiceError>] = [:]
     for (k, i) in missing.enumerated() { readByIndex[i] = read[k] }
+    defer { tell(checked: entries.count) }
     for (i, e) in entries.enumerated() {
       let acl: AccessControlList
       if let known = e.acl ?? e.minimalACL {
@@ -360,15 +412,17 @@ struct RecursiveACLUpdate: Sendable {
     let decisions = cache.decisions
     let stop = LockedBox(false)
     let results = BoundedWork.map(pending.count, limit: width) { i -> WriteOutcome in
-      if stop.withLock({ $0 }) { return .skipped }
+      if stop.withLock({ $0 }) || self.stopping() { return .skipped }
       do throws(ServiceError) {
         try self.gated { () throws(ServiceError) in
           try self.lake.setAccessControl(account: self.account, filesystem: self.filesystem, path: pending[i].name,
                                          acl: decisions[pending[i].decision].target)
         }
+        self.tell(writes: 1)
         return .done
       } catch {
         if !self.continueOnFailure { stop.withLock { $0 = true } }
+        self.tell(writes: 1, failures: 1)
         return .failed(error)
       }
     }
@@ -393,13 +447,20 @@ struct RecursiveACLUpdate: Sendable {
 
   /// `setAccessControlRecursive` (modify) on one branch, page by page. The
   /// service counts every item it processed; the changes are the pending
-  /// items, unless an item failed: then the pending items are read back
-  /// and only those that now hold their target count as changed.
+  /// items, unless an item failed or the run stopped part-way (Ctrl-C):
+  /// then the pending items are read back and only those that now hold
+  /// their target count as changed.
   func applyRecursively(_ directory: String, _ pending: [Pending], _ cache: DecisionCache,
                         _ tally: inout RecursiveACLTally) throws(ServiceError) {
     var token: String? = nil
     var failures = 0
+    var stopped = false
+    let pagesBefore = tally.pages
     repeat {
+      if stopping() {
+        stopped = true
+        break
+      }
       let page = try gated { () throws(ServiceError) in
         try lake.setAccessControlRecursive(
           account: account, filesystem: filesystem, path: directory, mode: .modify, acl: request, continuation: token,
@@ -409,12 +470,14 @@ struct RecursiveACLUpdate: Sendable {
       failures += page.failureCount
       tally.failureCount += page.failureCount
       tally.failedEntries += page.failedEntries
+      tell(writes: 1, failures: page.failureCount)
       token = page.continuation
       if !continueOnFailure && page.failureCount > 0 { break }
     } while token != nil
     // Items judged unchanged were counted successful already; the service
     // answers for the pending ones.
-    if failures == 0 {
+    if stopped && tally.pages == pagesBefore { return }  // stopped before this branch changed anything
+    if failures == 0 && !stopped {
       for p in pending { tally.count(success: p.isDirectory) }
       tally.add(changed: pending.map(\.decision), cache.decisions)
       return

@@ -235,6 +235,13 @@ extension Domain {
               "the \(r.name) assignment of \(p.displayName) at \(s) is still not visible after \(Value.formatDuration(waited)) (\(polls) polls)",
               code: "timeout")
           }
+          func tell() {
+            let waited = clock.nowMilliseconds - start
+            log.monitor.progress(
+              "waiting for \(r.name) of \(p.displayName) to be visible: \(Value.formatDuration(waited / 1000 * 1000)) elapsed, \(polls) poll\(polls == 1 ? "" : "s"), deadline \(Value.formatDuration(timeout))",
+              [("elapsed_ms", waited), ("polls", polls), ("timeout_ms", timeout)])
+          }
+          tell()
           var pause = min(delay, timeout - waited)
           // A simulated world changes only at known moments: once polls are at their
           // steady 60 s pace, skip the polls that cannot see a change, so a huge
@@ -248,7 +255,15 @@ extension Domain {
               pause = min(delay, timeout - (clock.nowMilliseconds - start))
             }
           }
-          clock.sleep(milliseconds: pause)
+          // In slices, so Ctrl-C stops a live wait within a second and the progress line moves.
+          var slept = 0
+          while slept < pause {
+            let slice = min(1_000, pause - slept)
+            clock.sleep(milliseconds: slice)
+            slept += slice
+            try log.monitor.checkCancelled()
+            tell()
+          }
           delay = min(delay * 2, 60_000)
         }
       },
@@ -323,7 +338,8 @@ extension Domain {
         guard concurrency >= 1 else { throw valueError("`concurrency` must be at least 1, not \(concurrency)") }
         let update = RecursiveACLUpdate(
           lake: services.dataLake, account: acct.name, filesystem: container, request: requested, widenOthers: widen,
-          continueOnFailure: force, width: min(concurrency, services.dataLake.maxConcurrentRequests))
+          continueOnFailure: force, width: min(concurrency, services.dataLake.maxConcurrentRequests),
+          monitor: log.monitor)
         func report(_ t: RecursiveACLTally) {
           if t.changed > 0 {
             var attrs: [PlannedChange.Attribute] = [

@@ -82,31 +82,40 @@ struct PlanRun {
   var summary: PlanSummary { recorder.summary }
   var changeCount: Int { summary.toAdd + summary.toChange + summary.toDestroy }
 
-  /// Runs the runbook against `services` (a simulated world, or a live overlay).
-  static func run(_ invocation: Invocation, on services: ServiceSet, json: Bool, redactor: Redactor? = nil) -> PlanRun {
+  /// Runs the runbook against `services` (a simulated world, or a live
+  /// overlay), streaming its steps to `output`. Ctrl-C stops the plan at
+  /// the next step or call (nothing real changes in a plan).
+  static func run(_ invocation: Invocation, on services: ServiceSet, output: RunOutput, redactor: Redactor? = nil,
+                  interruption: Interruption) -> PlanRun {
     var invocation = invocation
     let writes = PlannedWrites()
     let gated = GatedServices(services, gate: writes)
     let registry = CoreBuiltins.makeRegistry()
     let recorder = PlanRecorder()
     registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder, sensitive: { redactor?.add($0) })
-    if json { recorder.onEvent = { Console.out((redactor?.redact(PlanRecorder.json($0)) ?? PlanRecorder.json($0)) + "\n") } }
-    let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
+    recorder.onEvent = { output.handle($0) }
+    let session = Session(registry: registry, host: ReportingHost(recorder: recorder, output: output))
     let program = invocation.compile(session, redactor: redactor)
+    nonisolated(unsafe) let running = session
+    interruption.handle(
+      first: {
+        Console.err("\ninterrupted: stopping the plan (Ctrl-C again to stop at once); nothing real was changed\n")
+        running.cancel()
+      },
+      second: { Console.err("\nstopped at once; nothing real was changed\n") })
     let outcome = session.run(program)
     return PlanRun(recorder: recorder, writes: writes, outcome: outcome, invocation: invocation)
   }
 
-  /// The plan as text (or the JSON summary and outputs), as a dry run prints it.
-  func print(json: Bool, color: Bool, redactor: Redactor? = nil) {
-    let redact = { (s: String) in redactor?.redact(s) ?? s }
-    if json {
-      printJSONSummary(outcome: outcome, summary: summary)
-      return
-    }
-    Console.out("\n" + redact(recorder.renderText(color: color)))
-    if outcome.error != nil { Console.out("\nThe run stopped at the failure above; later steps were not planned.\n") }
-    printOutputs(outcome.outputs.map { ($0.name, $0.value) })
+  /// How the plan ends the process.
+  func exitStatus(detailedExitcode: Bool) -> ExitStatus {
+    if let error = outcome.error { return error.code == "interrupted" ? .interrupted : .runbookFailed }
+    return detailedExitcode && changeCount > 0 ? .changesPending : .success
+  }
+
+  /// The plan's summary and outputs (text), or its last events (JSON).
+  func finish(_ output: RunOutput, detailedExitcode: Bool = false) {
+    output.finish(summary: summary, outcome: outcome, applied: false, exit: exitStatus(detailedExitcode: detailedExitcode))
   }
 
   /// The plan file for `--out`.
@@ -131,19 +140,13 @@ struct PlanRun {
   }
 }
 
-/// The JSON lines a run ends with: its outputs and a summary.
-func printJSONSummary(outcome: RunOutcome, summary: PlanSummary) {
-  for (name, value) in outcome.outputs {
-    Console.out(JSONLine.object([("event", .string("output")), ("name", .string(name)), ("value", value)]) + "\n")
-  }
-  var fields: [(String, Value)] = [
-    ("event", .string("summary")), ("add", .int(summary.toAdd)), ("change", .int(summary.toChange)),
-    ("destroy", .int(summary.toDestroy)), ("steps_ok", .int(summary.stepsOK)),
-    ("steps_changed", .int(summary.stepsChanged)), ("steps_failed", .int(summary.stepsFailed)),
-    ("succeeded", .bool(outcome.error == nil)),
-  ]
-  if let e = outcome.error { fields += [("error", .string(e.diagnostic.render())), ("code", .string(e.code))] }
-  Console.out(JSONLine.object(fields) + "\n")
+/// Prints a run's final error (redacted) after its output, then why the
+/// run stopped.
+func reportFailure(_ error: RuntimeError, redactor: Redactor?, _ explanation: String) {
+  var e = error
+  if let redactor { e.message = redactor.redact(e.message) }
+  Console.printDiagnostics([e.diagnostic])
+  Console.err(explanation + "\n")
 }
 
 /// Writes a JSON document for people to read and review (sorted keys, indented).
@@ -167,7 +170,7 @@ func writePrettyJSON(_ json: WireJSON, to path: String, what: String) {
 /// summary, every destructive change, then "Only 'yes' will be accepted".
 /// `--yes` answers for automation; without a terminal and without it, the
 /// apply is refused before anything changed.
-func approve(_ steps: [StepRecord], summary: PlanSummary, yes: Bool) {
+func approve(_ steps: [StepRecord], summary: PlanSummary, yes: Bool, output: RunOutput, interruption: Interruption) {
   let changes = steps.flatMap { $0.calls.flatMap(\.changes) }
   guard !changes.isEmpty else { return }
   let destructive = changes.filter { $0.action == .delete }
@@ -176,14 +179,26 @@ func approve(_ steps: [StepRecord], summary: PlanSummary, yes: Bool) {
     text += "\nDestructive changes (\(destructive.count)):\n"
     for c in destructive { text += "  - \(c.address)\n" }
   }
+  func approved(by: String) {
+    output.event("approval", [("approved", .bool(true)), ("by", .string(by)), ("changes", .int(changes.count)),
+                              ("destroy", .int(destructive.count))])
+  }
   if yes {
     Console.err(text + "Approved with --yes.\n\n")
+    approved(by: "--yes")
     return
   }
   guard isatty(STDIN_FILENO) != 0 else {
     Console.err(text + "\nerror: refusing to apply \(changes.count) change(s) without approval: there is no terminal to ask on; pass --yes to approve in automation. Nothing was changed.\n")
+    output.event("approval", [("approved", .bool(false)), ("by", .null), ("changes", .int(changes.count)),
+                              ("destroy", .int(destructive.count))])
     terminate(.runbookFailed)
   }
+  let cancelled: @Sendable () -> Void = {
+    Console.err("\n\nApply cancelled (Ctrl-C at the approval). Nothing was changed.\n")
+    terminate(.interrupted)
+  }
+  interruption.handle(first: cancelled, second: cancelled)
   Console.err(text + """
 
     Do you want to perform these actions?
@@ -198,6 +213,7 @@ func approve(_ steps: [StepRecord], summary: PlanSummary, yes: Bool) {
     terminate(.runbookFailed)
   }
   Console.err("\n")
+  approved(by: "terminal")
 }
 
 // MARK: - Apply
@@ -210,11 +226,11 @@ struct Apply {
   var planned: [PlannedWrites.Entry]
   var journalPath: String?
   var resumePath: String?
-  var json: Bool
   /// The plan file this apply makes (journaled, for `--resume`).
   var planPath: String?
 
-  func run(live: LiveServices, history: JournalHistory?, previouslyApplied: (done: Set<Int>, idMap: [String: String])) -> Never {
+  func run(live: LiveServices, history: JournalHistory?, previouslyApplied: (done: Set<Int>, idMap: [String: String]),
+           output: RunOutput, interruption: Interruption) -> Never {
     for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
     let path = resumePath ?? journalPath ?? Self.defaultJournalPath()
     let journal: Journal
@@ -223,6 +239,8 @@ struct Apply {
       terminate(.usage)
     }
     Console.err("journal: \(path)\n")
+    let resumeCommand = planPath.map { "runbook apply \(shellQuote($0)) --resume \(shellQuote(path))" }
+      ?? "runbook run --live --resume \(shellQuote(path))"
     if let history, !history.inDoubt.isEmpty {
       Console.err("resuming: \(history.inDoubt.count) change(s) were sent but never answered; the run checks them by natural key:\n")
       for d in history.inDoubt { Console.err("  ? \(d.op) \(d.key)\n") }
@@ -240,21 +258,19 @@ struct Apply {
     registerDomainBuiltins(into: registry, services: gated.services, recorder: recorder, sensitive: { redactor.add($0) })
     // Steps are journaled too (with the step they run inside: a called
     // runbook's steps nest under the caller's), so a journal reads like the plan.
-    nonisolated(unsafe) let steps = recorder
     recorder.onEvent = { event in
       switch event {
-      case .stepStarted(let name):
-        let open = steps.steps.last
-        journal.append("step_started", ["step": .string(name), "parent": WireJSON(open?.parent),
-                                        "depth": WireJSON(open?.depth ?? 0)])
+      case .stepStarted(let step):
+        journal.append("step_started", ["step": WireJSON(step.name), "parent": WireJSON(step.parent),
+                                        "depth": WireJSON(step.depth)])
       case .stepFinished(let step):
         journal.append("step_finished", ["step": WireJSON(step.name), "parent": WireJSON(step.parent),
                                          "depth": WireJSON(step.depth), "status": .string(step.status.rawValue)])
       default: break
       }
-      if json { Console.out(redactor.redact(PlanRecorder.json(event)) + "\n") }
+      output.handle(event)
     }
-    let session = Session(registry: registry, host: DryRunHost(recorder: recorder, json: json))
+    let session = Session(registry: registry, host: ReportingHost(recorder: recorder, output: output))
     var invocation = self.invocation
     let program = invocation.compile(session, redactor: redactor)
     journal.append(resumePath == nil ? "run" : "resume", [
@@ -265,52 +281,45 @@ struct Apply {
     ])
 
     // Ctrl-C stops after the change in flight is answered and journaled; a
-    // second Ctrl-C ends the process at once (the journal still resumes).
+    // second Ctrl-C ends the process at once, the journal still whole
+    // (a change sent but not answered is checked by natural key on resume).
     nonisolated(unsafe) let running = session
-    signal(SIGINT, SIG_IGN)
-    let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-    interrupt.setEventHandler {
-      Console.err("\ninterrupted: stopping after the current change (Ctrl-C again to stop at once)\n")
-      running.cancel()
-      signal(SIGINT, SIG_DFL)
-    }
-    interrupt.resume()
-    var outcome = withExtendedLifetime(interrupt) { session.run(program) }
+    interruption.handle(
+      first: {
+        Console.err("\ninterrupted: stopping after the change in flight (Ctrl-C again to stop at once)\n")
+        running.cancel()
+      },
+      second: {
+        journal.append("end", ["status": .string("failed"),
+                               "error": ["code": .string("interrupted"), "message": .string("stopped at once by a second Ctrl-C")]])
+        Console.err("\nstopped at once; the journal \(path) records what was done.\nThe run stopped; continue it with: \(resumeCommand)\n")
+      })
+    var outcome = session.run(program)
     let divergence = guardian.checkComplete()
     if let divergence, outcome.error == nil {
       // The runbook caught the refusal or planned changes were never asked for: the apply still failed.
       outcome.error = RuntimeError(PlanGuard.error(divergence).message, code: "plan_diverged")
     }
-    let summary = recorder.summary
-    if json {
-      printJSONSummary(outcome: outcome, summary: summary)
-    } else {
-      let applied = "Applied: \(summary.toAdd) added, \(summary.toChange) changed, \(summary.toDestroy) destroyed."
-      Console.out("\n" + live.redactor.redact(recorder.renderText(color: false)).replacingOccurrences(of: summary.planLine, with: applied))
-      let skipped = journaled.report.skipped
-      if !skipped.isEmpty {
-        Console.out("\nResumed: \(skipped.count) change(s) the journal showed done were verified, not repeated:\n")
-        for s in skipped { Console.out("  = \(live.redactor.redact(s))\n") }
-      }
-      printOutputs(outcome.outputs)
+    let exit: ExitStatus = outcome.error.map { $0.code == "interrupted" ? .interrupted : .runbookFailed } ?? .success
+    output.finish(summary: recorder.summary, outcome: outcome, applied: true, exit: exit)
+    let skipped = journaled.report.skipped
+    if !skipped.isEmpty {
+      output.say("\nResumed: \(skipped.count) change(s) the journal showed done were verified, not repeated:\n")
+      for s in skipped { output.say("  = \(s)\n") }
+      output.event("resumed", [("verified", .array(skipped.map { JSON.string(redactor.redact($0)) }))])
     }
     var end: [String: WireJSON] = ["status": .string(outcome.error == nil ? "succeeded" : "failed")]
     if let e = outcome.error { end["error"] = ["code": .string(e.code), "message": .string(e.message)] }
     journal.append("end", end)
     live.shutdown()
     if let error = outcome.error {
-      var e = error
-      e.message = live.redactor.redact(e.message)
-      Console.printDiagnostics([e.diagnostic])
-      if divergence != nil {
-        Console.err("The apply stopped before the first change the plan did not foresee. Plan again, review, and apply the new plan.\n")
+      var why = ""
+      if divergence != nil && error.code != "interrupted" {
+        why = "The apply stopped before the first change the plan did not foresee. Plan again, review, and apply the new plan.\n"
       }
-      let resume = planPath.map { "runbook apply \(shellQuote($0)) --resume \(shellQuote(path))" }
-        ?? "runbook run --live --resume \(shellQuote(path))"
-      Console.err("The run stopped; continue it with: \(resume)\n")
-      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+      reportFailure(error, redactor: redactor, why + "The run stopped; continue it with: \(resumeCommand)")
     }
-    terminate(.success)
+    terminate(exit)
   }
 
   static func defaultJournalPath() -> String {
@@ -401,26 +410,33 @@ struct LiveRun {
     let live = connectLive(invocation)
     // Objects the earlier run created may still be hidden by replication: the plan's reads retry them too.
     for id in history?.createdIDs ?? [] { live.rest.noteCreated(id) }
+    let output = RunOutput(json: json, redactor: live.redactor)
+    let interruption = Interruption()
+    output.start(command: "run", mode: "live", runbook: invocation.absolutePath, [("world", .string(liveTenantID))])
 
     Console.err("Planning against the live tenant (reads only; nothing changes until you approve)...\n")
     let overlay = ReadThroughWorld(live: live.services, tenantID: liveTenantID)
-    if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("plan"))]) + "\n") }
-    let plan = PlanRun.run(invocation, on: overlay.services, json: json, redactor: live.redactor)
-    plan.print(json: json, color: false, redactor: live.redactor)
+    output.event("phase", [("phase", .string("plan"))])
+    let plan = PlanRun.run(invocation, on: overlay.services, output: output, redactor: live.redactor,
+                           interruption: interruption)
+    output.event("phase_finished", [("phase", .string("plan")), ("succeeded", .bool(!plan.failed))] + RunEvents.counts(plan.summary))
     if let error = plan.outcome.error {
-      var e = error
-      e.message = live.redactor.redact(e.message)
-      Console.printDiagnostics([e.diagnostic])
-      Console.err("The plan failed: nothing was changed. Fix the cause and run again.\n")
+      plan.finish(output)
       live.shutdown()
-      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+      reportFailure(error, redactor: live.redactor,
+                    error.code == "interrupted" ? "The plan was interrupted: nothing was changed."
+                      : "The plan failed: nothing was changed. Fix the cause above and run again.")
+      terminate(plan.exitStatus(detailedExitcode: false))
     }
-    approve(plan.recorder.steps, summary: plan.summary, yes: yes)
+    if plan.changeCount == 0 { output.say("\n\(plan.summary.planLine) Nothing to approve.\n") }
+    approve(plan.recorder.steps, summary: plan.summary, yes: yes, output: output, interruption: interruption)
     // A resumed run planned again against what the earlier run left: the new
     // plan holds only what is still to do, and the journal answers what is in doubt.
-    if json { Console.out(JSONLine.object([("event", .string("phase")), ("phase", .string("apply"))]) + "\n") }
-    Apply(invocation: plan.invocation, planned: plan.writes.entries, journalPath: journalPath, resumePath: resumePath, json: json,
-          planPath: nil).run(live: live, history: history, previouslyApplied: ([], [:]))
+    output.say("\nApplying the plan:\n")
+    output.event("phase", [("phase", .string("apply"))])
+    Apply(invocation: plan.invocation, planned: plan.writes.entries, journalPath: journalPath, resumePath: resumePath,
+          planPath: nil)
+      .run(live: live, history: history, previouslyApplied: ([], [:]), output: output, interruption: interruption)
   }
 }
 

@@ -20,12 +20,14 @@ struct ParamOptions: ParsableArguments {
 }
 
 /// A dry run against a state file (or the demo tenant): `plan --state` and `run --dry-run`.
-func planOffline(_ invocation: Invocation, statePath: String?, saveStatePath: String?, out: String?, json: Bool,
-                 detailedExitcode: Bool) -> Never {
+func planOffline(_ invocation: Invocation, command: String, statePath: String?, saveStatePath: String?, out: String?,
+                 json: Bool, detailedExitcode: Bool) -> Never {
   let world = Backend.loadWorld(statePath: statePath)
-  let color = !json && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-  let plan = PlanRun.run(invocation, on: world.services, json: json)
-  plan.print(json: json, color: color)
+  let output = RunOutput(json: json)
+  output.start(command: command, mode: "simulated", runbook: invocation.absolutePath,
+               [("world", .string(statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "demo-tenant"))])
+  let plan = PlanRun.run(invocation, on: world.services, output: output, interruption: Interruption())
+  plan.finish(output, detailedExitcode: detailedExitcode)
   if let saveStatePath {
     do { try world.save(path: saveStatePath) } catch {
       Console.err("error: cannot write state to `\(saveStatePath)`: \(error)\n")
@@ -35,19 +37,20 @@ func planOffline(_ invocation: Invocation, statePath: String?, saveStatePath: St
   if let out {
     let source = statePath.map { URL(fileURLWithPath: $0).standardizedFileURL.path } ?? "demo-tenant"
     writePrettyJSON(plan.file(mode: "state", source: source, reads: []).json, to: out, what: "plan")
-    if !json { Console.out("\nSaved the plan to \(out). A plan made against a state file is for review; apply plans made with --live.\n") }
+    output.say("\nSaved the plan to \(out). A plan made against a state file is for review; apply plans made with --live.\n")
+    output.event("saved", [("plan", .string(out))])
   }
   finishPlan(plan, detailedExitcode: detailedExitcode)
 }
 
+/// Ends a plan's process: its error (after the plan's output) and exit status.
 func finishPlan(_ plan: PlanRun, detailedExitcode: Bool, redactor: Redactor? = nil) -> Never {
   if let error = plan.outcome.error {
-    var e = error
-    if let redactor { e.message = redactor.redact(e.message) }
-    Console.printDiagnostics([e.diagnostic])
-    terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+    reportFailure(error, redactor: redactor,
+                  error.code == "interrupted" ? "The run was interrupted; later steps were not planned."
+                    : "The run stopped at the failure above; later steps were not planned.")
   }
-  terminate(detailedExitcode && plan.changeCount > 0 ? .changesPending : .success)
+  terminate(plan.exitStatus(detailedExitcode: detailedExitcode))
 }
 
 // MARK: - plan
@@ -94,23 +97,24 @@ struct PlanCommand: ParsableCommand {
     let invocation = paramOptions.invocation(file: file)
     let json = format == .json
     guard live else {
-      planOffline(invocation, statePath: statePath, saveStatePath: saveStatePath, out: out, json: json,
+      planOffline(invocation, command: "plan", statePath: statePath, saveStatePath: saveStatePath, out: out, json: json,
                   detailedExitcode: detailedExitcode)
     }
     let services = connectLive(invocation)
     let overlay = ReadThroughWorld(live: services.services, tenantID: liveTenantID)
-    let plan = PlanRun.run(invocation, on: overlay.services, json: json, redactor: services.redactor)
-    plan.print(json: json, color: !json && isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil,
-               redactor: services.redactor)
+    let output = RunOutput(json: json, redactor: services.redactor)
+    output.start(command: "plan", mode: "live", runbook: invocation.absolutePath, [("world", .string(liveTenantID))])
+    let plan = PlanRun.run(invocation, on: overlay.services, output: output, redactor: services.redactor,
+                           interruption: Interruption())
+    plan.finish(output, detailedExitcode: detailedExitcode)
     if let out {
       writePrettyJSON(plan.file(mode: "live", source: liveTenantID, reads: overlay.reads).json, to: out, what: "plan")
-      if !json {
-        if plan.failed {
-          Console.out("\nSaved the plan to \(out). It ends in a failure, so it cannot be applied.\n")
-        } else {
-          Console.out("\nSaved the plan to \(out) (\(overlay.reads.count) reads fingerprinted). Review it with `runbook show \(shellQuote(out))`; apply exactly it with `runbook apply \(shellQuote(out))`.\n")
-        }
+      if plan.failed {
+        output.say("\nSaved the plan to \(out). It ends in a failure, so it cannot be applied.\n")
+      } else {
+        output.say("\nSaved the plan to \(out) (\(overlay.reads.count) reads fingerprinted). Review it with `runbook show \(shellQuote(out))`; apply exactly it with `runbook apply \(shellQuote(out))`.\n")
       }
+      output.event("saved", [("plan", .string(out)), ("reads", .int(overlay.reads.count))])
     }
     services.shutdown()
     finishPlan(plan, detailedExitcode: detailedExitcode, redactor: services.redactor)
@@ -147,8 +151,10 @@ struct SnapshotCommand: ParsableCommand {
     let invocation = paramOptions.invocation(file: file)
     let services = connectLive(invocation)
     let overlay = ReadThroughWorld(live: services.services, tenantID: liveTenantID)
-    let plan = PlanRun.run(invocation, on: overlay.services, json: false, redactor: services.redactor)
-    plan.print(json: false, color: false, redactor: services.redactor)
+    let output = RunOutput(json: false, redactor: services.redactor)
+    let plan = PlanRun.run(invocation, on: overlay.services, output: output, redactor: services.redactor,
+                           interruption: Interruption())
+    plan.finish(output)
     let state: StateFile
     do { state = try overlay.snapshot() } catch {
       Console.err("error: cannot read the signed-in user for the snapshot: \(services.redactor.redact(error.description))\n")
@@ -183,7 +189,19 @@ struct ShowCommand: ParsableCommand {
     let plan = loadPlan(planPath)
     let recorder = PlanRecorder(steps: plan.steps)
     if format == .json {
-      Console.out(recorder.renderJSONLines())
+      // The plan's events as the plan streamed them, at the time it was made.
+      let made = RunOutput.milliseconds(iso8601: plan.createdAt) ?? 0
+      let output = RunOutput(json: true, clock: { made })
+      output.start(command: "show", mode: plan.mode == "live" ? "live" : "simulated", runbook: plan.runbookPath,
+                   [("world", .string(plan.source)), ("plan", .string(planPath))])
+      for event in recorder.events { output.handle(event) }
+      var error: RuntimeError? = nil
+      if !plan.outcome.succeeded {
+        error = RuntimeError(plan.outcome.errorMessage ?? "", code: plan.outcome.errorCode ?? "error")
+        error?.stepName = plan.outcome.step
+      }
+      output.finish(summary: recorder.summary, outputs: plan.outputs.map { ($0.name, Value.string($0.text)) }, error: error,
+                    applied: false, exit: plan.outcome.succeeded ? .success : .runbookFailed)
       return
     }
     var head = "Plan \(planPath), made \(plan.createdAt) against "
@@ -291,13 +309,19 @@ struct ApplyCommand: ParsableCommand {
       history = JournalHistory(entries: entries)
       previouslyApplied = Apply.applied(in: entries, plan: plan.writes)
       Console.err("resuming: \(previouslyApplied.done.count) of the plan's \(plan.writes.count) change(s) were made; the others follow.\n")
-    } else {
-      checkFingerprints(plan, live: live)
-      approve(plan.steps, summary: plan.summary, yes: yes)
     }
+    let output = RunOutput(json: format == .json, redactor: live.redactor)
+    let interruption = Interruption()
+    output.start(command: "apply", mode: "live", runbook: plan.runbookPath,
+                 [("world", .string(plan.source)), ("plan", .string(planPath))])
+    if resumePath == nil {
+      checkFingerprints(plan, live: live)
+      approve(plan.steps, summary: plan.summary, yes: yes, output: output, interruption: interruption)
+    }
+    output.event("phase", [("phase", .string("apply"))])
     Apply(invocation: invocation, planned: plan.writes, journalPath: journalPath, resumePath: resumePath,
-          json: format == .json, planPath: URL(fileURLWithPath: planPath).standardizedFileURL.path)
-      .run(live: live, history: history, previouslyApplied: previouslyApplied)
+          planPath: URL(fileURLWithPath: planPath).standardizedFileURL.path)
+      .run(live: live, history: history, previouslyApplied: previouslyApplied, output: output, interruption: interruption)
   }
 
   /// The plan's params, the params file it named and the secret params given again now.

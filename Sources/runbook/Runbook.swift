@@ -188,7 +188,7 @@ struct RunCommand: ParsableCommand {
       }
       terminate(.success)
     }
-    planOffline(invocation, statePath: statePath, saveStatePath: saveStatePath, out: nil, json: format == .json,
+    planOffline(invocation, command: "run", statePath: statePath, saveStatePath: saveStatePath, out: nil, json: format == .json,
                 detailedExitcode: detailedExitcode)
   }
 }

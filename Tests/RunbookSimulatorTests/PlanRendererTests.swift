@@ -35,7 +35,7 @@ struct PlanRendererTests {
 
   @Test("JSON lines plan (golden); one object per line")
   func jsonLines() throws {
-    let out = try plan().renderJSONLines()
+    let out = try plan().events.map { JSON.object(RunEvents.fields($0)).text + "\n" }.joined()
     try check("byol-path.plan.jsonl", out)
     for line in out.split(separator: "\n") {
       #expect(line.hasPrefix("{") && line.hasSuffix("}"))
@@ -83,8 +83,23 @@ struct PlanRecorderTests {
     #expect(r.summary.planLine == "Plan: 1 to add, 0 to change, 0 to destroy.")
     #expect(r.summary.stepsLine == "Steps: 0 ok, 1 changed, 1 failed.")
     #expect(events.count == 7)
-    #expect(PlanRecorder.json(.call(step: "s", r.steps[1].calls[0])).contains(#""arguments":"x: \"q\\\"\"""#))
-    #expect(r.renderText().contains("  Error: [E] bad\n         line\n"))
+    #expect(JSON.object(RunEvents.fields(.call(step: "s", r.steps[1].calls[0]))).text.contains(#""arguments_text":"x: \"q\\\"\"""#))
+    // The step's error is the failed call's: shown once, under the call.
+    let text = r.renderText()
+    #expect(text.contains("\n            error: [E] bad\n                   line\n"), "\(text)")
+    #expect(!text.contains("Error:"), "\(text)")
+    #expect(events.events.map(\.kind) == ["call", "started", "started", "call", "finished", "call", "finished"])
+  }
+}
+
+extension PlanEvent {
+  var kind: String {
+    switch self {
+    case .stepStarted: return "started"
+    case .call: return "call"
+    case .progress: return "progress"
+    case .stepFinished: return "finished"
+    }
   }
 }
 
