@@ -25,9 +25,17 @@ struct WatchAndInterruptTests {
     return env
   }
 
-  static func startLive(_ arguments: [String], server: EmulatorServer, timeScale: Double = timeScale) throws -> PTYProcess {
-    try PTYProcess(executable: Support.executable.path, arguments: arguments,
-                   environment: ptyEnvironment(server, timeScale: timeScale), launch: .forkpty, columns: 200)
+  /// Starts `run --live --yes` of the BYOL runbook on a pty and waits until it applies.
+  static func startApplying(journal: String, server: EmulatorServer, timeScale: Double) throws -> PTYProcess {
+    let run = try PTYProcess(
+      executable: Support.executable.path,
+      arguments: ["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal] + byol,
+      environment: ptyEnvironment(server, timeScale: timeScale), launch: .forkpty, columns: 200)
+    do { try run.expect("Applying the plan:", timeout: 90) } catch {
+      run.kill()
+      throw error
+    }
+    return run
   }
 
   /// The journal is whole: every line parses, it ends with the run's end.
@@ -61,10 +69,8 @@ struct WatchAndInterruptTests {
     let server = try Support.emulator(state: "fresh-tenant", timeScale: Self.timeScale)
     defer { server.shutdown() }
     let journal = dir.appendingPathComponent("journal.jsonl").path
-    let run = try Self.startLive(["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal]
-                                 + Self.byol, server: server)
+    let run = try Self.startApplying(journal: journal, server: server, timeScale: Self.timeScale)
     defer { run.kill() }
-    try run.expect("Applying the plan:", timeout: 60)
     // The first step's line appears while the run goes on (it is still waiting for the role).
     try run.expect("Step \"Ensure the customerinsights container\" ...", timeout: 30)
     try run.expect("waiting for Storage Blob Data Owner of Alice Admin to be visible:", timeout: 30)
@@ -92,10 +98,8 @@ struct WatchAndInterruptTests {
     let server = try Support.emulator(state: state, timeScale: 2)
     defer { server.shutdown() }
     let journal = dir.appendingPathComponent("journal.jsonl").path
-    let run = try Self.startLive(["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal]
-                                 + Self.byol, server: server, timeScale: 2)
+    let run = try Self.startApplying(journal: journal, server: server, timeScale: 2)
     defer { run.kill() }
-    try run.expect("Applying the plan:", timeout: 90)
     try run.expect("waiting for Storage Blob Data Owner of Alice Admin to be visible:", timeout: 60)
     try run.send("\u{3}")
     usleep(100_000)
@@ -153,10 +157,8 @@ struct WatchAndInterruptTests {
     let server = try Support.emulator(state: state, faults: "latency=15ms")
     defer { server.shutdown() }
     let journal = dir.appendingPathComponent("journal.jsonl").path
-    let run = try Self.startLive(["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal]
-                                 + Self.byol, server: server, timeScale: 1000)
+    let run = try Self.startApplying(journal: journal, server: server, timeScale: 1000)
     defer { run.kill() }
-    try run.expect("Applying the plan:", timeout: 90)
     try run.expect("Step \"Apply the ACLs to existing items under the mount point\" ...", timeout: 60)
     try run.expect("items checked", timeout: 30)
     try run.send("\u{3}")
