@@ -62,7 +62,11 @@ struct Domain: Sendable {
     return Builtin(name, parameters, returns: returns, result: result, category: category, effect: effect, doc: doc) { args, context in
       let secrets = (args.values + args.rest).flatMap(\.secretTexts)
       secrets.forEach { sensitive?($0) }
-      func record(_ r: CallRecord) { recorder.record(secrets.isEmpty ? r : r.scrubbed(secrets)) }
+      func record(_ r: CallRecord) {
+        var r = r
+        if r.status == .failed { r.errorAt = SourcePoint(context.range) }
+        recorder.record(secrets.isEmpty ? r : r.scrubbed(secrets))
+      }
       let interpreter = context.interpreter
       let log = ChangeLog(monitor: CallMonitor(
         report: { message, counters in

@@ -162,6 +162,7 @@ extension StepRecord {
     o["status"] = .string(status.rawValue)
     o["error_code"] = WireJSON(errorCode)
     o["error_message"] = WireJSON(errorMessage)
+    o["error_at"] = errorAt.map(\.wireJSON) ?? .null
     o["calls"] = .array(calls.map(\.wireJSON))
     o["parent"] = WireJSON(parent)
     o["depth"] = WireJSON(depth)
@@ -177,6 +178,7 @@ extension StepRecord {
     }
     self.init(name: j["name"]?.string, calls: calls, status: status, errorCode: j["error_code"]?.string,
               errorMessage: j["error_message"]?.string, parent: j["parent"]?.string, depth: j["depth"]?.int ?? 0)
+    errorAt = j["error_at"].flatMap(SourcePoint.init(wireJSON:))
   }
 }
 
@@ -190,6 +192,7 @@ extension CallRecord {
     o["changes"] = .array(changes.map(\.wireJSON))
     o["error_code"] = WireJSON(errorCode)
     o["error_message"] = WireJSON(errorMessage)
+    o["error_at"] = errorAt.map(\.wireJSON) ?? .null
     o["notes"] = .array(notes.map { WireJSON.string($0) })
     return .object(o)
   }
@@ -206,6 +209,7 @@ extension CallRecord {
               argumentValues: j["argument_values"].map(JSON.init(wire:)) ?? .object([]), status: status, changes: changes,
               errorCode: j["error_code"]?.string, errorMessage: j["error_message"]?.string,
               notes: (j["notes"]?.array ?? []).compactMap(\.string))
+    errorAt = j["error_at"].flatMap(SourcePoint.init(wireJSON:))
   }
 }
 
@@ -258,5 +262,13 @@ extension JSON {
     case .array(let a): self = .array(a.map(JSON.init(wire:)))
     case .object(let o): self = .object(o.sorted { $0.key < $1.key }.map { ($0.key, JSON(wire: $0.value)) })
     }
+  }
+}
+
+extension SourcePoint {
+  var wireJSON: WireJSON { .object(["file": .string(file), "line": WireJSON(line), "column": WireJSON(column)]) }
+  init?(wireJSON j: WireJSON) {
+    guard let file = j["file"]?.string, let line = j["line"]?.int, let column = j["column"]?.int else { return nil }
+    self.init(file: file, line: line, column: column)
   }
 }

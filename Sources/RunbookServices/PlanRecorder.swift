@@ -1,4 +1,5 @@
 import Foundation
+import RunbookLanguage
 import RunbookRuntime
 
 /// One resource change, rendered Terraform-style: `+` create, `~` update, `-` delete.
@@ -40,6 +41,19 @@ public struct PlannedChange: Sendable, Equatable {
   public var address: String { "\(kind)[\(Value.quote(name))]" }
 }
 
+/// Where in a runbook an error happened.
+public struct SourcePoint: Sendable, Equatable {
+  public var file: String
+  public var line: Int
+  public var column: Int
+  public init(file: String, line: Int, column: Int) { self.file = file; self.line = line; self.column = column }
+  public init?(_ range: SourceRange?) {
+    guard let range else { return nil }
+    let at = range.startLocation
+    self.init(file: range.file.path, line: at.line, column: at.column)
+  }
+}
+
 /// What one domain built-in call did.
 public struct CallRecord: Sendable, Equatable {
   public enum Status: String, Sendable { case ok, changed, failed }
@@ -52,6 +66,8 @@ public struct CallRecord: Sendable, Equatable {
   public var changes: [PlannedChange]
   public var errorCode: String?
   public var errorMessage: String?
+  /// The failed call's place in the runbook.
+  public var errorAt: SourcePoint? = nil
   /// A remark such as "already exists under another name".
   public var notes: [String]
 
@@ -70,6 +86,8 @@ public struct StepRecord: Sendable, Equatable {
   public var status: Status
   public var errorCode: String?
   public var errorMessage: String?
+  /// Where the step's error happened.
+  public var errorAt: SourcePoint? = nil
   /// The step this one runs inside (a nested step, or a step of a called runbook), and how deep.
   public var parent: String? = nil
   public var depth = 0
@@ -152,6 +170,7 @@ public final class PlanRecorder: @unchecked Sendable {
       s.status = .failed
       s.errorCode = error.code
       s.errorMessage = error.message
+      s.errorAt = SourcePoint(error.range)
     } else {
       // A step that changed nothing itself changed what its nested steps changed.
       let nestedChanged = steps[(i + 1)...].contains { $0.depth > s.depth && $0.status == .changed }
@@ -236,6 +255,7 @@ public final class PlanRecorder: @unchecked Sendable {
       started.status = .running
       started.errorCode = nil
       started.errorMessage = nil
+      started.errorAt = nil
       out.append(.stepStarted(started))
       out += step.calls.map { .call(step: step.name, $0) }
       open.append(step)

@@ -20,7 +20,7 @@ public enum RunEvents {
         ("arguments", call.argumentValues), ("arguments_text", .string(call.arguments)),
         ("status", .string(call.status.rawValue)), ("changes", .array(call.changes.map(change))),
         ("notes", .array(call.notes.map(JSON.string))),
-        ("error", call.errorMessage.map { error(call.errorCode, $0) } ?? .null),
+        ("error", call.errorMessage.map { error(call.errorCode, $0, at: call.errorAt) } ?? .null),
       ]
     case .progress(let p):
       return [("event", .string("progress")), ("step", p.step.map(JSON.string) ?? .null), ("builtin", .string(p.builtin)),
@@ -30,7 +30,7 @@ public enum RunEvents {
         ("event", .string("step_finished")), ("step", step.name.map(JSON.string) ?? .null),
         ("parent", step.parent.map(JSON.string) ?? .null), ("depth", .int(step.depth)),
         ("status", .string(step.status.rawValue)), ("changes", .int(step.changeCount)),
-        ("error", step.errorMessage.map { error(step.errorCode, $0) } ?? .null),
+        ("error", step.errorMessage.map { error(step.errorCode, $0, at: step.errorAt) } ?? .null),
       ]
     }
   }
@@ -46,14 +46,14 @@ public enum RunEvents {
 
   /// A run's error with where it happened.
   public static func error(_ e: RuntimeError) -> JSON {
-    var fields: [(String, JSON)] = [("code", .string(e.code)), ("message", .string(e.message)),
-                                    ("step", e.stepName.map(JSON.string) ?? .null)]
-    if let r = e.range {
-      fields += [("file", .string(r.file.path)), ("line", .int(r.startLocation.line)), ("column", .int(r.startLocation.column))]
-    } else {
-      fields += [("file", .null), ("line", .null), ("column", .null)]
-    }
-    return .object(fields)
+    .object([("code", .string(e.code)), ("message", .string(e.message)), ("step", e.stepName.map(JSON.string) ?? .null)]
+      + place(SourcePoint(e.range)))
+  }
+
+  /// `file`, `line`, `column` of an error (null when it has no place in the source).
+  private static func place(_ at: SourcePoint?) -> [(String, JSON)] {
+    [("file", at.map { .string($0.file) } ?? .null), ("line", at.map { .int($0.line) } ?? .null),
+     ("column", at.map { .int($0.column) } ?? .null)]
   }
 
   /// One event as a line: its fields and `time` (ISO 8601, milliseconds, UTC).
@@ -69,8 +69,8 @@ public enum RunEvents {
     return String(base.dropLast()) + "." + frac + "Z"
   }
 
-  private static func error(_ code: String?, _ message: String) -> JSON {
-    .object([("code", code.map(JSON.string) ?? .null), ("message", .string(message))])
+  private static func error(_ code: String?, _ message: String, at: SourcePoint?) -> JSON {
+    .object([("code", code.map(JSON.string) ?? .null), ("message", .string(message))] + place(at))
   }
 
   private static func change(_ c: PlannedChange) -> JSON {

@@ -528,6 +528,14 @@ struct RunbookScenarioTests {
       let textSteps = text.stdout.split(separator: "\n").filter { $0.hasPrefix("Step \"") && $0.hasSuffix(" ...") }
         .map { String($0.dropFirst(6).prefix { $0 != "\"" }) }
       #expect(started == textSteps)
+      if text.status != 0 {
+        // Errors carry where they happened.
+        let error = try #require(objects.first { $0["event"] as? String == "error" })
+        #expect(error["line"] as? Int != nil && error["column"] as? Int != nil, "\(error)")
+        #expect((error["file"] as? String)?.hasSuffix("byol-setup.runbook") == true)
+        let failed = try #require(objects.first { $0["event"] as? String == "call" && $0["status"] as? String == "failed" })
+        #expect((failed["error"] as? [String: Any])?["line"] as? Int != nil, "\(failed)")
+      }
     }
   }
 

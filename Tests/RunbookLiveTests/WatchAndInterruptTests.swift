@@ -25,11 +25,15 @@ struct WatchAndInterruptTests {
     return env
   }
 
-  /// Starts `run --live --yes` of the BYOL runbook on a pty and waits until it applies.
-  static func startApplying(journal: String, server: EmulatorServer, timeScale: Double) throws -> PTYProcess {
+  /// Starts `run --live --yes` of the BYOL runbook on a pty and waits until it applies;
+  /// with `paramsFile` the params come from that file (the resume must re-read it).
+  static func startApplying(journal: String, server: EmulatorServer, timeScale: Double, paramsFile: String? = nil) throws
+    -> PTYProcess
+  {
     let run = try PTYProcess(
       executable: Support.executable.path,
-      arguments: ["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal] + byol,
+      arguments: ["run", "--live", "--yes", Support.runbook("byol-setup.runbook"), "--journal", journal]
+        + (paramsFile.map { ["--params", $0] } ?? byol),
       environment: ptyEnvironment(server, timeScale: timeScale), launch: .forkpty, columns: 200)
     do { try run.expect("Applying the plan:", timeout: 90) } catch {
       run.kill()
@@ -61,15 +65,23 @@ struct WatchAndInterruptTests {
             "the resumed run ends in the dry run's predicted state, with no duplicates", sourceLocation: sourceLocation)
   }
 
-  @Test("streams step lines and a wait_for_role progress line; one Ctrl-C stops with 130 and resumes")
+  @Test("streams step lines and a wait_for_role progress line; one Ctrl-C stops with 130; --resume re-reads --params FILE")
   func ctrlCOnceDuringRoleWait() throws {
     let dir = try Support.temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let (_, predicted) = try Support.dryRun("byol-setup.runbook", state: "fresh-tenant", params: Self.byol, in: dir)
     let server = try Support.emulator(state: "fresh-tenant", timeScale: Self.timeScale)
     defer { server.shutdown() }
+    // The same params as a file: `--resume` must read it again (it is not given to the resume).
+    var params: [String: String] = [:]
+    for flag in stride(from: 1, to: Self.byol.count, by: 2) {
+      let pair = Self.byol[flag].split(separator: "=", maxSplits: 1).map(String.init)
+      params[pair[0]] = pair[1]
+    }
+    let paramsFile = dir.appendingPathComponent("params.json").path
+    try JSONSerialization.data(withJSONObject: params).write(to: URL(fileURLWithPath: paramsFile))
     let journal = dir.appendingPathComponent("journal.jsonl").path
-    let run = try Self.startApplying(journal: journal, server: server, timeScale: Self.timeScale)
+    let run = try Self.startApplying(journal: journal, server: server, timeScale: Self.timeScale, paramsFile: paramsFile)
     defer { run.kill() }
     // The first step's line appears while the run goes on (it is still waiting for the role).
     try run.expect("Step \"Ensure the customerinsights container\" ...", timeout: 30)
