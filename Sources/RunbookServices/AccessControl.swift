@@ -159,6 +159,9 @@ public struct AccessControlList: Hashable, Sendable {
   public func merging(_ other: AccessControlList) -> AccessControlList {
     var out = self
     for e in other.entries { out.set(e) }
+    // The base default entries come first: a recomputed default mask covers
+    // the owning group's `default:group::` as the service stores it.
+    out.addDefaultBaseEntries()
     for scope in [false, true] where other.entries.contains(where: { $0.isDefault == scope && $0.isNamed }) {
       let maskKey = AccessControlEntry.Key(isDefault: scope, kind: .mask, id: "")
       if other.entry(maskKey) == nil { out.recomputeMask(isDefault: scope) }
@@ -232,6 +235,40 @@ public struct AccessControlList: Hashable, Sendable {
     return out
   }
 
+  /// The ACL as the service stores it after a write: a default ACL gets the
+  /// base entries it lacks (`addDefaultBaseEntries`), and a scope with named
+  /// entries but no mask gets the union of its group class as mask. (Real
+  /// ADLS Gen2, like HDFS and `setfacl`: docs/emulator.md, "Default ACLs".)
+  public var storedByService: AccessControlList {
+    var out = self
+    out.addDefaultBaseEntries()
+    for scope in [false, true] where out.entry(.init(isDefault: scope, kind: .mask, id: "")) == nil {
+      out.recomputeMask(isDefault: scope)
+    }
+    return out
+  }
+
+  /// The base entries of the default ACL that only the service adds: when
+  /// the ACL has any default entry, each missing `default:user::`,
+  /// `default:group::` and `default:other::` is copied from the access
+  /// ACL's `user::`, `group::` (the owning group's entry, not the mask) and
+  /// `other::`. Without default entries nothing is added.
+  public mutating func addDefaultBaseEntries() {
+    guard hasDefault else { return }
+    for kind in [AccessControlEntry.Kind.user, .group, .other]
+    where entry(.init(isDefault: true, kind: kind, id: "")) == nil {
+      guard let p = permissions(kind) else { continue }
+      set(AccessControlEntry(isDefault: true, kind: kind, permissions: p))
+    }
+  }
+
+  /// `addDefaultBaseEntries` on a copy.
+  public var withDefaultBaseEntries: AccessControlList {
+    var out = self
+    out.addDefaultBaseEntries()
+    return out
+  }
+
   /// Sets the mask of one scope to the union of named entries and the owning group.
   public mutating func recomputeMask(isDefault: Bool) {
     let groupClass = entries.filter { $0.isDefault == isDefault && ($0.isNamed || ($0.kind == .group && $0.id.isEmpty)) }
@@ -264,9 +301,12 @@ public struct AccessControlList: Hashable, Sendable {
   /// parent has no default ACL.
   public func inherited(isDirectory: Bool) -> AccessControlList? {
     guard hasDefault else { return nil }
+    // The default ACL as the service stores it: its missing base entries
+    // come from this ACL's access entries.
+    let parentDefaults = withDefaultBaseEntries.defaultEntries
     var access: [AccessControlEntry] = []
     let mode: Permissions = isDirectory ? .all : Permissions(bits: 6)
-    for e in defaultEntries {
+    for e in parentDefaults {
       var a = e
       a.isDefault = false
       if !e.isNamed, let p = e.permissions {
@@ -277,13 +317,13 @@ public struct AccessControlList: Hashable, Sendable {
       }
       access.append(a)
     }
-    // A default ACL without its base entries (the service always stores
-    // them; hand-written states may not) leaves the new item's owner, owning
-    // group and other as the create mode gives them (750 / 640 with umask 007).
+    // Only an ACL without the access entry to copy from (not one the service
+    // stores) still lacks a base entry: the create mode gives it (750 / 640
+    // with umask 007).
     let base = isDirectory ? AccessControlList.defaultDirectory : AccessControlList.defaultFile
     for b in base.entries where !access.contains(where: { !$0.isNamed && $0.kind == b.kind }) { access.append(b) }
     var out = AccessControlList(access)
-    if isDirectory { for e in defaultEntries { out.set(e) } }
+    if isDirectory { for e in parentDefaults { out.set(e) } }
     return out
   }
 

@@ -295,7 +295,7 @@ public final class PathTree: @unchecked Sendable {
           let updated: AccessControlList
           switch mode {
           case .modify: updated = current.merging(req)
-          case .set: updated = req
+          case .set: updated = req.storedByService
           case .remove: updated = current.removing(req)
           }
           let id = intern(updated)

@@ -112,8 +112,10 @@ public final class World: @unchecked Sendable {
         blobStorageEvents: a.blobStorageEvents))
       for (j, fs) in a.filesystems.enumerated() {
         let fbase = base + ".filesystems[\(j)]"
+        // ACLs load as the service stores them: a default ACL written
+        // without its base entries gets them from the access ACL.
         let rootACL: AccessControlList
-        do { rootACL = try AccessControlList(parsing: fs.acl) } catch {
+        do { rootACL = try AccessControlList(parsing: fs.acl).withDefaultBaseEntries } catch {
           throw fail(fbase + ".acl", error.description)
         }
         let tree = PathTree(owner: fs.owner, group: fs.group, acl: rootACL)
@@ -123,7 +125,7 @@ public final class World: @unchecked Sendable {
             throw fail(pbase + ".type", "expected \"directory\" or \"file\", found \"\(p.type)\"")
           }
           let acl: AccessControlList
-          do { acl = try AccessControlList(parsing: p.acl) } catch { throw fail(pbase + ".acl", error.description) }
+          do { acl = try AccessControlList(parsing: p.acl).withDefaultBaseEntries } catch { throw fail(pbase + ".acl", error.description) }
           if p.type == "file" && acl.hasDefault { throw fail(pbase + ".acl", "files have no default ACL") }
           let clean = p.path.split(separator: "/").joined(separator: "/")
           guard !clean.isEmpty else { throw fail(pbase + ".path", "the path is empty (the root's ACL is the filesystem's `acl`)") }
@@ -155,7 +157,7 @@ public final class World: @unchecked Sendable {
           }
           var dirACL: AccessControlList?, fileACL: AccessControlList?
           if let text = g.directoryAcl {
-            do { dirACL = try AccessControlList(parsing: text) } catch { throw fail(gbase + ".directory_acl", error.description) }
+            do { dirACL = try AccessControlList(parsing: text).withDefaultBaseEntries } catch { throw fail(gbase + ".directory_acl", error.description) }
           }
           if let text = g.fileAcl {
             let acl: AccessControlList
@@ -544,17 +546,25 @@ extension World: DataLakeService {
     let t = try tree(account, filesystem)
     let n = try node(t, path)
     if let message = t.faults[n] { throw ServiceError(service: "dfs", status: 403, code: "AuthorizationPermissionMismatch", message: message) }
-    let access = acl.accessEntries
-    guard access.entry(.init(isDefault: false, kind: .user, id: "")) != nil,
-      access.entry(.init(isDefault: false, kind: .group, id: "")) != nil,
-      access.entry(.init(isDefault: false, kind: .other, id: "")) != nil,
-      acl.entries.allSatisfy({ $0.permissions != nil }),
-      t.isDirectory(n) || !acl.hasDefault
+    // The request replaces the ACL, except that the service keeps what it
+    // omits of the access ACL: without access entries the access ACL stays
+    // as it is, and a missing `user::`, `group::` or `other::` keeps its
+    // current permissions (docs/emulator.md, "Default ACLs").
+    var requested = acl
+    let current = t.acl(n)
+    let baseKinds: [AccessControlEntry.Kind] = [.user, .group, .other]
+    if requested.accessEntries.entries.isEmpty {
+      for e in current.accessEntries.entries { requested.set(e) }
+    } else {
+      for kind in baseKinds where requested.entry(.init(isDefault: false, kind: kind, id: "")) == nil {
+        if let e = current.entry(.init(isDefault: false, kind: kind, id: "")) { requested.set(e) }
+      }
+    }
+    guard baseKinds.allSatisfy({ requested.entry(.init(isDefault: false, kind: $0, id: "")) != nil }),
+      requested.entries.allSatisfy({ $0.permissions != nil }),
+      t.isDirectory(n) || !requested.hasDefault
     else { throw .invalidACL }
-    var stored = acl
-    if stored.entry(.init(isDefault: false, kind: .mask, id: "")) == nil { stored.recomputeMask(isDefault: false) }
-    if stored.hasDefault && stored.entry(.init(isDefault: true, kind: .mask, id: "")) == nil { stored.recomputeMask(isDefault: true) }
-    t.setACL(n, stored)
+    t.setACL(n, requested.storedByService)
   }
 
   public func setAccessControlRecursive(

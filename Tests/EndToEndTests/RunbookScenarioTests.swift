@@ -128,8 +128,12 @@ struct RunbookScenarioTests {
     }
   }
 
+  /// The entries byol-setup grants on a directory whose access ACL is
+  /// `user::rwx,group::r-x,other::---`, with the base default entries the
+  /// service adds to a default ACL (copied from those access entries).
   static func full(_ r: String, _ c: String) -> Set<String> {
-    ["group:\(r):r-x", "group:\(c):rwx", "default:group:\(r):r-x", "default:group:\(c):rwx", "mask::rwx", "default:mask::rwx"]
+    ["group:\(r):r-x", "group:\(c):rwx", "default:group:\(r):r-x", "default:group:\(c):rwx", "mask::rwx", "default:mask::rwx",
+     "default:user::rwx", "default:group::r-x", "default:other::---"]
   }
   static func traverse(_ r: String, _ c: String) -> Set<String> { ["group:\(r):--x", "group:\(c):--x"] }
 

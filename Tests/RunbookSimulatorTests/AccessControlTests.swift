@@ -62,7 +62,8 @@ struct AccessControlTests {
   func merge() throws {
     let current = try AccessControlList(parsing: "user::rwx,group::r-x,group:aaa:r-x,other::---,mask::r-x")
     let merged = current.merging(try AccessControlList(parsing: "group:aaa:--x,group:bbb:rwx,default:group:bbb:rwx"))
-    #expect(merged.text == "user::rwx,group::r-x,group:aaa:--x,group:bbb:rwx,mask::rwx,other::---,default:group:bbb:rwx,default:mask::rwx")
+    #expect(merged.text == "user::rwx,group::r-x,group:aaa:--x,group:bbb:rwx,mask::rwx,other::---,"
+      + "default:user::rwx,default:group::r-x,default:group:bbb:rwx,default:mask::rwx,default:other::---")
     #expect(merged.merging(try AccessControlList(parsing: "group:bbb:rwx")) == merged)
   }
 

@@ -66,9 +66,9 @@ struct ByolSetupTests {
     #expect(has(sp.id, .storageBlobDataContributor, containerScope, .servicePrincipal))
 
     let full = "group:\(r.id):r-x,group:\(c.id):rwx"
-    #expect(try acl(w, "").text == "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx")
+    #expect(try acl(w, "").text == "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:user::rwx,default:group::r-x,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx,default:other::---")
     for dir in ["a", "a/b", "a/b/c", "other"] {
-      #expect(try acl(w, dir).text == "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx")
+      #expect(try acl(w, dir).text == "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:user::rwx,default:group::r-x,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx,default:other::---")
     }
     for file in ["a/b/c/part-0001.csv", "a/old.csv", "other/x.csv"] {
       #expect(try acl(w, file).text == "user::rw-,group::r--,\(full),mask::rwx,other::---")
@@ -88,7 +88,7 @@ struct ByolSetupTests {
     #expect(try acl(w, "").text == traverse)
     #expect(try acl(w, "a").text == traverse)
     let full = "group:\(r.id):r-x,group:\(c.id):rwx"
-    let dirACL = "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx"
+    let dirACL = "user::rwx,group::r-x,\(full),mask::rwx,other::---,default:user::rwx,default:group::r-x,default:group:\(r.id):r-x,default:group:\(c.id):rwx,default:mask::rwx,default:other::---"
     #expect(try acl(w, "a/b").text == dirACL)
     #expect(try acl(w, "a/b/c").text == dirACL)
     #expect(try acl(w, "a/b/c/part-0001.csv").text == "user::rw-,group::r--,\(full),mask::rwx,other::---")

@@ -124,13 +124,45 @@ def test_set_access_control_with_permissions_owner_group_and_acl(fs):
     assert ac["permissions"] == "rwxr-x--x+"
     d.set_access_control(permissions="0750")
     assert d.get_access_control()["permissions"] == "rwxr-x---+"
-    # A named default entry is stored with its default mask. (The service also
-    # stores base default:user::/group::/other:: entries; the simulator does
-    # not yet: see docs/emulator.md.)
+    # A named default entry is stored with its default mask and the base
+    # default entries (docs/emulator.md, "Default ACLs").
     d.set_access_control(acl="user::rwx,group::r-x,other::---,default:user:7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9:r-x")
     acl = d.get_access_control()["acl"].split(",")
-    for entry in ("user::rwx", "default:user:7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9:r-x", "default:mask::r-x"):
+    for entry in ("user::rwx", "default:user::rwx", "default:user:7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9:r-x",
+                  "default:group::r-x", "default:mask::r-x", "default:other::---"):
         assert entry in acl, acl
     # A new child inherits the default ACL.
     child = d.create_sub_directory("child")
     assert "user:7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9:r-x" in child.get_access_control()["acl"].split(",")
+
+
+USER = "7e6d5c4b-3a29-4817-a6b5-c4d3e2f1a0b9"
+
+
+def test_default_acl_without_base_entries_is_stored_with_them(service):
+    """ADLS Gen2 adds the base default entries a request omits, copied from
+    the access ACL's user::, group:: and other::, and a default mask over the
+    group class (hadoop-azure's ITestAzureBlobFilesystemAcl, which runs
+    against real accounts: docs/emulator.md, "Default ACLs")."""
+    fsc = service.create_file_system("acldefaults")
+    try:
+        d = fsc.get_directory_client("d")
+        d.create_directory()
+        assert d.get_access_control()["acl"] == "user::rwx,group::r-x,other::---"
+        d.set_access_control(acl=f"user::rwx,group::r-x,other::--x,default:user:{USER}:r--")
+        ac = d.get_access_control()
+        assert ac["acl"] == ("user::rwx,group::r-x,other::--x,default:user::rwx,"
+                             f"default:user:{USER}:r--,default:group::r-x,default:mask::r-x,default:other::--x")
+        assert ac["permissions"] == "rwxr-x--x+"
+        # Only default entries: the access ACL stays as it is (testSetAclOnlyDefault).
+        d.set_access_control(acl=f"default:user:{USER}:rwx")
+        assert d.get_access_control()["acl"] == ("user::rwx,group::r-x,other::--x,default:user::rwx,"
+                                                 f"default:user:{USER}:rwx,default:group::r-x,default:mask::rwx,"
+                                                 "default:other::--x")
+        # A new child inherits the completed default ACL (umask 007 clears other::).
+        child = d.create_sub_directory("child")
+        assert child.get_access_control()["acl"] == (
+            f"user::rwx,user:{USER}:rwx,group::r-x,mask::rwx,other::---,default:user::rwx,"
+            f"default:user:{USER}:rwx,default:group::r-x,default:mask::rwx,default:other::--x")
+    finally:
+        service.delete_file_system("acldefaults")
