@@ -89,45 +89,50 @@ final class Watchdog: @unchecked Sendable {
   }
 }
 
-let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
-do {
-  try FileManager.default.createDirectory(at: options.out, withIntermediateDirectories: true)
-} catch {
-  fail("cannot create \(options.out.path): \(error)")
-}
-say("runbook-fuzz: seed \(options.seed), targets \(options.targets.map(\.rawValue).joined(separator: ",")), inputs in \(options.out.path)")
-let watchdog = Watchdog()
-watchdog.start(limit: options.hangSeconds, out: options.out)
-let campaignStart = Date()
-var total = 0
-for target in options.targets {
-  let harness: FuzzHarness
+/// Runs every chosen target in turn; returns the number of inputs run.
+func runCampaign(_ options: Options) -> Int {
   do {
-    harness = try FuzzHarness(target: target, saveInputsTo: options.out.appendingPathComponent("current-\(target.rawValue)"))
+    try FileManager.default.createDirectory(at: options.out, withIntermediateDirectories: true)
   } catch {
-    fail("cannot record inputs in \(options.out.path): \(error)")
+    fail("cannot create \(options.out.path): \(error)")
   }
-  let started = Date()
-  let deadline = options.seconds.map { started.addingTimeInterval($0 / Double(options.targets.count)) }
-  var lastReport = started
-  watchdog.begin(target.rawValue)
-  let ran: Int
-  do {
-    ran = try harness.campaign(seed: options.seed, count: options.inputs ?? Int.max, deadline: deadline) { count in
-      watchdog.progress(count)
-      if count % 256 == 0, Date().timeIntervalSince(lastReport) >= 60 {
-        lastReport = Date()
-        let rate = Double(count) / Date().timeIntervalSince(started)
-        say("  \(target.rawValue): \(count) inputs (\(Int(rate))/s)")
-      }
+  say("runbook-fuzz: seed \(options.seed), targets \(options.targets.map(\.rawValue).joined(separator: ",")), inputs in \(options.out.path)")
+  let watchdog = Watchdog()
+  watchdog.start(limit: options.hangSeconds, out: options.out)
+  var total = 0
+  for target in options.targets {
+    let harness: FuzzHarness
+    do {
+      harness = try FuzzHarness(target: target, saveInputsTo: options.out.appendingPathComponent("current-\(target.rawValue)"))
+    } catch {
+      fail("cannot record inputs in \(options.out.path): \(error)")
     }
-  } catch {
-    fail("\(error)")
+    let started = Date()
+    let deadline = options.seconds.map { started.addingTimeInterval($0 / Double(options.targets.count)) }
+    var lastReport = started
+    watchdog.begin(target.rawValue)
+    let ran: Int
+    do {
+      ran = try harness.campaign(seed: options.seed, count: options.inputs ?? Int.max, deadline: deadline) { count in
+        watchdog.progress(count)
+        if count % 256 == 0, Date().timeIntervalSince(lastReport) >= 60 {
+          lastReport = Date()
+          say("  \(target.rawValue): \(count) inputs (\(Int(Double(count) / Date().timeIntervalSince(started)))/s)")
+        }
+      }
+    } catch {
+      fail("\(error)")
+    }
+    watchdog.end()
+    let seconds = Date().timeIntervalSince(started)
+    total += ran
+    try? "\(ran)\n".write(to: options.out.appendingPathComponent("count-\(target.rawValue)"), atomically: true, encoding: .utf8)
+    say("\(target.rawValue): \(ran) inputs in \(Int(seconds.rounded()))s (\(Int(Double(ran) / max(seconds, 0.001)))/s), no crash, no hang")
   }
-  watchdog.end()
-  let seconds = Date().timeIntervalSince(started)
-  total += ran
-  try? "\(ran)\n".write(to: options.out.appendingPathComponent("count-\(target.rawValue)"), atomically: true, encoding: .utf8)
-  say("\(target.rawValue): \(ran) inputs in \(Int(seconds.rounded()))s (\(Int(Double(ran) / max(seconds, 0.001)))/s), no crash, no hang")
+  return total
 }
+
+let options = parseOptions(Array(CommandLine.arguments.dropFirst()))
+let campaignStart = Date()
+let total = runCampaign(options)
 say("total: \(total) inputs in \(Int(Date().timeIntervalSince(campaignStart).rounded()))s, seed \(options.seed)")
