@@ -70,7 +70,13 @@ let package = Package(
     // Fuzzing, the source audit and resource limits (scripts/fuzz.sh runs a longer campaign).
     .testTarget(
       name: "RobustnessTests",
-      dependencies: ["RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookLive"]),
+      dependencies: ["FuzzSupport", "RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookLive"]),
+    // The fuzz harness, shared by RobustnessTests' short run and the release-built campaign driver.
+    .target(
+      name: "FuzzSupport", dependencies: ["RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookLive"],
+      path: "Tests/FuzzSupport"),
+    // scripts/fuzz.sh builds this with `-c release` (in .build-release) for campaigns of millions of inputs.
+    .executableTarget(name: "runbook-fuzz", dependencies: ["FuzzSupport"], path: "Tests/FuzzDriver"),
     .testTarget(
       name: "RunbookLiveTests",
       dependencies: [

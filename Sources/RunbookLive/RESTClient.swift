@@ -134,18 +134,11 @@ public final class RESTClient: Sendable {
   public func error(service: String, _ r: WireResponse) -> ServiceError {
     let body = r.json
     let errorField: WireJSON? = body?["error"]
-    var code: String? = r.header("x-ms-error-code")
-    if code == nil { code = errorField?["code"]?.string }
-    if code == nil { code = errorField?.string }
-    var message: String? = errorField?["message"]?.string
-    if message == nil { message = body?["error_description"]?.string }
-    if message == nil { message = body?["message"]?.string }
+    let code = r.header("x-ms-error-code") ?? errorField?["code"]?.string ?? errorField?.string ?? "HTTP\(r.status)"
+    var message = errorField?["message"]?.string ?? body?["error_description"]?.string ?? body?["message"]?.string
     if service == "dfs", let m = message, let cut = m.range(of: "\nRequestId:") { message = String(m[..<cut.lowerBound]) }
-    if code == nil { code = "HTTP\(r.status)" }
-    if message == nil {
-      message = Self.knownMessages[code!] ?? "the service answered \(r.status) with no error body"
-    }
-    return ServiceError(service: service, status: r.status, code: code!, message: redactor.redact(message!))
+    let text = message ?? Self.knownMessages[code] ?? "the service answered \(r.status) with no error body"
+    return ServiceError(service: service, status: r.status, code: code, message: redactor.redact(text))
   }
 
   /// Messages of errors that arrive without a body (HEAD answers).

@@ -31,14 +31,16 @@ extension Compiler {
         }
         return { f in try c(f) ? try b(f) : .normal }
       }
-      // else-if chains: each branch tests its condition, else falls to the next.
-      var next: StmtCode = elseBody.map { compileBlock($0) } ?? { _ in .normal }
-      let compiled = branches.map { (compileCondition($0.condition), compileBlock($0.body)) }
-      for (c, b) in compiled.reversed() {
-        let rest = next
-        next = { f in try c(f) ? try b(f) : try rest(f) }
+      // else-if chains: the first branch whose condition holds runs, else the
+      // else block. A loop over the branches, not one closure per branch
+      // wrapping the next: a chain of 100,000 `else if` would nest that deep
+      // and overflow the stack when run or freed.
+      let elseCode: StmtCode = elseBody.map { compileBlock($0) } ?? { _ in .normal }
+      let compiled = branches.map { (condition: compileCondition($0.condition), body: compileBlock($0.body)) }
+      return { f in
+        for branch in compiled where try branch.condition(f) { return try branch.body(f) }
+        return try elseCode(f)
       }
-      return next
 
     case .forIn(let first, let second, let iterable, let body):
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)

@@ -100,6 +100,10 @@ public final class Interpreter: @unchecked Sendable {
   let globals: UnsafeMutablePointer<Value>
   let globalCells: UnsafeMutablePointer<Cell?>
   let globalCapacity = 1 << 16
+  /// Global slots below this are initialized; the rest are readied one by
+  /// one as the compiler hands them out (`prepareGlobalSlot`), because
+  /// initializing and freeing all 65,536 cost more than checking a file.
+  private(set) var globalsInitialized = 0
   var callDepth = 0
   public var maxCallDepth = 3_000
   /// The value of the last `return` (or a function's last expression).
@@ -117,15 +121,22 @@ public final class Interpreter: @unchecked Sendable {
     stack = .allocate(capacity: stackCapacity)
     stackCells = .allocate(capacity: stackCapacity)
     globals = .allocate(capacity: globalCapacity)
-    globals.initialize(repeating: .null, count: globalCapacity)
     globalCells = .allocate(capacity: globalCapacity)
-    globalCells.initialize(repeating: nil, count: globalCapacity)
+  }
+
+  /// Initializes global slots up to `slot` (to `.null` and no cell), before any code using it is compiled.
+  func prepareGlobalSlot(_ slot: Int) {
+    while globalsInitialized <= slot, globalsInitialized < globalCapacity {
+      (globals + globalsInitialized).initialize(to: .null)
+      (globalCells + globalsInitialized).initialize(to: nil)
+      globalsInitialized += 1
+    }
   }
 
   deinit {
-    globals.deinitialize(count: globalCapacity)
+    globals.deinitialize(count: globalsInitialized)
     globals.deallocate()
-    globalCells.deinitialize(count: globalCapacity)
+    globalCells.deinitialize(count: globalsInitialized)
     globalCells.deallocate()
     stack.deinitialize(count: initializedTop)
     stackCells.deinitialize(count: initializedTop)

@@ -245,6 +245,49 @@ import Testing
     }
   }
 
+  // MARK: Deep and long source
+
+  @Test("100,000 levels of nesting, of each kind, are one `syntax` error at the level past the cap", arguments: [
+    ("(", ")", "1"), ("[", "]", ""), ("-", "", "1"), ("not ", "", "true"), ("\"${", "}\"", "1"),
+  ])
+  func deepNesting(open: String, close: String, middle: String) throws {
+    let n = 100_000
+    let text = "let x = " + String(repeating: open, count: n) + middle + String(repeating: close, count: n) + "\n"
+    let (_, diagnostics) = Session(registry: CoreBuiltins.makeRegistry(), host: CapturingHost(), environment: [:])
+      .compile(path: "deep.runbook", text: text)
+    let first = try #require(diagnostics.first)
+    #expect(first.message == "nesting is too deep (more than \(Parser.maxNesting) levels)")
+    #expect(first.code == "syntax")
+    #expect(first.range?.startLocation.line == 1)
+    let column = try #require(first.range?.startLocation.column)
+    #expect((9 + Parser.maxNesting * open.count)...(9 + (Parser.maxNesting + 2) * open.count) ~= column)
+    #expect(diagnostics.count <= 2, "\(diagnostics.map(\.message))")
+  }
+
+  @Test("a chain of 100,000 `else if` branches compiles, runs and is freed without overflowing the stack")
+  func longElseIfChain() throws {
+    // Found by fuzzing: each branch used to be a closure wrapping the next.
+    let n = 100_000
+    var text = "var x = \(n - 2)\nvar hit = -1\nif x == -1 {\n"
+    for i in 0..<n { text += "} else if x == \(i) {\nhit = \(i)\n" }
+    text += "} else {\nhit = -2\n}\nprint(hit)\n"
+    let host = CapturingHost()
+    var session: Session? = Session(registry: CoreBuiltins.makeRegistry(), host: host, environment: [:])
+    var (program, diagnostics) = session!.compile(path: "chain.runbook", text: text)
+    #expect(diagnostics.isEmpty, "\(diagnostics.prefix(3).map(\.message))")
+    let outcome = session!.run(try #require(program))
+    #expect(outcome.error == nil)
+    #expect(host.text == "\(n - 2)\n")
+    // The compiled code is freed here, on this thread's ordinary stack.
+    (program, diagnostics, session) = (nil, [], nil)
+  }
+
+  @Test("a journal line nested 100,000 levels deep is skipped like a torn line")
+  func deepJournalLine() {
+    #expect(WireJSON.parse(Array((String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)).utf8)) == nil)
+    #expect(WireJSON.parse(Array(#"{"type":"end"}"#.utf8)) == ["type": "end"])
+  }
+
   // MARK: Diagnostics
 
   @Test("100,000 duplicate keys: one diagnostic, found in linear time")

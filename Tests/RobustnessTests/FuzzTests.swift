@@ -1,9 +1,10 @@
 import Foundation
+import FuzzSupport
 import Testing
 
 /// A short deterministic fuzz run of every input reader, inside `swift test`
-/// (so in CI). `scripts/fuzz.sh SECONDS` sets RUNBOOK_FUZZ_SECONDS for a
-/// longer campaign with a fresh seed, saving each target's current input.
+/// (so in CI). Longer campaigns run the release-built `runbook-fuzz` driver:
+/// `scripts/fuzz.sh SECONDS` (docs/tooling.md records the last big one).
 @Suite struct FuzzTests {
   static let shortRun: [FuzzHarness.Target: Int] = [
     .check: 4_000, .interpreter: 3_000, .stateFile: 1_500, .params: 20_000, .journal: 20_000,
@@ -11,18 +12,23 @@ import Testing
 
   @Test("mutated inputs neither crash nor hang", arguments: FuzzHarness.Target.allCases)
   func mutatedInputs(_ target: FuzzHarness.Target) throws {
-    let environment = ProcessInfo.processInfo.environment
-    if let seconds = environment["RUNBOOK_FUZZ_SECONDS"].flatMap(Double.init) {
-      let out = URL(fileURLWithPath: environment["RUNBOOK_FUZZ_OUT"] ?? FileManager.default.temporaryDirectory.path)
-      let seed = environment["RUNBOOK_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64(Date().timeIntervalSince1970)
-      let harness = try FuzzHarness(target: target, saveInputsTo: out.appendingPathComponent("current-\(target.rawValue)"))
-      let perTarget = seconds / Double(FuzzHarness.Target.allCases.count)
-      let ran = try harness.campaign(seed: seed, count: Int.max, deadline: Date().addingTimeInterval(perTarget))
-      try "\(ran)\n".write(to: out.appendingPathComponent("count-\(target.rawValue)"), atomically: true, encoding: .utf8)
-      return
-    }
     let count = try #require(Self.shortRun[target])
     let ran = try FuzzHarness(target: target).campaign(seed: 20_261_201, count: count)
     #expect(ran == count)
+  }
+
+  @Test("inputs that once crashed or hung a target (Tests/FuzzRegressions) now run cleanly", arguments: FuzzHarness.Target.allCases)
+  func regressions(_ target: FuzzHarness.Target) throws {
+    let harness = try FuzzHarness(target: target)
+    for regression in FuzzHarness.regressions(for: target) {
+      let began = Date()
+      harness.run(regression.input)
+      #expect(Date().timeIntervalSince(began) < 10, "\(regression.path) took \(Date().timeIntervalSince(began))s")
+    }
+  }
+
+  @Test("every target has seeds from the repository", arguments: FuzzHarness.Target.allCases)
+  func seeds(_ target: FuzzHarness.Target) {
+    #expect(FuzzHarness.seeds(for: target).count >= 3)
   }
 }

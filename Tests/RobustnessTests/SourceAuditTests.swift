@@ -52,8 +52,6 @@ import Testing
     .init(file: "RunbookServices/DataverseBuiltins.swift", fragment: "acct!.id", reason: "after `acct == nil ||`"),
     .init(file: "RunbookEmulator/AzureRoutes.swift", fragment: "replicationLeft[principal.lowercased()]! -= 1", reason: "after the `default: 0` > 0 check"),
     .init(file: "RunbookREPL/LineEditor.swift", fragment: "malloc(", reason: "out of memory for a completion list"),
-    .init(file: "RunbookLive/RESTClient.swift", fragment: "knownMessages[code!]", reason: "code is set on the line before"),
-    .init(file: "RunbookLive/RESTClient.swift", fragment: "code: code!, message: redactor.redact(message!)", reason: "both are set on the lines before"),
   ]
 
   static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -6,13 +6,15 @@ import RunbookServices
 import RunbookSimulator
 
 /// A Swift-native mutation fuzzer: seeds from the repository (the corpus,
-/// the shipped runbooks, state and params files), mutated by byte edits,
-/// dictionary tokens, edge numbers and splices, fed to each input reader.
-/// A crash or trap kills the process, so a green run means every input was
-/// survived; inputs are deterministic in the seed, so a failure reproduces
-/// (`scripts/fuzz.sh` also saves the input being run before each run).
-struct FuzzHarness {
-  enum Target: String, CaseIterable, Sendable {
+/// the shipped runbooks, state and params files, and the inputs that once
+/// crashed, in Tests/FuzzRegressions), mutated by byte edits, dictionary
+/// tokens, edge numbers and splices, fed to each input reader. A crash or
+/// trap kills the process, so a green run means every input was survived;
+/// inputs are deterministic in the seed, so a failure reproduces (the
+/// release-built driver `runbook-fuzz`, run by `scripts/fuzz.sh`, also saves
+/// the input being run before each run and stops on a hang).
+public struct FuzzHarness {
+  public enum Target: String, CaseIterable, Sendable {
     /// Lexer, parser and checker (`runbook check`).
     case check
     /// Parse, check and run with a step budget and a small value limit, core and dry-run domain built-ins.
@@ -25,31 +27,43 @@ struct FuzzHarness {
     case journal
   }
 
-  static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
   /// Random numbers from a fixed seed (SplitMix64).
-  struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
+  public struct Generator {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
       state &+= 0x9E37_79B9_7F4A_7C15
       var z = state
       z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
       z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
       return z ^ (z >> 31)
     }
-    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
+    public mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
   }
 
   // MARK: Seeds
 
-  static func files(under folder: String, ending suffix: String) -> [String] {
+  public static func files(under folder: String, ending suffix: String) -> [String] {
     let base = root.appendingPathComponent(folder)
     guard let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else { return [] }
     return walker.compactMap { $0 as? URL }.filter { $0.path.hasSuffix(suffix) }.map(\.path).sorted()
   }
 
-  static func seeds(for target: Target) -> [[UInt8]] {
+  /// Inputs that once crashed or hung a target: `Tests/FuzzRegressions/TARGET/*`.
+  public static func regressions(for target: Target) -> [(path: String, input: [UInt8])] {
+    files(under: "Tests/FuzzRegressions/\(target.rawValue)", ending: "").compactMap { path in
+      FileManager.default.contents(atPath: path).map { (path, Array($0)) }
+    }
+  }
+
+  public static func seeds(for target: Target) -> [[UInt8]] {
+    regressions(for: target).map(\.input) + repositorySeeds(for: target)
+  }
+
+  static func repositorySeeds(for target: Target) -> [[UInt8]] {
     func read(_ paths: [String]) -> [[UInt8]] { paths.compactMap { FileManager.default.contents(atPath: $0).map { Array($0) } } }
     switch target {
     case .check, .interpreter:
@@ -83,7 +97,7 @@ struct FuzzHarness {
     "xs = [xs, xs]\n", "import \"", "param n: int = ", "output o = ", "\u{00e9}", "\u{1F600}",
   ]
 
-  static func mutate(_ seed: [UInt8], other: [UInt8], _ g: inout Generator) -> [UInt8] {
+  public static func mutate(_ seed: [UInt8], other: [UInt8], _ g: inout Generator) -> [UInt8] {
     var b = seed
     for _ in 0..<(1 + g.below(5)) {
       let at = g.below(b.count + 1)
@@ -114,33 +128,52 @@ struct FuzzHarness {
 
   // MARK: Targets
 
-  final class DiscardingHost: InterpreterHost {
-    func write(_ text: String) {}
-    func stepStarted(_ name: String, range: SourceRange?) {}
-    func stepFinished(_ name: String, error: RuntimeError?) {}
+  public final class DiscardingHost: InterpreterHost {
+    public init() {}
+    public func write(_ text: String) {}
+    public func stepStarted(_ name: String, range: SourceRange?) {}
+    public func stepFinished(_ name: String, error: RuntimeError?) {}
   }
 
-  let target: Target
+  /// Keeps the input being run in one file, rewritten in place (no open or
+  /// close per input): after a crash or hang it holds the input that caused it.
+  public final class InputRecorder {
+    let descriptor: Int32
+    public init(path: URL) throws {
+      descriptor = open(path.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+      guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path.path]) }
+    }
+    deinit { close(descriptor) }
+    func record(_ input: [UInt8]) {
+      let written = input.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+      _ = ftruncate(descriptor, off_t(max(written, 0)))
+    }
+  }
+
+  public let target: Target
   let scratch: URL
   /// Where each input is written before it runs (a longer campaign keeps the one that crashed).
-  let saveInputsTo: URL?
+  let recorder: InputRecorder?
+  let checkSession = Session(registry: CoreBuiltins.makeRegistry(), host: DiscardingHost(), environment: [:])
 
-  init(target: Target, saveInputsTo: URL? = nil) throws {
+  public init(target: Target, saveInputsTo: URL? = nil) throws {
     self.target = target
-    self.saveInputsTo = saveInputsTo
+    recorder = try saveInputsTo.map(InputRecorder.init)
     scratch = FileManager.default.temporaryDirectory.appendingPathComponent("runbook-fuzz-\(getpid())-\(target.rawValue)")
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
   }
 
   /// Runs one input through the target; anything but a crash or hang is fine.
-  func run(_ input: [UInt8]) throws {
-    if let saveInputsTo { try Data(input).write(to: saveInputsTo) }
+  public func run(_ input: [UInt8]) {
+    recorder?.record(input)
     switch target {
     case .check:
+      // The text is handed over in memory; imports it names resolve next to the scratch file.
+      // One session, reset before each input: checking runs nothing, and a
+      // fresh session's 65,536 global slots cost more than checking a file.
       let path = scratch.appendingPathComponent("input.runbook")
-      try Data(input).write(to: path)
-      let session = Session(registry: CoreBuiltins.makeRegistry(), host: DiscardingHost(), environment: [:])
-      let (_, diagnostics) = session.compile(path: path.path)
+      checkSession.reset()
+      let (_, diagnostics) = checkSession.compile(path: path.path, text: String(decoding: input, as: UTF8.self))
       for d in Diagnostic.bounded(diagnostics) { _ = d.render() }
     case .interpreter:
       let world = World.demoTenant()
@@ -163,20 +196,29 @@ struct FuzzHarness {
       let entries = input.split(separator: UInt8(ascii: "\n")).compactMap { WireJSON.parse($0) }
       let history = JournalHistory(entries: entries)
       _ = history.createdIDs
+      _ = try? history.resumeParams(given: ["given": "x"])
     }
   }
 
-  /// Runs `count` mutated inputs (or until `deadline`); returns how many ran.
-  func campaign(seed: UInt64, count: Int, deadline: Date? = nil) throws -> Int {
+  public struct NoSeeds: Error, CustomStringConvertible {
+    public let target: Target
+    public var description: String { "no seed inputs for the \(target.rawValue) target under \(FuzzHarness.root.path)" }
+  }
+
+  /// Runs the seeds, then mutated inputs until `count` in all (or until
+  /// `deadline`); `progress` hears the running total before each mutated
+  /// input. Returns how many ran.
+  public func campaign(seed: UInt64, count: Int, deadline: Date? = nil, progress: ((Int) -> Void)? = nil) throws -> Int {
     let seeds = Self.seeds(for: target)
-    precondition(!seeds.isEmpty, "no seeds for \(target)")
+    guard !seeds.isEmpty else { throw NoSeeds(target: target) }
     var g = Generator(state: seed)
-    for s in seeds { try run(s) }
+    for s in seeds { run(s) }
     var ran = seeds.count
     while ran < count {
-      if let deadline, ran % 64 == 0, Date() >= deadline { break }
+      progress?(ran)
+      if let deadline, ran % 256 == 0, Date() >= deadline { break }
       let base = seeds[g.below(seeds.count)], other = seeds[g.below(seeds.count)]
-      try run(Self.mutate(base, other: other, &g))
+      run(Self.mutate(base, other: other, &g))
       ran += 1
     }
     return ran
