@@ -87,6 +87,8 @@ public final class Interpreter: @unchecked Sendable {
   /// Why the environment's limit setting was refused, reported by `Session.compile`.
   public let limitsProblem: String?
   public internal(set) var currentStep: String?
+  /// Character counts and positions of long strings, for `len` and `s[i]`.
+  public let characterIndex = CharacterIndex()
   private let cancelled = Atomic<Bool>(false)
 
   /// The value stack: each call's frame is a window into it.
