@@ -38,10 +38,13 @@ final class GlobalScope {
   var bindings: [String: Binding] = [:]
   var nextSlot = 0
   let capacity: Int
-  init(capacity: Int) { self.capacity = capacity }
+  /// Makes a slot ready for use (the interpreter initializes its storage).
+  let prepare: (Int) -> Void
+  init(capacity: Int, prepare: @escaping (Int) -> Void) { self.capacity = capacity; self.prepare = prepare }
 
   func allocate() -> Int? {
     guard nextSlot < capacity else { return nil }
+    prepare(nextSlot)
     defer { nextSlot += 1 }
     return nextSlot
   }
