@@ -8,17 +8,10 @@ import Testing
 /// a long string.
 @Suite("Complexity")
 struct ComplexityTests {
-  final class Output: InterpreterHost {
-    var text = ""
-    func write(_ t: String) { text += t }
-    func stepStarted(_ name: String, range: SourceRange?) {}
-    func stepFinished(_ name: String, error: RuntimeError?) {}
-  }
-
   /// A session with `buffer_address(list)`: the address of the list's
   /// element buffer (it changes exactly when the elements are copied: a copy
   /// is made while the old buffer is still alive).
-  func session() -> (Session, Output) {
+  func session() -> (Session, SessionTests.Silent) {
     let registry = CoreBuiltins.makeRegistry()
     registry.register(
       Builtin("buffer_address", [.init("list", .list)], returns: .int, category: "test", doc: "The list's buffer address.") { args, _ in
@@ -30,7 +23,7 @@ struct ComplexityTests {
         guard case .string(var text) = args["text"] else { return .null }
         return .int(text.withUTF8 { Int(bitPattern: $0.baseAddress) })
       })
-    let host = Output()
+    let host = SessionTests.Silent()
     return (Session(registry: registry, host: host, environment: [:]), host)
   }
 
