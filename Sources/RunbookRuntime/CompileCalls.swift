@@ -162,6 +162,18 @@ extension Compiler {
       error(e.message, argumentRange(e, arguments, range))
       return { _ in .null }
     } catch { return { _ in .null } }
+    checkArgumentTypes(builtin, arguments: arguments, binding: binding)
+    let interp = self.interp
+    return { f in
+      var values: [Value] = []
+      values.reserveCapacity(argCodes.count)
+      for c in argCodes { values.append(try c.run(f)) }
+      return try interp.runBuiltin(builtin, binding: binding, values: values, range: range)
+    }
+  }
+
+  /// Reports arguments whose static type the built-in's parameter refuses.
+  private func checkArgumentTypes(_ builtin: Builtin, arguments: [Argument], binding: ArgumentBinding) {
     for (p, source) in binding.sources.enumerated() {
       guard case .argument(let a) = source else { continue }
       let param = builtin.parameters[p]
@@ -169,13 +181,6 @@ extension Compiler {
         error("argument `\(param.name)` of `\(builtin.name)` must be \(param.type.article) \(param.type.rawValue), not \(t.rawValue)",
               arguments[a].value.range)
       }
-    }
-    let interp = self.interp
-    return { f in
-      var values: [Value] = []
-      values.reserveCapacity(argCodes.count)
-      for c in argCodes { values.append(try c.run(f)) }
-      return try interp.runBuiltin(builtin, binding: binding, values: values, range: range)
     }
   }
 
@@ -191,6 +196,9 @@ extension Compiler {
       return { _ in .normal }
     }
     guard checkAssignable(rootName, resolved, wholeVariable: isName(target)) else { return { _ in .normal } }
+    if op == .assign, isName(target), let appending = compileSelfAppend(rootName.name, resolved.resolution, value: value, range: range) {
+      return appending
+    }
     let c = compileExpr(value)
     let binaryOp: BinaryOp? = {
       switch op {
@@ -244,6 +252,89 @@ extension Compiler {
   }
 
   private func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
+  private func isName(_ e: Expr, _ name: String) -> Bool { if case .name(let n) = e.kind { return n == name }; return false }
+
+  /// `x = append(x, v)`, `x = x + [a, b]` (or `x + list`) and `x = x + "text"`:
+  /// when the list or string in `x` is held by nothing else once the
+  /// right-hand side is evaluated, the new elements go into its buffer,
+  /// amortised O(1) per element, instead of into a copy (O(n), so a loop of
+  /// appends was quadratic). The result is the same: `x` is read before the
+  /// other operand is evaluated, and if `x` then holds another value, or its
+  /// list is shared, the general operation runs on the value read. Nil for
+  /// any other assignment.
+  private func compileSelfAppend(_ name: String, _ resolution: Resolution, value: Expr, range: SourceRange) -> StmtCode? {
+    let storage = withStorage(resolution)
+    let limits = interp.limits
+    switch value.kind {
+    case .call(let callee, let arguments):
+      guard case .name(let function) = callee.kind, function == "append", arguments.count == 2,
+        let resolved = resolve(function, range: callee.range, preferCallable: true),
+        case .builtin(let builtin) = resolved.resolution, builtin.name == "append",
+        let binding = try? ArgumentBinding.bind(
+          parameters: builtin.bindingParameters, labels: arguments.map { $0.label?.name }, functionName: builtin.name),
+        case .argument(let listArgument) = binding.sources[0], isName(arguments[listArgument].value, name)
+      else { return nil }
+      checkArgumentTypes(builtin, arguments: arguments, binding: binding)
+      let first = compileExpr(arguments[0].value), second = compileExpr(arguments[1].value)
+      let interp = self.interp
+      let callRange = value.range
+      return { f in
+        // In argument order, as a call evaluates them.
+        var values = [try first(f), try second(f)]
+        try storage(f) { slot in
+          if Compiler.holdsSameList(slot, values[listArgument]) {
+            values[listArgument] = .null
+            try Compiler.appendInPlace(&slot, [values[1 - listArgument]], limits: limits, callRange)
+          } else {
+            slot = try interp.runBuiltin(builtin, binding: binding, values: values, range: callRange)
+          }
+        }
+        return .normal
+      }
+    case .binary(.add, let lhs, let rhs):
+      let appendable: Bool = {
+        if case .list = rhs.kind { return true }
+        return staticType(rhs) == .list || staticType(rhs) == .string
+      }()
+      guard isName(lhs, name), appendable else { return nil }
+      checkOperandTypes(.add, lhs, rhs, range: value.range)
+      let left = compileExpr(lhs), right = compileExpr(rhs)
+      let addRange = value.range
+      return { f in
+        var old = try left(f)
+        let added = try right(f)
+        try storage(f) { slot in
+          if Compiler.holdsSameList(slot, old), case .list(let more) = added {
+            old = .null
+            try Compiler.appendInPlace(&slot, more.items, limits: limits, addRange)
+          } else if case .string(let tail) = added, Compiler.holdsEqualString(slot, old) {
+            old = .null
+            try Compiler.appendInPlace(&slot, string: tail, limits: limits, addRange)
+          } else {
+            slot = try Operators.add(old, added, addRange, limits: limits)
+          }
+        }
+        return .normal
+      }
+    default:
+      return nil
+    }
+  }
+
+  /// Whether `a` and `b` are the same list box. A function of its own, so
+  /// that no binding of the boxes outlives the test (it would make the box
+  /// look shared).
+  static func holdsSameList(_ a: Value, _ b: Value) -> Bool {
+    if case .list(let x) = a, case .list(let y) = b { return x === y }
+    return false
+  }
+
+  /// Whether `a` and `b` are equal strings (O(1) when they share storage,
+  /// as a variable and the value just read from it do).
+  static func holdsEqualString(_ a: Value, _ b: Value) -> Bool {
+    if case .string(let x) = a, case .string(let y) = b { return x == y }
+    return false
+  }
 
   /// The variable at the root of `x`, `x[i]`, `x.f[j]`...
   private func assignmentRoot(_ e: Expr) -> Identifier? {
@@ -286,6 +377,7 @@ extension Compiler {
           if !o { slot = .int(s); return }
         }
         if case .list = slot, case .list(let add) = v { try Compiler.appendInPlace(&slot, add.items, limits: limits, range); return }
+        if case .string = slot, case .string(let tail) = v { try Compiler.appendInPlace(&slot, string: tail, limits: limits, range); return }
         slot = try Operators.add(slot, v, range, limits: limits)
       }
     default:
@@ -301,6 +393,15 @@ extension Compiler {
     if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
     box.items.append(contentsOf: items)
     slot = .list(box)
+  }
+
+  /// Appends to the string in `slot`, in its own buffer when nothing else holds it.
+  static func appendInPlace(_ slot: inout Value, string tail: String, limits: ResourceLimits, _ range: SourceRange) throws {
+    guard case .string(var text) = slot else { return }
+    try limits.checkSum(text.utf8.count, tail.utf8.count, isString: true, range)
+    slot = .null
+    text += tail
+    slot = .string(text)
   }
 
   typealias Update = (Frame, (inout Value) throws -> Void) throws -> Void

@@ -260,11 +260,12 @@ extension Compiler {
 
     case .index(let base, let index):
       let b = compileExpr(base), i = compileExpr(index)
+      let characters = interp.characterIndex
       return { f in
         let container = try b(f)
         let idx = try i(f)
         if case .list(let l) = container, case .int(let n) = idx, n >= 0, n < l.items.count { return l.items[n] }
-        return try Operators.index(container, idx, range: range)
+        return try Operators.index(container, idx, characters: characters, range: range)
       }
 
     case .function(let decl):

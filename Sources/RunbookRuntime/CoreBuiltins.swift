@@ -42,11 +42,11 @@ public enum CoreBuiltins {
 
   static let collections: [Builtin] = [
     Builtin("len", [.init("value", .any)], returns: .int, category: "core",
-            doc: "Number of elements of a list, map or range, or characters of a string.") { args, _ in
+            doc: "Number of elements of a list, map or range, or characters of a string.") { args, ctx in
       switch args["value"] {
       case .list(let l): return .int(l.items.count)
       case .map(let m): return .int(m.count)
-      case .string(let s): return .int(s.count)
+      case .string(let s): return .int(ctx.interpreter.characterIndex.count(of: s))
       case .range(let r):
         guard let n = r.count else {
           throw RuntimeError("the range has \(r.unsignedCount) elements, more than the largest int", code: "overflow")

@@ -234,7 +234,7 @@ enum Operators {
     return resolved
   }
 
-  static func index(_ base: Value, _ index: Value, range: SourceRange?) throws -> Value {
+  static func index(_ base: Value, _ index: Value, characters: CharacterIndex, range: SourceRange?) throws -> Value {
     switch base {
     case .list(let l): return l.items[try listIndex(index, count: l.items.count, range)]
     case .map(let m):
@@ -244,8 +244,7 @@ enum Operators {
       }
       return v
     case .string(let s):
-      let chars = Array(s)
-      return .string(String(chars[try listIndex(index, count: chars.count, range)]))
+      return .string(characters.character(of: s, at: try listIndex(index, count: characters.count(of: s), range)))
     case .range(let r):
       guard case .int(let i) = index else { return .int(r.element(try listIndex(index, count: 0, range))) }
       guard let position = r.position(ofIndex: i) else {

@@ -38,12 +38,9 @@ final class GlobalScope {
   var bindings: [String: Binding] = [:]
   var nextSlot = 0
   let capacity: Int
-  /// Readies a slot in the interpreter before code is compiled to use it.
+  /// Makes a slot ready for use (the interpreter initializes its storage).
   let prepare: (Int) -> Void
-  init(capacity: Int, prepare: @escaping (Int) -> Void) {
-    self.capacity = capacity
-    self.prepare = prepare
-  }
+  init(capacity: Int, prepare: @escaping (Int) -> Void) { self.capacity = capacity; self.prepare = prepare }
 
   func allocate() -> Int? {
     guard nextSlot < capacity else { return nil }

@@ -89,7 +89,7 @@ public final class Session {
 
   public init(registry: BuiltinRegistry, host: InterpreterHost, environment: [String: String] = ProcessInfo.processInfo.environment) {
     interpreter = Interpreter(host: host, registry: registry, environment: environment)
-    globals = GlobalScope(capacity: interpreter.globalCapacity) { [interpreter] in interpreter.prepareGlobalSlot($0) }
+    globals = GlobalScope(capacity: interpreter.globalCapacity) { [interpreter] in interpreter.prepareGlobal($0) }
   }
 
   public var outputs: [(name: String, value: Value)] { io.outputs }
@@ -373,7 +373,7 @@ public final class Session {
   public func reset() {
     globals.bindings = [:]
     globals.nextSlot = 0
-    for i in 0..<interpreter.globalsInitialized { interpreter.globals[i] = .null; interpreter.globalCells[i] = nil }
+    for i in 0..<interpreter.preparedGlobals { interpreter.globals[i] = .null; interpreter.globalCells[i] = nil }
     io.outputs = []
     io.paramValues = [:]
     loadedFiles = []

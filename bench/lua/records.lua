@@ -1,7 +1,7 @@
 local cycle = {"rwx", "r-x", "--x"}
 local records = {}
 for i = 0, 299999 do
-  records[#records + 1] = {name = "entry", perms = cycle[i % 3 + 1], id = i}
+  records[#records + 1] = {name = "entry-" .. i, perms = cycle[i % 3 + 1], id = i}
 end
 local count = 0
 for _, r in ipairs(records) do

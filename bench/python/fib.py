@@ -3,4 +3,9 @@ def fib(n):
         return n
     return fib(n - 1) + fib(n - 2)
 
-print(fib(27))
+
+def main():
+    print(fib(27))
+
+
+main()

@@ -1,5 +1,9 @@
-parts = []
-for i in range(200000):
-    parts += [f"item-{i}"]
-text = ",".join(parts)
-print(len(text))
+def main():
+    parts = []
+    for i in range(200000):
+        parts.append(f"item-{i}")
+    text = ",".join(parts)
+    print(len(text))
+
+
+main()

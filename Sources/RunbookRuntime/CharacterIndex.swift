@@ -1,0 +1,95 @@
+/// Character counts and positions of the long strings a program measures and
+/// indexes, so that `len(s)` and `s[i]` in a loop over `s` cost O(1) per call
+/// after one O(n) scan, not O(n) each (a Swift `String` counts its
+/// characters, grapheme clusters, by walking them).
+///
+/// One index per interpreter; it remembers the few strings scanned most
+/// recently. An entry is found by the address of the string's UTF-8 storage
+/// and its length: the entry holds the string, so that storage stays alive
+/// and cannot be reused by another string, and a string's storage cannot
+/// grow in place while the entry shares it, so any string with the same
+/// storage and length has the same text. The cost: the last 4 long strings
+/// measured stay in memory until 4 others replace them.
+public final class CharacterIndex {
+  /// Strings up to this many UTF-8 bytes are measured directly: a scan costs
+  /// less than a look-up.
+  static let directLimit = 64
+  /// How many strings are remembered.
+  static let capacity = 4
+  /// Every `stride`-th character's position is kept for non-ASCII text.
+  static let stride = 64
+
+  private struct Entry {
+    let text: String
+    let storage: UnsafeRawPointer
+    let utf8Count: Int
+    let count: Int
+    /// One byte per character (ASCII without `\r\n`, which is one character).
+    let isSingleByte: Bool
+    /// The position of character `k * stride`, for `k` from 0 (non-ASCII text only).
+    let marks: [String.Index]
+  }
+
+  /// Most recently used first.
+  private var entries: [Entry] = []
+  /// How many long strings have been scanned: the work `len` and indexing
+  /// do beyond O(1) (tests assert a loop over a string scans it once).
+  public private(set) var scans = 0
+
+  public init() {}
+
+  /// The number of characters of `s`.
+  public func count(of s: String) -> Int {
+    if s.utf8.count <= Self.directLimit { return s.count }
+    return entry(for: s)?.count ?? s.count
+  }
+
+  /// The character at position `i` (0-based, `0 <= i < count`) as a string.
+  public func character(of s: String, at i: Int) -> String {
+    if s.utf8.count > Self.directLimit, let e = entry(for: s) {
+      if e.isSingleByte {
+        return String(Character(Unicode.Scalar(s.utf8[s.utf8.index(s.utf8.startIndex, offsetBy: i)])))
+      }
+      let start = e.marks[i / Self.stride]
+      return String(s[s.index(start, offsetBy: i % Self.stride)])
+    }
+    return String(s[s.index(s.startIndex, offsetBy: i)])
+  }
+
+  private func entry(for s: String) -> Entry? {
+    guard let storage = s.utf8.withContiguousStorageIfAvailable({ UnsafeRawPointer($0.baseAddress) }) ?? nil else {
+      return nil
+    }
+    let utf8Count = s.utf8.count
+    if let k = entries.firstIndex(where: { $0.storage == storage && $0.utf8Count == utf8Count }) {
+      if k > 0 { entries.insert(entries.remove(at: k), at: 0) }
+      return entries[0]
+    }
+    let made = scan(s, storage: storage)
+    entries.insert(made, at: 0)
+    if entries.count > Self.capacity { entries.removeLast() }
+    return made
+  }
+
+  private func scan(_ s: String, storage: UnsafeRawPointer) -> Entry {
+    scans += 1
+    var singleByte = true
+    var previous: UInt8 = 0
+    for b in s.utf8 {
+      if b >= 0x80 || (previous == 0x0D && b == 0x0A) { singleByte = false; break }
+      previous = b
+    }
+    if singleByte {
+      return Entry(text: s, storage: storage, utf8Count: s.utf8.count, count: s.utf8.count, isSingleByte: true, marks: [])
+    }
+    var marks: [String.Index] = []
+    var count = 0
+    var i = s.startIndex
+    while i < s.endIndex {
+      if count % Self.stride == 0 { marks.append(i) }
+      count += 1
+      i = s.index(after: i)
+    }
+    return Entry(text: s, storage: storage, utf8Count: s.utf8.count, count: count, isSingleByte: false, marks: marks)
+  }
+}
