@@ -25,7 +25,9 @@ public final class Journal: Sendable {
   private let sequence = NIOLockedBox(0)
   /// One entry at a time: lines of parallel writes, and the entry a second
   /// Ctrl-C adds before the process ends, never interleave.
-  private let writing = NIOLockedBox(())
+  /// After the last entry (`appendLast`) nothing more is written: the
+  /// process is ending while other threads may still be answering changes.
+  private let writing = NIOLockedBox(false)
 
   public init(path: String, redactor: Redactor) throws(JournalError) {
     self.path = path
@@ -46,13 +48,22 @@ public final class Journal: Sendable {
   deinit { close(fd) }
 
   /// Appends one entry (with `time`) and waits for it to reach the disk.
-  public func append(_ type: String, _ fields: [String: WireJSON] = [:]) {
+  public func append(_ type: String, _ fields: [String: WireJSON] = [:]) { record(type, fields, last: false) }
+
+  /// Appends the journal's last entry: later appends are dropped, so the
+  /// journal ends with it even when the process exits with changes in
+  /// flight (they stay begun-but-unanswered: a resume settles them).
+  public func appendLast(_ type: String, _ fields: [String: WireJSON] = [:]) { record(type, fields, last: true) }
+
+  private func record(_ type: String, _ fields: [String: WireJSON], last: Bool) {
     var o = fields.mapValues(redact)
     o["type"] = .string(type)
     o["time"] = .string(iso8601(Int(Date().timeIntervalSince1970 * 1000)))
     let line = WireJSON.object(o).text + "\n"
     let bytes = Array(line.utf8)
-    writing.withLock { _ in
+    writing.withLock { sealed in
+      guard !sealed else { return }
+      sealed = last
       var written = 0
       while written < bytes.count {
         let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }

@@ -29,6 +29,13 @@ public protocol WriteGate: AnyObject, Sendable {
   func willWrite(_ write: ServiceWrite) throws(ServiceError)
   /// The change was made; `createdID` is the id of an object it created.
   func didWrite(_ write: ServiceWrite, createdID: String?)
+  /// Whether changes may pass it from several threads at once (a recursive
+  /// ACL update keeps several requests in flight only then).
+  var allowsConcurrentWrites: Bool { get }
+}
+
+extension WriteGate {
+  public var allowsConcurrentWrites: Bool { false }
 }
 
 /// Wraps services so every change passes a gate: a plan records the changes
@@ -114,6 +121,10 @@ public final class GatedServices: DirectoryService, RoleAssignmentService, DataL
   }
 
   // MARK: Data lake
+
+  /// Concurrent only when the gate takes changes from several threads (an
+  /// apply's guard does; a plan's recorder keeps its order).
+  public var maxConcurrentRequests: Int { gate.allowsConcurrentWrites ? inner.dataLake.maxConcurrentRequests : 1 }
 
   public func storageAccount(subscriptionID: String, resourceGroup: String, name: String) throws(ServiceError) -> StorageAccount {
     try inner.dataLake.storageAccount(subscriptionID: subscriptionID, resourceGroup: resourceGroup, name: name)
@@ -260,6 +271,12 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
   /// Planned indexes already applied by an earlier, interrupted apply.
   let done: Set<Int>
   private(set) var next = 0
+  /// Planned indexes after `next` already matched: concurrent ACL writes of
+  /// one recursive update arrive in any order.
+  private var usedAhead: Set<Int> = []
+  /// Every method runs under this lock: ACL writes come from several threads.
+  private let lock = NSLock()
+  public var allowsConcurrentWrites: Bool { true }
   /// Ids the plan simulated → the ids the apply created.
   public private(set) var idMap: [String: String]
   public private(set) var divergence: PlanDivergence?
@@ -274,7 +291,27 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
     skipDone()
   }
 
-  private func skipDone() { while next < planned.count && done.contains(next) { next += 1 } }
+  private func skipDone() {
+    while next < planned.count && (done.contains(next) || usedAhead.contains(next)) {
+      usedAhead.remove(next)
+      next += 1
+    }
+  }
+
+  /// ACL changes: the ones a recursive update may send concurrently.
+  static let orderFreeOps: Set<String> = ["setAccessControl", "setAccessControlRecursive"]
+
+  /// A later planned change in the run of ACL changes starting at `next`
+  /// that `write` is (out of order, as concurrent requests go).
+  private func matchAhead(_ write: ServiceWrite) -> Int? {
+    guard Self.orderFreeOps.contains(write.op) else { return nil }
+    var j = next
+    while j < planned.count && Self.orderFreeOps.contains(planned[j].write.op) {
+      if !done.contains(j) && !usedAhead.contains(j) && matches(j, write) { return j }
+      j += 1
+    }
+    return nil
+  }
 
   /// The planned write with simulated ids replaced by the real ones.
   func resolved(_ w: ServiceWrite) -> String {
@@ -311,14 +348,21 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
     return true
   }
 
-  /// The planned index of the change in flight (nil: it repeats one an interrupted apply made).
-  private var inFlight: Int?
+  /// The planned indexes of the changes in flight, by their text (several
+  /// ACL changes may be in flight at once).
+  private var inFlight: [String: [Int]] = [:]
 
   /// A change that matches the next planned one is that planned change, made
   /// as planned even when the service then answers that it was already so
   /// (a built-in may take `RoleAssignmentExists` as done).
   public func willWrite(_ write: ServiceWrite) throws(ServiceError) {
-    inFlight = nil
+    lock.lock()
+    defer { lock.unlock() }
+    if divergence == nil, !(next < planned.count && matches(next, write)), let j = matchAhead(write) {
+      usedAhead.insert(j)
+      inFlight[write.op + write.argsText, default: []].append(j)
+      return
+    }
     if divergence == nil, !(next < planned.count && matches(next, write)) {
       if resuming {
         // A built-in may send again what the interrupted apply made (a
@@ -333,13 +377,18 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
       }
     }
     if let divergence { throw PlanGuard.error(divergence) }
-    inFlight = next
+    inFlight[write.op + write.argsText, default: []].append(next)
     next += 1
     skipDone()
   }
 
   public func didWrite(_ write: ServiceWrite, createdID: String?) {
-    guard let index = inFlight else { return }
+    lock.lock()
+    defer { lock.unlock() }
+    let key = write.op + write.argsText
+    guard var waiting = inFlight[key], !waiting.isEmpty else { return }
+    let index = waiting.removeFirst()
+    inFlight[key] = waiting.isEmpty ? nil : waiting
     if let simulated = planned[index].createdID, let createdID, simulated.lowercased() != createdID.lowercased() {
       idMap[simulated.lowercased()] = createdID.lowercased()
     }
@@ -348,6 +397,8 @@ public final class PlanGuard: WriteGate, @unchecked Sendable {
 
   /// The plan's changes that were never asked for (checked when the run ends).
   public func checkComplete() -> PlanDivergence? {
+    lock.lock()
+    defer { lock.unlock() }
     if let divergence { return divergence }
     if next < planned.count && !resuming {
       let d = PlanDivergence(planned: planned[next].write, actual: nil, index: next)

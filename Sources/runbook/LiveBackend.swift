@@ -290,7 +290,7 @@ struct Apply {
         running.cancel()
       },
       second: {
-        journal.append("end", ["status": .string("failed"),
+        journal.appendLast("end", ["status": .string("failed"),
                                "error": ["code": .string("interrupted"), "message": .string("stopped at once by a second Ctrl-C")]])
         Console.err("\nstopped at once; the journal \(path) records what was done.\nThe run stopped; continue it with: \(resumeCommand)\n")
       })
