@@ -65,6 +65,19 @@ struct WatchAndInterruptTests {
             "the resumed run ends in the dry run's predicted state, with no duplicates", sourceLocation: sourceLocation)
   }
 
+  /// An interrupted run: exit 130, the resume command printed, the journal
+  /// whole, and the resume ends in the predicted state.
+  static func expectStoppedThenResumable(_ run: PTYProcess, journal: String, server: EmulatorServer, timeScale: Double,
+                                         predicted: String, in dir: URL,
+                                         sourceLocation: SourceLocation = #_sourceLocation) throws {
+    #expect(try run.waitForExit(timeout: 30) == .exited(130), "\(run.transcript)", sourceLocation: sourceLocation)
+    #expect(run.outputContains("continue it with: runbook run --live --resume \(journal)"), "\(run.transcript)",
+            sourceLocation: sourceLocation)
+    _ = try expectWholeJournal(journal, sourceLocation: sourceLocation)
+    try resumeEndsAsPredicted(journal: journal, server: server, timeScale: timeScale, predicted: predicted, in: dir,
+                              sourceLocation: sourceLocation)
+  }
+
   @Test("streams step lines and a wait_for_role progress line; one Ctrl-C stops with 130; --resume re-reads --params FILE")
   func ctrlCOnceDuringRoleWait() throws {
     let dir = try Support.temporaryDirectory()
@@ -117,10 +130,7 @@ struct WatchAndInterruptTests {
     usleep(100_000)
     try run.send("\u{3}")
     try run.expect("stopped at once", timeout: 10)
-    #expect(try run.waitForExit(timeout: 20) == .exited(130), "\(run.transcript)")
-    #expect(run.outputContains("continue it with: runbook run --live --resume \(journal)"), "\(run.transcript)")
-    _ = try Self.expectWholeJournal(journal)
-    try Self.resumeEndsAsPredicted(journal: journal, server: server, timeScale: 2, predicted: predicted, in: dir)
+    try Self.expectStoppedThenResumable(run, journal: journal, server: server, timeScale: 2, predicted: predicted, in: dir)
   }
 
   /// The fresh tenant with its tenant settings and storage account changed by `change`.
@@ -179,10 +189,7 @@ struct WatchAndInterruptTests {
       try run.send("\u{3}")
       try run.expect("stopped at once", timeout: 10)
     }
-    #expect(try run.waitForExit(timeout: 30) == .exited(130), "\(run.transcript)")
-    #expect(run.outputContains("continue it with: runbook run --live --resume \(journal)"), "\(run.transcript)")
-    _ = try Self.expectWholeJournal(journal)
-    try Self.resumeEndsAsPredicted(journal: journal, server: server, timeScale: 1000, predicted: predicted, in: dir)
+    try Self.expectStoppedThenResumable(run, journal: journal, server: server, timeScale: 1000, predicted: predicted, in: dir)
   }
 
   @Test("--format json streams events as they happen, each with a time, from a start with the schema to a summary")
