@@ -190,6 +190,8 @@ struct RecursiveACLUpdate: Sendable {
 
   /// What the progress line shows, summed over the branches in flight.
   struct ProgressCounters: Sendable {
+    /// The path the update started at.
+    var root = ""
     var checked = 0, writes = 0, failures = 0
     /// When progress was last told (monotonic nanoseconds).
     var toldAt: UInt64 = 0
@@ -206,13 +208,9 @@ struct RecursiveACLUpdate: Sendable {
     }
     guard let c = due else { return }
     monitor.progress(
-      "\(filesystem)/\(rootPath): \(c.checked) item\(c.checked == 1 ? "" : "s") checked, \(c.writes) write\(c.writes == 1 ? "" : "s") (single or batch), \(c.failures) failure\(c.failures == 1 ? "" : "s")",
+      "\(filesystem)/\(c.root): \(c.checked) item\(c.checked == 1 ? "" : "s") checked, \(c.writes) write\(c.writes == 1 ? "" : "s") (single or batch), \(c.failures) failure\(c.failures == 1 ? "" : "s")",
       [("checked", c.checked), ("writes", c.writes), ("failures", c.failures)])
   }
-
-  /// The path the update started at (for progress lines).
-  private var rootPath: String { rootBox.withLock { $0 } }
-  private let rootBox = LockedBox("")
 
   /// True (and remembered) when the run asked to stop: no new write starts.
   func stopping() -> Bool {
@@ -281,7 +279,7 @@ struct RecursiveACLUpdate: Sendable {
 
   /// Runs the update on `path` and everything under it.
   func run(path: String) throws -> RecursiveACLTally {
-    rootBox.withLock { $0 = path }
+    counters.withLock { $0.root = path }
     let tally = try runUnlessStopped(path: path)
     tell(now: true)
     if stoppedEarly.withLock({ $0 }) {

@@ -301,13 +301,13 @@ struct Apply {
       outcome.error = RuntimeError(PlanGuard.error(divergence).message, code: "plan_diverged")
     }
     let exit: ExitStatus = outcome.error.map { $0.code == "interrupted" ? .interrupted : .runbookFailed } ?? .success
-    output.finish(summary: recorder.summary, outcome: outcome, applied: true, exit: exit)
     let skipped = journaled.report.skipped
     if !skipped.isEmpty {
       output.say("\nResumed: \(skipped.count) change(s) the journal showed done were verified, not repeated:\n")
       for s in skipped { output.say("  = \(s)\n") }
       output.event("resumed", [("verified", .array(skipped.map { JSON.string(redactor.redact($0)) }))])
     }
+    output.finish(summary: recorder.summary, outcome: outcome, applied: true, exit: exit)
     var end: [String: WireJSON] = ["status": .string(outcome.error == nil ? "succeeded" : "failed")]
     if let e = outcome.error { end["error"] = ["code": .string(e.code), "message": .string(e.message)] }
     journal.append("end", end)

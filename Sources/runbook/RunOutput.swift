@@ -100,12 +100,8 @@ final class RunOutput: @unchecked Sendable {
       ])
       return
     }
-    var text = "\n" + (applied ? summary.appliedLine : summary.planLine) + "\n" + summary.stepsLine + "\n"
-    if !outputs.isEmpty {
-      text += "\nOutputs:\n"
-      let width = outputs.map(\.0.count).max() ?? 0
-      for (name, value) in outputs { text += "  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(value.repr)\n" }
-    }
+    let text = "\n" + (applied ? summary.appliedLine : summary.planLine) + "\n" + summary.stepsLine + "\n"
+      + outputsText(outputs.map { (name: $0.0, value: $0.1) })
     lock.withLock { writeLocked(text) }
   }
 

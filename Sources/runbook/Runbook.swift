@@ -243,13 +243,14 @@ func readParams(_ flags: [String], _ paramsFile: String?) -> (strings: [String: 
   return (strings, values)
 }
 
-func printOutputs(_ outputs: [(name: String, value: Value)]) {
-  guard !outputs.isEmpty else { return }
-  Console.out("\nOutputs:\n")
+func printOutputs(_ outputs: [(name: String, value: Value)]) { Console.out(outputsText(outputs)) }
+
+/// `Outputs:` and one aligned `name = value` line per output (empty without outputs).
+func outputsText(_ outputs: [(name: String, value: Value)]) -> String {
+  guard !outputs.isEmpty else { return "" }
   let width = outputs.map(\.name.count).max() ?? 0
-  for (name, value) in outputs {
-    Console.out("  \(name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(value.repr)\n")
-  }
+  return "\nOutputs:\n" + outputs.map { "  \($0.name.padding(toLength: width, withPad: " ", startingAt: 0)) = \($0.value.repr)\n" }
+    .joined()
 }
 
 // MARK: - check
