@@ -486,7 +486,10 @@ extension Compiler {
     // The step's value lives in a hidden local of the enclosing code.
     let resultSlot: Resolution
     if fn.isMain {
-      guard let s = globals.allocate() else { return { _ in .null } }
+      guard let s = globals.allocate() else {
+        error("too many names in the main program (more than \(globals.capacity))", range)
+        return { _ in .null }
+      }
       resultSlot = .slot(s)
     } else {
       resultSlot = .slot(fn.nextSlot)

@@ -101,7 +101,11 @@ public final class Interpreter: @unchecked Sendable {
   /// Slots of the main program (top-level and REPL names).
   let globals: UnsafeMutablePointer<Value>
   let globalCells: UnsafeMutablePointer<Cell?>
-  let globalCapacity = 1 << 16
+  /// How many top-level names a session can hold. The areas are reserved,
+  /// not touched: only the slots in use are initialized (and paged in), so a
+  /// cap no runbook meets costs address space, not memory.
+  let globalCapacity: Int
+  public static let defaultGlobalCapacity = 1 << 22
   /// Global slots below this index are initialized. The compiler prepares
   /// each slot as it allocates it (`prepareGlobal`), so a run initializes
   /// (and its exit tears down) the globals it has, not the whole area:
@@ -112,8 +116,13 @@ public final class Interpreter: @unchecked Sendable {
   /// The value of the last `return` (or a function's last expression).
   var returnValue: Value = .null
 
-  public init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
+  public convenience init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
+    self.init(host: host, registry: registry, environment: environment, globalCapacity: Interpreter.defaultGlobalCapacity)
+  }
+
+  init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String], globalCapacity: Int) {
     self.host = host; self.registry = registry; self.environment = environment
+    self.globalCapacity = globalCapacity
     do {
       limits = try ResourceLimits(environment: environment)
       limitsProblem = nil
