@@ -184,13 +184,22 @@ public struct MapKey: Hashable, Sendable {
 
 /// An insertion-ordered map. Small maps (records) are searched linearly; an
 /// index is built once a map grows past `indexThreshold` entries.
+///
+/// The index is an open-addressing table of positions into `keys` (4 bytes
+/// a slot, at most half full, probed linearly from the key's hash mixed by
+/// Fibonacci hashing), not a `Dictionary<MapKey, Int>`: that one held a
+/// second copy of every key and cost 32 bytes a bucket, which made a map of
+/// 200,000 keys take more memory than CPython's (bench/README.md, "maps").
 public final class MapBox: @unchecked Sendable {
   public internal(set) var keys: [MapKey]
   public internal(set) var values: [Value]
-  private var index: [MapKey: Int]?
+  /// Position + 1 of a key in each slot, 0 where empty; empty while the map is small.
+  private var slots: [Int32] = []
+  /// 64 minus log2 of `slots.count`: a mixed hash shifted right by this is a slot.
+  private var slotShift = 64
   private static let indexThreshold = 8
 
-  public init() { keys = []; values = []; index = nil }
+  public init() { keys = []; values = [] }
   public init(keys: [MapKey], values: [Value]) {
     self.keys = keys; self.values = values
     if keys.count > MapBox.indexThreshold { rebuildIndex() }
@@ -209,16 +218,39 @@ public final class MapBox: @unchecked Sendable {
 
   public func copy() -> MapBox { MapBox(keys: keys, values: values) }
 
+  @inline(__always) private func home(_ hash: Int) -> Int {
+    Int(truncatingIfNeeded: (UInt(bitPattern: hash) &* 0x9E37_79B9_7F4A_7C15) >> UInt(slotShift))
+  }
+
   private func rebuildIndex() {
-    var idx = [MapKey: Int](minimumCapacity: keys.count * 2)
-    for (i, k) in keys.enumerated() { idx[k] = i }
-    index = idx
+    var size = 16
+    while size < keys.count * 2 { size <<= 1 }
+    slots = Array(repeating: 0, count: size)
+    slotShift = 64 - size.trailingZeroBitCount
+    for position in keys.indices { place(position) }
+  }
+
+  /// Puts `keys[position]` in the first empty slot from its home.
+  private func place(_ position: Int) {
+    let mask = slots.count - 1
+    var slot = home(keys[position].hash)
+    while slots[slot] != 0 { slot = (slot + 1) & mask }
+    slots[slot] = Int32(truncatingIfNeeded: position + 1)
   }
 
   public func position(of key: MapKey) -> Int? {
-    if let index { return index[key] }
-    for i in 0..<keys.count where keys[i] == key { return i }
-    return nil
+    if slots.isEmpty {
+      for i in 0..<keys.count where keys[i] == key { return i }
+      return nil
+    }
+    let mask = slots.count - 1
+    var slot = home(key.hash)
+    while true {
+      let entry = Int(slots[slot])
+      if entry == 0 { return nil }
+      if keys[entry - 1] == key { return entry - 1 }
+      slot = (slot + 1) & mask
+    }
   }
 
   public subscript(key: MapKey) -> Value? {
@@ -231,7 +263,13 @@ public final class MapBox: @unchecked Sendable {
       guard let newValue else { return }
       keys.append(key)
       values.append(newValue)
-      if index != nil { index![key] = keys.count - 1 } else if keys.count > MapBox.indexThreshold { rebuildIndex() }
+      if slots.isEmpty {
+        if keys.count > MapBox.indexThreshold { rebuildIndex() }
+      } else if keys.count * 2 > slots.count {
+        rebuildIndex()
+      } else {
+        place(keys.count - 1)
+      }
     }
   }
 
@@ -243,7 +281,7 @@ public final class MapBox: @unchecked Sendable {
   private func remove(at i: Int) {
     keys.remove(at: i)
     values.remove(at: i)
-    if index != nil { rebuildIndex() }
+    if !slots.isEmpty { rebuildIndex() }
   }
 }
 
@@ -442,7 +480,11 @@ extension Value {
   /// `displayString` refused past the value limit: a list holding itself
   /// twice, forty levels deep, would otherwise print 2^40 elements.
   public func displayString(limits: ResourceLimits, _ range: SourceRange?) throws -> String {
-    if case .string(let s) = self { return s }
+    switch self {
+    case .string(let s): return s
+    case .int(let i): return String(i)
+    default: break
+    }
     var out = ""
     guard appendRepr(to: &out, maxBytes: limits.maxValueBytes) else {
       throw RuntimeError(
