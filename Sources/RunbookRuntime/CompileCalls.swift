@@ -221,6 +221,18 @@ extension Compiler {
       if case .list(let items) = value.kind, op == .add {
         // `xs += [a, b]` appends in place without building the right-hand list.
         let itemCodes = items.map { ExprBox(compileExpr($0)) }
+        if itemCodes.count == 1 {
+          let item = itemCodes[0].run
+          return { f in
+            let added = try item(f)
+            try storage(f) { slot in
+              if case .list = slot { try Compiler.appendInPlace(&slot, added, limits: limits, range) } else {
+                slot = try Operators.add(slot, .list([added]), range, limits: limits)
+              }
+            }
+            return .normal
+          }
+        }
         return { f in
           var added: [Value] = []
           added.reserveCapacity(itemCodes.count)
@@ -392,6 +404,16 @@ extension Compiler {
     slot = .null
     if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
     box.items.append(contentsOf: items)
+    slot = .list(box)
+  }
+
+  /// Appends one value to the list in `slot` (`xs += [x]`), copying it first only if it is shared.
+  static func appendInPlace(_ slot: inout Value, _ item: Value, limits: ResourceLimits, _ range: SourceRange) throws {
+    guard case .list(var box) = slot else { return }
+    try limits.checkSum(box.items.count, 1, isString: false, range)
+    slot = .null
+    if !isKnownUniquelyReferenced(&box) { box = ListBox(box.items) }
+    box.items.append(item)
     slot = .list(box)
   }
 

@@ -168,16 +168,34 @@ public enum CoreBuiltins {
     Builtin("join", [.init("list", .list), .init("separator", .string, default: .value(.string("")))],
             returns: .string, category: "text", doc: "Joins the elements of a list into text, with `separator` between them.") { args, _ in
       let items = try args.list("list")
-      let sep = try args.string("separator")
-      var out = ""
-      var first = true
-      for item in items {
-        if !first { out += sep }
-        first = false
-        out += try item.displayString(limits: args.limits, nil)
-        try args.limits.checkString(byteCount: out.utf8.count, nil)
+      var sep = try args.string("separator")
+      // The texts are measured first and copied once into a buffer of the
+      // joined size: appending them one by one to a growing string was most
+      // of the time of joining many short ones.
+      var texts: [String] = []
+      texts.reserveCapacity(items.count)
+      var total = 0
+      for (i, item) in items.enumerated() {
+        let text = try item.displayString(limits: args.limits, nil)
+        total += text.utf8.count + (i > 0 ? sep.utf8.count : 0)
+        try args.limits.checkString(byteCount: total, nil)
+        texts.append(text)
       }
-      return .string(out)
+      return .string(String(unsafeUninitializedCapacity: total) { buffer in
+        var at = 0
+        func copy(_ text: inout String) {
+          text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return }
+            (buffer.baseAddress! + at).update(from: base, count: bytes.count)
+            at += bytes.count
+          }
+        }
+        for i in texts.indices {
+          if i > 0 { copy(&sep) }
+          copy(&texts[i])
+        }
+        return at
+      })
     },
     Builtin("upper", [.init("text", .string)], returns: .string, category: "text", doc: "Text in upper case.") { args, _ in
       .string(try args.string("text").uppercased())
