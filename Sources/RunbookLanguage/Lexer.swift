@@ -54,6 +54,26 @@ public struct Lexer {
     diagnostics.append(Diagnostic(.error, message, at: range(start, end), isIncompleteInput: incomplete))
   }
 
+  /// Keywords by length, spelled in bytes.
+  static let keywordsByLength: [[([UInt8], Keyword)]] = {
+    var table = Array(repeating: [([UInt8], Keyword)](), count: 9)
+    for k in Keyword.allCases { table[k.rawValue.utf8.count].append((Array(k.rawValue.utf8), k)) }
+    return table
+  }()
+
+  /// The keyword spelled by `bytes[start..<end]`, if any, compared byte by
+  /// byte: making a String and looking it up (`Keyword(rawValue:)`) was a
+  /// tenth of lexing.
+  static func keyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Keyword? {
+    let length = end - start
+    guard length < keywordsByLength.count else { return nil }
+    search: for (spelling, keyword) in keywordsByLength[length] {
+      for i in 0..<length where spelling[i] != bytes[start + i] { continue search }
+      return keyword
+    }
+    return nil
+  }
+
   static func isIdentStart(_ b: UInt8) -> Bool {
     (b >= 0x61 && b <= 0x7A) || (b >= 0x41 && b <= 0x5A) || b == 0x5F
   }
@@ -108,8 +128,7 @@ public struct Lexer {
       kind = .newline
     } else if Lexer.isIdentStart(b) {
       while let c = current, Lexer.isIdentContinue(c) { pos += 1 }
-      let text = String(decoding: bytes[start..<pos], as: UTF8.self)
-      kind = Keyword(rawValue: text).map { .keyword($0) } ?? .name(text)
+      kind = Lexer.keyword(bytes, start, pos).map { .keyword($0) } ?? .name(String(decoding: bytes[start..<pos], as: UTF8.self))
     } else if Lexer.isDigit(b) {
       kind = lexNumber()
     } else if b == UInt8(ascii: "\"") {

@@ -82,6 +82,26 @@ struct CommandLineTests {
     #expect(r.stderr.contains("1 file checked: 3 errors"))
   }
 
+  /// `check PATH...` without flags and `--version` skip the argument parser
+  /// (start-up); what they print and their exit status are the parser's.
+  @Test func theParserlessCommandsAnswerAsTheParserDoes() throws {
+    let bad = try BinaryRunner.temporaryFile("bad.runbook", "let x = 1\nx = 2\n")
+    let good = try BinaryRunner.temporaryFile("good.runbook", "print(1)\n")
+    for paths in [[bad.path], [good.path], [good.path, bad.path], [good.deletingLastPathComponent().path]] {
+      let direct = try BinaryRunner.run(["check"] + paths)
+      let parsed = try BinaryRunner.run(["check", "--format", "text"] + paths)
+      #expect(direct.status == parsed.status)
+      #expect(direct.stdout == parsed.stdout)
+      #expect(direct.stderr == parsed.stderr)
+    }
+    let version = try BinaryRunner.run(["--version"])
+    #expect(version.status == 0 && version.stdout == "0.1.0\n" && version.stderr.isEmpty)
+    let missing = try BinaryRunner.run(["check"])
+    #expect(missing.status == 2 && missing.stderr.contains("Missing expected argument"))
+    let help = try BinaryRunner.run(["check", "--help"])
+    #expect(help.status == 0 && help.stdout.contains("USAGE: runbook check"))
+  }
+
   @Test func checkOfACleanFileExitsZero() throws {
     let file = try BinaryRunner.temporaryFile("ok.runbook", "let greeting = \"hi\"\nprint(greeting)\n")
     let r = try BinaryRunner.run(["check", file.path])
