@@ -81,6 +81,14 @@ extension Compiler {
 
     // A top-level function captures nothing: call its code directly.
     if let code = knownCode {
+      if registerRecording > 0, defaulted.isEmpty, arguments.count == signature.parameters.count,
+        binding.sources.enumerated().allSatisfy({ p, source in
+          if case .argument(let a) = source { return a == p }
+          return false
+        })
+      {
+        registerHints.calls[.init(range)] = code
+      }
       if plan.count == 1 {
         let arg = plan[0].0.run, slot = plan[0].1
         return { f in try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in slots[slot] = try arg(f) } }
@@ -196,6 +204,7 @@ extension Compiler {
       return { _ in .normal }
     }
     guard checkAssignable(rootName, resolved, wholeVariable: isName(target)) else { return { _ in .normal } }
+    if registerRecording > 0, isName(target) { registerHints.targets[.init(target.range)] = resolved.resolution }
     if op == .assign, isName(target), let appending = compileSelfAppend(rootName.name, resolved.resolution, value: value, range: range) {
       return appending
     }

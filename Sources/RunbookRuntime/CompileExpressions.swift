@@ -193,6 +193,7 @@ extension Compiler {
         reportUndefined(name, range: range)
         return { _ in .null }
       }
+      if registerRecording > 0 { registerHints.names[.init(range)] = r.resolution }
       return loadCode(r.resolution)
 
     case .list(let items):
@@ -394,6 +395,7 @@ extension Compiler {
   func operand(_ e: Expr) -> Operand {
     if case .intLiteral(let i) = e.kind { return .constant(i) }
     if case .name(let n) = e.kind, let r = resolve(n, range: e.range) {
+      if registerRecording > 0 { registerHints.names[.init(e.range)] = r.resolution }
       if case .slot(let s) = r.resolution { return .slot(s) }
       return .code(loadCode(r.resolution))
     }

@@ -46,11 +46,18 @@ extension Compiler {
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
 
     case .whileLoop(let condition, let body):
+      // Inside a function that may become register code as a whole, the loop goes with it.
+      let registerEligible = interp.usesRegisterMachine && registerRecording == 0 && RegisterEligibility.statement(stmt)
+      if registerEligible { registerRecording += 1 }
       checkCondition(condition)
       let c = compileCondition(condition)
       fn.loopDepth += 1
       let b = compileBlock(body)
       fn.loopDepth -= 1
+      if registerEligible {
+        registerRecording -= 1
+        if let unit = registerUnit(stmt) { return unit }
+      }
       let interp = self.interp
       return { f in
         while try c(f) {
@@ -234,13 +241,42 @@ extension Compiler {
     for (i, p) in decl.parameters.enumerated() {
       if let d = p.defaultValue { code.defaults[i] = compileExpr(d) }
     }
+    let registerEligible = interp.usesRegisterMachine && decl.parameters.allSatisfy { $0.defaultValue == nil }
+      && RegisterEligibility.statements(decl.body.statements)
+    if registerEligible { registerRecording += 1 }
     code.body = compileBlock(decl.body, tail: .returnValue)
+    if registerEligible { registerRecording -= 1 }
     popScope()
     code.frameSize = max(state.maxSlots, 1)
     code.celledParameters = state.usesCells ? Array(0..<decl.parameters.count) : []
     code.usesCells = state.usesCells
     code.upvalueSources = state.upvalues.map(\.source)
     fn = saved
+    if registerEligible, !state.usesCells, state.upvalues.isEmpty {
+      var compiler = RegisterCompiler(hints: registerHints, interpreter: interp, firstTemporary: state.maxSlots)
+      if let registers = try? compiler.function(decl.body.statements) {
+        code.registerCode = registers
+        code.frameSize = max(compiler.temporaryEnd, 1)
+        code.body = { f in try registers.run(f) }
+      }
+    }
+    if registerRecording == 0 { registerHints = RegisterHints() }
+  }
+
+  /// A `while` statement as register code running in the current frame, or
+  /// nil where the register machine cannot run it (the closures are used).
+  /// Its temporaries are slots of the frame past those in use.
+  func registerUnit(_ stmt: Stmt) -> StmtCode? {
+    defer { if registerRecording == 0 { registerHints = RegisterHints() } }
+    let first = fn.isMain ? globals.nextSlot : fn.maxSlots
+    var compiler = RegisterCompiler(hints: registerHints, interpreter: interp, firstTemporary: first)
+    guard let registers = try? compiler.unit([stmt]) else { return nil }
+    if fn.isMain {
+      for _ in first..<compiler.temporaryEnd where globals.allocate() == nil { return nil }
+    } else {
+      fn.maxSlots = max(fn.maxSlots, compiler.temporaryEnd)
+    }
+    return { f in try registers.run(f) }
   }
 
   // MARK: - Loops

@@ -31,6 +31,10 @@ final class Compiler {
   var calledRunbooks: [String: CalledRunbook] = [:]
   /// REPL redeclarations of top-level names, installed when their statement is compiled.
   var replacedInREPL: [String: Binding] = [:]
+  /// Resolutions kept for the register compiler while code it may take over is compiled.
+  var registerHints = RegisterHints()
+  /// How many enclosing units being compiled may become register code (hints are kept while above 0).
+  var registerRecording = 0
 
   init(interpreter: Interpreter, globals: GlobalScope, io: ProgramIO, isREPL: Bool, mainUsesCells: Bool) {
     self.interp = interpreter
@@ -185,6 +189,7 @@ final class Compiler {
       guard var b = globals.bindings[name.name], b.range == name.range else { return nil }
       b.isDeclared = true
       globals.bindings[name.name] = b
+      if registerRecording > 0 { registerHints.declarations[.init(name.range)] = .slot(b.slot) }
       return .slot(b.slot)
     }
     let scope = fn.scopes.count - 1
@@ -207,7 +212,9 @@ final class Compiler {
     fn.scopes[scope][name.name] = Binding(
       slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: fn.usesCells, staticType: type)
     fn.scopeOrder[scope].append(name.name)
-    return fn.usesCells ? .cell(slot) : .slot(slot)
+    let resolution: Resolution = fn.usesCells ? .cell(slot) : .slot(slot)
+    if registerRecording > 0 { registerHints.declarations[.init(name.range)] = resolution }
+    return resolution
   }
 
   func pushScope() {

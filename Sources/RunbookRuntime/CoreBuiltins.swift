@@ -182,11 +182,12 @@ public enum CoreBuiltins {
         texts.append(text)
       }
       return .string(String(unsafeUninitializedCapacity: total) { buffer in
+        guard let destination = buffer.baseAddress else { return 0 }
         var at = 0
         func copy(_ text: inout String) {
           text.withUTF8 { bytes in
-            guard let base = bytes.baseAddress else { return }
-            (buffer.baseAddress! + at).update(from: base, count: bytes.count)
+            guard let source = bytes.baseAddress else { return }
+            (destination + at).update(from: source, count: bytes.count)
             at += bytes.count
           }
         }

@@ -60,6 +60,13 @@ public final class CompiledFunction: @unchecked Sendable {
   /// Whether the body keeps locals in cells (it contains a nested function).
   var usesCells = false
   var body: StmtCode = { _ in .normal }
+  /// The body as register-machine code, when it could be compiled so (then
+  /// `body` runs it): calls from register code run it directly.
+  var registerCode: RegisterCode? = nil {
+    didSet { unretainedRegisterCode = registerCode }
+  }
+  /// The same, read without a retain on every call.
+  unowned(unsafe) var unretainedRegisterCode: RegisterCode? = nil
   var upvalueSources: [UpvalueSource] = []
   let range: SourceRange?
 
@@ -115,6 +122,9 @@ public final class Interpreter: @unchecked Sendable {
   public var maxCallDepth = 3_000
   /// The value of the last `return` (or a function's last expression).
   var returnValue: Value = .null
+  /// Whether eligible functions and loops are compiled to register code
+  /// (RegisterVM.swift); off, everything runs as closures (tests compare the two).
+  var usesRegisterMachine = true
 
   public convenience init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
     self.init(host: host, registry: registry, environment: environment, globalCapacity: Interpreter.defaultGlobalCapacity)
@@ -195,11 +205,7 @@ public final class Interpreter: @unchecked Sendable {
     try checkCancelled()
     let base = stackTop
     let size = code.frameSize
-    if base + size > stackCapacity || callDepth >= maxCallDepth {
-      throw RuntimeError(
-        "recursion is too deep (more than \(maxCallDepth) nested calls); check for a function that calls itself without end",
-        code: "recursion_limit", range: range)
-    }
+    if base + size > stackCapacity || callDepth >= maxCallDepth { throw recursionError(range) }
     // Slots above the high-water mark are initialized once; below it they
     // hold nil between calls, so a call only resets what it used.
     if base + size > initializedTop {
@@ -235,6 +241,12 @@ public final class Interpreter: @unchecked Sendable {
       return v
     default: return .null
     }
+  }
+
+  @inline(never) func recursionError(_ range: SourceRange?) -> RuntimeError {
+    RuntimeError(
+      "recursion is too deep (more than \(maxCallDepth) nested calls); check for a function that calls itself without end",
+      code: "recursion_limit", range: range)
   }
 
   /// Runs a built-in on argument values bound to its parameters: the same

@@ -24,7 +24,10 @@ import Testing
     .init(file: "RunbookRuntime/Builtin.swift", fragment: "preconditionFailure(\"built-in", reason: "an implementation reading a parameter it does not declare"),
     .init(file: "RunbookRuntime/Operators.swift", fragment: "preconditionFailure(\"logical operators", reason: "the compiler emits `and`/`or` as short-circuits, never here"),
     // Invariants of the compiler and interpreter, not of input.
-    .init(file: "RunbookRuntime/Value.swift", fragment: "index![key]", reason: "inside `if index != nil`"),
+    .init(file: "RunbookRuntime/RegisterVM.swift", fragment: "preconditionFailure(\"a call without its frame\")",
+          reason: "the register compiler emits each `call` after the `enter` that writes its frame's base"),
+    .init(file: "RunbookRuntime/CompileRegisters.swift", fragment: "preconditionFailure(\"patching an instruction",
+          reason: "the register compiler patches only the jumps it has just emitted"),
     .init(file: "RunbookRuntime/Value.swift", fragment: ".builtin(builtin!)", reason: "a FunctionBox holds exactly one of closure and builtin"),
     .init(file: "RunbookRuntime/Value.swift", fragment: "?? builtin!.name", reason: "a FunctionBox holds exactly one of closure and builtin"),
     .init(file: "RunbookRuntime/CompileCalls.swift", fragment: "compoundCombiner(binaryOp!", reason: "only for compound operators, where binaryOp is set"),
