@@ -82,13 +82,24 @@ final class RegisterCode {
   func run(_ f: Frame) throws -> Flow {
     let interp = self.interp
     let savedTop = interp.stackTop, savedDepth = interp.callDepth
-    let regs = f.slots
     defer {
       // A call whose arguments failed leaves its reserved frame: undo it.
       interp.stackTop = savedTop
       interp.callDepth = savedDepth
-      for r in temporaries { regs[r] = .null }
+      for r in temporaries { f.slots[r] = .null }
     }
+    guard let v = try execute(f) else { return .normal }
+    interp.returnValue = v
+    return .returned
+  }
+
+  /// Runs the code in frame `f`: the value it returns, or nil when it ends
+  /// without `return`. A call reserved but not made (its arguments failed)
+  /// is left for the caller to undo (`run`, `runReserved`).
+  @inline(__always)
+  func execute(_ f: Frame) throws -> Value? {
+    let interp = self.interp
+    let regs = f.slots
     let code = instructions, consts = constants
     let limits = interp.limits
     @inline(__always) func value(_ o: Int32) -> Value { o >= 0 ? regs[Int(o)] : consts[Int(~o)] }
@@ -174,10 +185,9 @@ final class RegisterCode {
           try interp.runReserved($0, base: frameBase, arguments: regs + Int(arguments), count: Int(count))
         }
       case .returnValue(let src):
-        interp.returnValue = value(src)
-        return .returned
+        return value(src)
       case .end:
-        return .normal
+        return nil
       }
       pc += 1
     }
@@ -285,18 +295,20 @@ extension Interpreter {
     let slots = stack + base
     let cells = stackCells + base
     let size = code.frameSize
+    let depth = callDepth - 1
     defer {
       for i in 0..<size { slots[i] = .null }
       if code.usesCells { for i in 0..<size { cells[i] = nil } }
+      // Absolute, not relative: a failed call inside may have left a reservation.
       stackTop = base
-      callDepth -= 1
+      callDepth = depth
     }
     // Moved, not copied: an argument left in a temporary would make its list look shared.
     for i in 0..<count { swap(&slots[i], &arguments[i]) }
     let frame = Frame(slots: slots, cells: cells, closure: nil)
     let flow: Flow
     if let registers = code.unretainedRegisterCode {
-      flow = try registers.run(frame)
+      return try registers.execute(frame) ?? .null
     } else {
       for p in code.celledParameters { cells[p] = Cell(slots[p]) }
       flow = try code.body(frame)
