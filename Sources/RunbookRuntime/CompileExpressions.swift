@@ -160,6 +160,10 @@ extension Compiler {
             try limits.checkSum(text.utf8.count, secret.revealed.utf8.count, isString: true, range)
             return .secret(text + secret.revealed)
           }
+          if case .int(let n) = v {
+            try limits.checkSum(text.utf8.count, 20, isString: true, range)
+            return .string(Compiler.appendingDecimal(n, to: text))
+          }
           let s = try v.displayString(limits: limits, range)
           try limits.checkSum(text.utf8.count, s.utf8.count, isString: true, range)
           return .string(text + s)
@@ -384,6 +388,37 @@ extension Compiler {
     }
   }
 
+
+  /// `"\(prefix)\(n)"` written into one buffer: making the digits a string
+  /// of their own and then joining two strings was a tenth of a loop of
+  /// `"item-${i}"`.
+  static func appendingDecimal(_ n: Int, to prefix: String) -> String {
+    var prefix = prefix
+    return prefix.withUTF8 { head in
+      String(unsafeUninitializedCapacity: head.count + 20) { buffer in
+        guard let out = buffer.baseAddress else { return 0 }
+        if let source = head.baseAddress { out.update(from: source, count: head.count) }
+        var at = head.count
+        if n < 0 {
+          out[at] = UInt8(ascii: "-")
+          at += 1
+        }
+        var magnitude = n.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes of scratch, most significant last
+        let count = withUnsafeMutableBytes(of: &digits) { scratch in
+          var k = 0
+          repeat {
+            scratch[k] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+            magnitude /= 10
+            k += 1
+          } while magnitude > 0
+          for j in 0..<k { out[at + j] = scratch[k - 1 - j] }
+          return k
+        }
+        return at + count
+      }
+    }
+  }
 
   /// How an operand can be read: straight from a slot, as a constant, or by running code.
   enum Operand {
