@@ -394,8 +394,15 @@ extension Compiler {
   /// `"item-${i}"`.
   static func appendingDecimal(_ n: Int, to prefix: String) -> String {
     var prefix = prefix
+    var length = n < 0 ? 2 : 1
+    var rest = n.magnitude / 10
+    while rest > 0 {
+      length += 1
+      rest /= 10
+    }
+    // The exact size: a result of up to 15 bytes is stored in the string itself, not allocated.
     return prefix.withUTF8 { head in
-      String(unsafeUninitializedCapacity: head.count + 20) { buffer in
+      String(unsafeUninitializedCapacity: head.count + length) { buffer in
         guard let out = buffer.baseAddress else { return 0 }
         if let source = head.baseAddress { out.update(from: source, count: head.count) }
         var at = head.count

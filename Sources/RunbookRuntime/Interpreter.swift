@@ -63,10 +63,10 @@ public final class CompiledFunction: @unchecked Sendable {
   /// The body as register-machine code, when it could be compiled so (then
   /// `body` runs it): calls from register code run it directly.
   var registerCode: RegisterCode? = nil {
-    didSet { unretainedRegisterCode = registerCode }
+    didSet { unretainedRegisterCode = registerCode.map { Unmanaged.passUnretained($0) } }
   }
-  /// The same, read without a retain on every call.
-  unowned(unsafe) var unretainedRegisterCode: RegisterCode? = nil
+  /// The same, read without a retain on every call (`registerCode` keeps it alive).
+  var unretainedRegisterCode: Unmanaged<RegisterCode>? = nil
   var upvalueSources: [UpvalueSource] = []
   let range: SourceRange?
 

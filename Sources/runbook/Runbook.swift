@@ -29,7 +29,7 @@ struct Runbook: ParsableCommand {
       3 syntax or check errors (nothing ran), 4 dry run with changes pending (with --detailed-exitcode), \
       130 interrupted.
       """,
-    version: "0.1.0",
+    version: Runbook.version,
     subcommands: [
       RunCommand.self, PlanCommand.self, ApplyCommand.self, ShowCommand.self, SnapshotCommand.self, CheckCommand.self,
       FormatCommand.self, BuiltinsCommand.self, REPLCommand.self, LSPCommand.self, EmulatorCommand.self,
@@ -40,12 +40,17 @@ struct Runbook: ParsableCommand {
   /// mistake (unknown flag, missing argument, bad value, failed validation)
   /// exits with `ExitStatus.usage` (2), as the README documents:
   /// swift-argument-parser's own default for these is 64 (EX_USAGE).
+  static let version = "0.1.0"
+
   static func main() {
     // `runbook --version` is answered before the argument parser builds its
     // command tree: that costs more than the rest of the process (reflection
-    // over every command's arguments, first-time protocol conformance scans).
-    if CommandLine.arguments.dropFirst() == ["--version"] {
-      Console.out(configuration.version + "\n")
+    // over every command's arguments, first-time protocol conformance scans),
+    // and read from `argv` and written with `write(2)`, as even the first
+    // `CommandLine.arguments` and `Data` cost a tenth of it.
+    if CommandLine.argc == 2, let flag = CommandLine.unsafeArgv[1], strcmp(flag, "--version") == 0 {
+      var line = version + "\n"
+      line.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
       terminate(.success)
     }
     if let command = CheckCommand.pathsOnly(Array(CommandLine.arguments.dropFirst())) {
