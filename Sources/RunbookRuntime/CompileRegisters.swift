@@ -304,6 +304,21 @@ struct RegisterCompiler {
     if o != dst { emit(.move(dst: dst, src: o)) }
   }
 
+  /// An argument read in one step: a local, a constant, or an operator on
+  /// two of them (nil for anything else, which is evaluated before the call).
+  private mutating func simpleArgument(_ e: Expr) throws(Unsupported) -> (BinaryOp?, Int32, Int32, Int32)? {
+    func simple(_ x: Expr) -> Bool {
+      switch x.kind {
+      case .nilLiteral, .boolLiteral, .intLiteral, .floatLiteral, .durationLiteral, .stringLiteral: return true
+      case .name: if case .slot = hints.names[.init(x.range)] { return true } else { return false }
+      default: return false
+      }
+    }
+    if simple(e) { return (nil, try operand(e), 0, 0) }
+    guard case .binary(let op, let lhs, let rhs) = e.kind, op != .and, op != .or, simple(lhs), simple(rhs) else { return nil }
+    return (op, try operand(lhs), try operand(rhs), range(e.range))
+  }
+
   /// Where `e`'s value is: a register (a local, or a temporary it was
   /// computed into) or a constant.
   private mutating func operand(_ e: Expr, into target: Int32? = nil) throws(Unsupported) -> Int32 {
@@ -344,6 +359,12 @@ struct RegisterCompiler {
     case .call(_, let arguments):
       guard let code = hints.calls[.init(e.range)] else { throw Unsupported() }
       let index = callee(code)
+      if arguments.count == 1, let (op, a, b, operationRange) = try simpleArgument(arguments[0].value) {
+        let t = target ?? temporary()
+        emit(.callOne(callee: index, dst: t, op: op, a: a, b: b, range: range(e.range), operationRange: operationRange))
+        nextTemporary = max(mark, target == nil ? Int(t) + 1 : mark)
+        return t
+      }
       let base = temporary()
       emit(.enter(callee: index, base: base, range: range(e.range)))
       let first = nextTemporary

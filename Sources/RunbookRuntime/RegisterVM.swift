@@ -32,6 +32,10 @@ enum Instruction {
   /// Runs the callee entered at `base` on `count` arguments from register
   /// `arguments` on; its result goes to register `base`.
   case call(callee: Int32, base: Int32, arguments: Int32, count: Int32)
+  /// `dst = callee(a)`, or `dst = callee(a op b)` when `op` is set: a call of
+  /// one simple argument as one instruction, in the order `enter`, the
+  /// argument, `call` keep (the call's checks, then the argument's errors).
+  case callOne(callee: Int32, dst: Int32, op: BinaryOp?, a: Int32, b: Int32, range: Int32, operationRange: Int32)
   case returnValue(src: Int32)
   /// The end of the code: it finishes without `return`.
   case end
@@ -191,6 +195,26 @@ final class RegisterCode {
         guard case .int(let frameBase) = regs[Int(base)] else { preconditionFailure("a call without its frame") }
         regs[Int(base)] = try calleePointers[Int(callee)]._withUnsafeGuaranteedRef {
           try interp.runReserved($0, base: frameBase, arguments: regs + Int(arguments), count: Int(count))
+        }
+      case .callOne(let callee, let dst, let op, let a, let b, let r, let opRange):
+        try interp.checkCancelled()
+        let function = calleePointers[Int(callee)]
+        guard let frameBase = interp.reserveFrame(function._withUnsafeGuaranteedRef { $0.frameSize }) else {
+          throw interp.recursionError(ranges[Int(r)])
+        }
+        var argument: Value
+        if let op {
+          let x = value(a), y = value(b)
+          if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
+            argument = v
+          } else {
+            argument = try Operators.binary(op, x, y, range: ranges[Int(opRange)], limits: limits)
+          }
+        } else {
+          argument = value(a)
+        }
+        regs[Int(dst)] = try function._withUnsafeGuaranteedRef {
+          try interp.runReserved($0, base: frameBase, arguments: &argument, count: 1)
         }
       case .returnValue(let src):
         return value(src)

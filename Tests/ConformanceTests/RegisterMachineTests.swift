@@ -201,6 +201,22 @@ struct RegisterMachineTests {
       }
       print(counter())
       """,
+    "one-argument calls": """
+      fn id(x) { x }
+      fn grow(n) { return grow(n * 1000) }
+      fn show(n) {
+        let s = "n"
+        print(id(s + "!"), id(n < 3), id(n), id(nil), id(-n), id(n in [1, 2]))
+        return id(n - 1)
+      }
+      print(show(2))
+      print(grow(7))
+      """,
+    "a failing argument": """
+      fn id(x) { x }
+      fn bad(n) { id(n - "s") }
+      bad(1)
+      """,
     "a failing condition": """
       var i = 0
       while i < "ten" { i += 1 }
