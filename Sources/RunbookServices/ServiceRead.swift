@@ -193,11 +193,44 @@ public enum ReadAnswer: Sendable, Equatable {
   }
 
   public static func fingerprint(ofError e: ServiceError) -> String { StableID.guid(["error", String(e.status), e.code]) }
+
+  /// For a listing page, one short digest per listed path (`PathEntry.digest`),
+  /// in listing order; nil for any other answer.
+  public var itemDigests: [String]? {
+    guard case .paths(let page) = self else { return nil }
+    return page.entries.map(\.digest)
+  }
 }
 
 /// A read a plan made and what it found.
 public struct ReadFingerprint: Sendable, Equatable {
   public var read: ServiceRead
   public var fingerprint: String
-  public init(read: ServiceRead, fingerprint: String) { self.read = read; self.fingerprint = fingerprint }
+  /// A listing page's item digests (`ReadAnswer.itemDigests`): an apply
+  /// whose page reads differently names the paths that changed.
+  public var items: [String]?
+  public init(read: ServiceRead, fingerprint: String, items: [String]? = nil) {
+    self.read = read; self.fingerprint = fingerprint; self.items = items
+  }
+
+  /// What reads differently now, in a few words per item; empty when the
+  /// answer is the plan's. A changed listing page names its changed paths.
+  public func differences(now: Result<ReadAnswer, ServiceError>) -> [String] {
+    let nowFingerprint: String
+    switch now {
+    case .success(let a): nowFingerprint = a.fingerprint
+    case .failure(let e): nowFingerprint = ReadAnswer.fingerprint(ofError: e)
+    }
+    guard nowFingerprint != fingerprint else { return [] }
+    guard let items, case .success(.paths(let page)) = now else { return [read.label] }
+    let before = Set(items)
+    let changed = page.entries.filter { !before.contains($0.digest) }
+    let after = Set(page.entries.map(\.digest))
+    let gone = items.filter { !after.contains($0) }.count - changed.count
+    var out = changed.map { e in
+      "\(e.name) (listed now: \(e.permissions), owner \(e.owner ?? "?"), group \(e.group ?? "?")), in \(read.label)"
+    }
+    if gone > 0 { out.append("\(gone) path(s) listed at plan time are gone, in \(read.label)") }
+    return out.isEmpty ? [read.label] : out
+  }
 }
