@@ -174,6 +174,14 @@ public final class DataLakeClient: DataLakeService {
     try headAccessControl(account, filesystem, path).1
   }
 
+  public func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
+  {
+    let (r, acl) = try headAccessControl(account, filesystem, path)
+    return PathAccessControl(owner: r.header("x-ms-owner") ?? "", group: r.header("x-ms-group") ?? "", acl: acl,
+                             isDirectory: isDirectory)
+  }
+
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try rest.check(service: "dfs", dfs("PATCH", url(account, filesystem, path, "action=setAccessControl"), [("x-ms-acl", acl.text)]))
   }

@@ -16,6 +16,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
   case filesystemExists(account: String, filesystem: String)
   case pathIsDirectory(account: String, filesystem: String, path: String)
   case accessControl(account: String, filesystem: String, path: String)
+  /// The ACL of a listed path, whose type the listing gave (one request live).
+  case listedAccessControl(account: String, filesystem: String, path: String, isDirectory: Bool)
   case listPaths(account: String, filesystem: String, directory: String, continuation: String?)
   case environments
   case solutions(environmentID: String)
@@ -48,6 +50,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
       return o("pathIsDirectory", ["account": .string(a), "filesystem": .string(f), "path": .string(p)])
     case .accessControl(let a, let f, let p):
       return o("accessControl", ["account": .string(a), "filesystem": .string(f), "path": .string(p)])
+    case .listedAccessControl(let a, let f, let p, let d):
+      return o("listedAccessControl", ["account": .string(a), "filesystem": .string(f), "path": .string(p), "isDirectory": .bool(d)])
     case .listPaths(let a, let f, let d, let c):
       return o("listPaths", ["account": .string(a), "filesystem": .string(f), "directory": .string(d), "continuation": WireJSON(c)])
     case .environments: return o("environments")
@@ -85,6 +89,9 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
     case "accessControl":
       guard let a = s("account"), let f = s("filesystem"), let p = s("path") else { return nil }
       self = .accessControl(account: a, filesystem: f, path: p)
+    case "listedAccessControl":
+      guard let a = s("account"), let f = s("filesystem"), let p = s("path"), let d = j["isDirectory"]?.bool else { return nil }
+      self = .listedAccessControl(account: a, filesystem: f, path: p, isDirectory: d)
     case "listPaths":
       guard let a = s("account"), let f = s("filesystem"), let d = s("directory") else { return nil }
       self = .listPaths(account: a, filesystem: f, directory: d, continuation: s("continuation"))
@@ -130,6 +137,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
       return .optionalFlag(try s.dataLake.pathIsDirectory(account: a, filesystem: f, path: p))
     case .accessControl(let a, let f, let p):
       return .accessControl(try s.dataLake.getAccessControl(account: a, filesystem: f, path: p))
+    case .listedAccessControl(let a, let f, let p, let d):
+      return .accessControl(try s.dataLake.accessControl(account: a, filesystem: f, path: p, isDirectory: d))
     case .listPaths(let a, let f, let d, let c):
       return .paths(try s.dataLake.listPaths(account: a, filesystem: f, directory: d, recursive: true, continuation: c,
                                              maxResults: nil))

@@ -251,7 +251,8 @@ public final class ReadThroughWorld: @unchecked Sendable {
   /// touches. The listing settles files without `+`: owner, group and
   /// permissions are their whole ACL, and the listing page's fingerprint
   /// covers them. Directories and files with an extended ACL are read with
-  /// `getAccessControl`, up to `readConcurrency` at once; items are seeded
+  /// `getAccessControl` (their type known from the listing: one request
+  /// each live), up to `readConcurrency` at once; items are seeded
   /// and reads recorded in listing order, so the plan does not depend on
   /// which answer came first.
   func ensureSubtree(_ account: String, _ filesystem: String, _ path: String) throws(ServiceError) {
@@ -268,7 +269,8 @@ public final class ReadThroughWorld: @unchecked Sendable {
         token = page.continuation
       } while token != nil
       let toRead = listed.indices.filter { listed[$0].listedFileAccessControl == nil }
-        .map { ServiceRead.accessControl(account: account, filesystem: filesystem, path: listed[$0].name) }
+        .map { ServiceRead.listedAccessControl(account: account, filesystem: filesystem, path: listed[$0].name,
+                                               isDirectory: listed[$0].isDirectory) }
       let live = self.live
       let answers = BoundedWork.map(toRead.count, limit: min(readConcurrency, live.dataLake.maxConcurrentRequests)) { k in
         Result { () throws(ServiceError) in try toRead[k].perform(on: live) }

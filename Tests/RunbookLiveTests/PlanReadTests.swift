@@ -58,9 +58,9 @@ import Testing
   /// `set_acl_recursive` over the whole filesystem: the bench's runbook.
   static let runbook = Support.repositoryRoot.appendingPathComponent("bench/runbook/acl-live.runbook").path
 
-  /// The paths of the `getAccessControl` requests in `lines` of the emulator's request log.
-  static func aclReads(_ lines: ArraySlice<String>) -> [String] {
-    let prefix = "HEAD /\(account)/\(filesystem)/", suffix = "?action=getAccessControl"
+  /// The paths of the `HEAD …?action=ACTION` requests in `lines` of the emulator's request log.
+  static func reads(_ action: String, _ lines: ArraySlice<String>) -> [String] {
+    let prefix = "HEAD /\(account)/\(filesystem)/", suffix = "?action=" + action
     return lines.filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.map { line in
       String(line.dropFirst(prefix.count).dropLast(suffix.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
     }
@@ -92,9 +92,11 @@ import Testing
     #expect(Support.writes(server).isEmpty)
     #expect(PlanApplyTests.planLine(plan.stdout) == PlanApplyTests.planLine(dry.stdout), "\(plan.stdout)\n---\n\(dry.stdout)")
     #expect(Self.resultLine(plan.stdout) == Self.resultLine(dry.stdout))
-    let reads = Self.aclReads(server.emulator.requestLog[before...])
+    let reads = Self.reads("getAccessControl", server.emulator.requestLog[before...])
     #expect(Set(reads) == Self.readByThePlan, "read: \(reads.sorted())")
     #expect(reads.count == Self.readByThePlan.count, "each path is read once: \(reads.sorted())")
+    // A listed path's type comes from the listing: only the update's own path asks for it.
+    #expect(Self.reads("getStatus", server.emulator.requestLog[before...]) == [""])
 
     let apply = try Child(["apply", planPath, "--yes"], environment: env, directory: dir).wait()
     #expect(apply.status == 0, "\(apply.output)")
