@@ -98,8 +98,12 @@ import Testing
     // A listed path's type comes from the listing: only the update's own path asks for it.
     #expect(Self.reads("getStatus", server.emulator.requestLog[before...]) == [""])
 
+    let planned = server.emulator.requestLog.count
     let apply = try Child(["apply", planPath, "--yes"], environment: env, directory: dir).wait()
     #expect(apply.status == 0, "\(apply.output)")
+    // The apply's re-reads and its own judging read listed paths with one request each too.
+    let applyStatusReads = Self.reads("getStatus", server.emulator.requestLog[planned...])
+    #expect(!applyStatusReads.isEmpty && Set(applyStatusReads) == [""], "\(applyStatusReads)")
     #expect(Self.resultLine(apply.stdout) == Self.resultLine(dry.stdout), "\(apply.stdout)")
     #expect(Support.normalized(server.emulator.stateJSON()) == Support.normalized(predicted), "\(apply.output)")
   }
