@@ -362,12 +362,15 @@ public struct PathEntry: Sendable, Equatable {
     return PathAccessControl(owner: owner, group: group, acl: acl, isDirectory: false)
   }
 
-  /// A short digest of what the listing says of this path (name, kind,
-  /// owner, group, permissions): a plan keeps one per listed item, so an
-  /// apply whose listing page reads differently can name the items.
-  public var digest: String {
-    String(StableID.guid(["entry", name, isDirectory ? "d" : "f", owner ?? "", group ?? "", permissions]).prefix(8))
+  /// Everything the entry says, as one line (a listing page's fingerprint).
+  public var fingerprintText: String {
+    [name, isDirectory ? "d" : "f", owner ?? "-", group ?? "-", permissions, acl?.text ?? "-"].joined(separator: "|")
   }
+
+  /// A short digest of what the listing says of this path (name, kind,
+  /// owner, group, permissions, ACL if listed): a plan keeps one per listed
+  /// item, so an apply whose listing page reads differently can name the items.
+  public var digest: String { String(StableID.guid(["entry", fingerprintText]).prefix(8)) }
 }
 
 public struct PathListPage: Sendable, Equatable {

@@ -196,6 +196,9 @@ public enum ReadAnswer: Sendable, Equatable {
     case .assignments(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
     case .groups(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
     case .objects(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
+    case .paths(let page):
+      // Written out, not reflected: a page holds up to 5,000 paths.
+      text = page.entries.map(\.fingerprintText).joined(separator: "\n") + "\ncontinuation:" + (page.continuation ?? "")
     default: text = String(describing: self)
     }
     return StableID.guid(["read", text])

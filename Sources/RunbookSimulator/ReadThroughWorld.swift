@@ -212,15 +212,18 @@ public final class ReadThroughWorld: @unchecked Sendable {
     }
   }
 
-  /// Whether everything under `path` is known: read whole, or made by the plan.
+  /// Whether everything under `path` is known: read whole, or made by the
+  /// plan. Looks up the path and each of its ancestors (not a scan of
+  /// `known`, which holds a key per seeded item).
   func subtreeKnown(_ account: String, _ filesystem: String, _ path: String) -> Bool {
     let prefix = "tree:\(account)/\(filesystem)/"
-    return known.contains { $0.hasPrefix(prefix) && Self.isWithin(path, String($0.dropFirst(prefix.count))) }
-  }
-
-  /// `a/b` is within `a` and within the root "".
-  static func isWithin(_ path: String, _ ancestor: String) -> Bool {
-    ancestor.isEmpty || path == ancestor || path.hasPrefix(ancestor + "/")
+    if known.contains(prefix) { return true }
+    var ancestor = ""
+    for segment in path.split(separator: "/") {
+      ancestor = ancestor.isEmpty ? String(segment) : ancestor + "/" + segment
+      if known.contains(prefix + ancestor) { return true }
+    }
+    return false
   }
 
   /// Seeds one path (and placeholders for its parents, read when asked for).
