@@ -162,7 +162,9 @@ public final class Emulator: @unchecked Sendable {
   public func stateJSON() -> String { lock.withLock { world.stateJSON() } }
   public func statusCount(_ status: Int) -> Int { lock.withLock { statusCounts[status] ?? 0 } }
   public var requestTotal: Int { lock.withLock { requestCount } }
-  /// `METHOD /path` of every request so far, oldest first (the latest
+  /// `METHOD /path` of every request so far, with `?action=…` when the
+  /// request names a DFS action (`HEAD /acct/fs/a.csv?action=getAccessControl`),
+  /// oldest first (the latest
   /// 50,000 to 100,000 on a long-running server).
   public var requestLog: [String] { lock.withLock { requestLines } }
   /// Changes the world between requests (tests: drift between a plan and its apply).
@@ -182,7 +184,7 @@ public final class Emulator: @unchecked Sendable {
   public func handle(_ r: EmulatorRequest) -> EmulatorResponse {
     lock.withLock {
       requestCount += 1
-      requestLines.append("\(r.method) \(r.path)")
+      requestLines.append("\(r.method) \(r.path)" + (r.q("action").map { "?action=" + $0 } ?? ""))
       // Bounded for long-running servers: the oldest half goes past the cap.
       if requestLines.count > Self.requestLogCap { requestLines.removeFirst(Self.requestLogCap / 2) }
       let now = Date()

@@ -174,6 +174,14 @@ public final class DataLakeClient: DataLakeService {
     try headAccessControl(account, filesystem, path).1
   }
 
+  public func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
+  {
+    let (r, acl) = try headAccessControl(account, filesystem, path)
+    return PathAccessControl(owner: r.header("x-ms-owner") ?? "", group: r.header("x-ms-group") ?? "", acl: acl,
+                             isDirectory: isDirectory)
+  }
+
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try rest.check(service: "dfs", dfs("PATCH", url(account, filesystem, path, "action=setAccessControl"), [("x-ms-acl", acl.text)]))
   }
@@ -199,12 +207,14 @@ public final class DataLakeClient: DataLakeService {
       failureCount: j["failureCount"]?.int ?? failed.count, failedEntries: failed, changedCount: nil, continuation: next)
   }
 
-  /// `GET /{fs}?resource=filesystem&directory=…&recursive=…`; the next
-  /// token is in `x-ms-continuation`. The answer carries `permissions`
-  /// (`rwxr-x---+`), not the ACL: `acl` stays nil.
+  /// `GET /{fs}?resource=filesystem&directory=…&recursive=…&upn=false`;
+  /// the next token is in `x-ms-continuation`. Each path carries `owner`,
+  /// `group` (object ids with `upn=false`, as `getAccessControl&upn=false`
+  /// answers them) and `permissions` (`rwxr-x---+`), not the ACL: `acl`
+  /// stays nil (spec `DataLakeStorage.json`, definition `Path`).
   public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
                         maxResults: Int?) throws(ServiceError) -> PathListPage {
-    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false")]
+    var q = [("resource", "filesystem"), ("recursive", recursive ? "true" : "false"), ("upn", "false")]
     if !directory.isEmpty { q.append(("directory", directory)) }
     if let continuation { q.append(("continuation", continuation)) }
     if let maxResults { q.append(("maxResults", String(maxResults))) }
@@ -217,7 +227,8 @@ public final class DataLakeClient: DataLakeService {
       guard let name = p["name"]?.string else { throw rest.malformed(service: "dfs", url: u) }
       // The service sends `"isDirectory": "true"` (a string) and omits it for files.
       let isDirectory = p["isDirectory"]?.bool ?? (p["isDirectory"]?.string?.lowercased() == "true")
-      entries.append(PathEntry(name: name, isDirectory: isDirectory, permissions: p["permissions"]?.string ?? ""))
+      entries.append(PathEntry(name: name, isDirectory: isDirectory, permissions: p["permissions"]?.string ?? "",
+                               owner: p["owner"]?.string, group: p["group"]?.string))
     }
     let next = r.header("x-ms-continuation").flatMap { $0.isEmpty ? nil : $0 }
     return PathListPage(entries: entries, continuation: next)

@@ -209,6 +209,11 @@ public final class JournaledServices: DirectoryService, RoleAssignmentService, D
   public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
     try inner.dataLake.accessControlList(account: account, filesystem: filesystem, path: path)
   }
+  public func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
+  {
+    try inner.dataLake.accessControl(account: account, filesystem: filesystem, path: path, isDirectory: isDirectory)
+  }
   public func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError) {
     try change("setAccessControl", "\(account)/\(filesystem)/\(path)|\(acl.text)",
                ["path": .string(path), "acl": .string(acl.text)], encode: Self.none) { () throws(ServiceError) in

@@ -103,12 +103,13 @@ public final class RESTClient: Sendable {
     }
   }
 
+  /// Only a Graph 404 or an ARM 400 can be one: no other answer's body is
+  /// parsed here (a listing page's would be, on every page).
   private func isReplicationDelay(service: String, response r: WireResponse, url: String, body: [UInt8]?) -> Bool {
-    let code = Self.errorCode(service: service, r)
-    if service == "graph", r.status == 404, code == "Request_ResourceNotFound" {
+    if service == "graph", r.status == 404, Self.errorCode(service: service, r) == "Request_ResourceNotFound" {
       return isRecent(url) || body.map { isRecent(String(decoding: $0, as: UTF8.self)) } == true
     }
-    if service == "arm", r.status == 400, code == "PrincipalNotFound" { return true }
+    if service == "arm", r.status == 400, Self.errorCode(service: service, r) == "PrincipalNotFound" { return true }
     return false
   }
 

@@ -287,12 +287,15 @@ public struct AccessControlList: Hashable, Sendable {
   }
 
   /// `x-ms-permissions`: owner, group class (mask if present), other, and `+`
-  /// for an extended ACL.
+  /// for an extended ACL: any entry beyond `user::`, `group::` and `other::`
+  /// (a named entry, a mask or a default entry). That is HDFS's rule (an ACL
+  /// is minimal only with exactly those three entries, `AclUtil.isMinimalAcl`),
+  /// which ADLS derives from; a listing without `+` then shows the whole ACL.
   public var permissionsString: String {
     let owner = permissions(.user) ?? .empty
     let group = permissions(.mask) ?? permissions(.group) ?? .empty
     let other = permissions(.other) ?? .empty
-    let extended = entries.contains { $0.isNamed || $0.isDefault }
+    let extended = entries.contains { $0.isNamed || $0.isDefault || $0.kind == .mask }
     return owner.text + group.text + other.text + (extended ? "+" : "")
   }
 

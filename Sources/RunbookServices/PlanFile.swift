@@ -91,7 +91,11 @@ public struct PlanFile: Sendable, Equatable {
       writeList.append(.object(w))
     }
     o["writes"] = .array(writeList)
-    o["reads"] = .array(reads.map { r -> WireJSON in .object(["read": r.read.json, "fingerprint": .string(r.fingerprint)]) })
+    o["reads"] = .array(reads.map { r -> WireJSON in
+      var f: [String: WireJSON] = ["read": r.read.json, "fingerprint": .string(r.fingerprint)]
+      if let items = r.items { f["items"] = .array(items.map { .string($0) }) }
+      return .object(f)
+    })
     o["outputs"] = .array(outputs.map { x -> WireJSON in .object(["name": .string(x.name), "value": .string(x.text)]) })
     o["outcome"] = .object(outcomeJSON)
     return .object(o)
@@ -129,7 +133,7 @@ public struct PlanFile: Sendable, Equatable {
       guard let rj = r["read"], let read = ServiceRead(json: rj), let f = r["fingerprint"]?.string else {
         throw fail("`reads[\(i)]` is not a read fingerprint")
       }
-      reads.append(ReadFingerprint(read: read, fingerprint: f))
+      reads.append(ReadFingerprint(read: read, fingerprint: f, items: r["items"]?.array?.compactMap(\.string)))
     }
     let outputs = (j["outputs"]?.array ?? []).compactMap { o -> (name: String, text: String)? in
       guard let n = o["name"]?.string, let v = o["value"]?.string else { return nil }

@@ -17,8 +17,12 @@ final class LockedBox<T>: @unchecked Sendable {
 /// calling thread (the simulator is not thread-safe and its results must
 /// not depend on timing). The service protocols are synchronous, so each
 /// worker is a thread that blocks on its request.
-enum BoundedWork {
-  static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
+public enum BoundedWork {
+  /// Requests a sweep keeps in flight unless told otherwise (`set_acl_recursive`'s
+  /// default `concurrency`, a plan's subtree reads, an apply's re-reads).
+  public static let defaultWidth = 16
+
+  public static func map<T: Sendable>(_ count: Int, limit: Int, _ body: @escaping @Sendable (Int) -> T) -> [T] {
     if limit <= 1 || count <= 1 { return (0..<count).map(body) }
     let results = LockedBox<[T?]>(Array(repeating: nil, count: count))
     let next = LockedBox(0)
@@ -371,7 +375,7 @@ struct RecursiveACLUpdate: Sendable {
   /// item, and counts the ones already right as successful.
   func judge(_ entries: [PathEntry], _ cache: DecisionCache, _ tally: inout RecursiveACLTally, _ pending: inout [Pending],
              _ unreadable: inout Bool) {
-    let missing = entries.indices.filter { entries[$0].acl == nil && entries[$0].minimalACL == nil }
+    let missing = entries.indices.filter { entries[$0].listedACL == nil }
     let read = BoundedWork.map(missing.count, limit: width) { k -> Result<AccessControlList, ServiceError> in
       Result { () throws(ServiceError) in
         try self.gated { () throws(ServiceError) in
@@ -384,7 +388,7 @@ struct RecursiveACLUpdate: Sendable {
     defer { tell(checked: entries.count) }
     for (i, e) in entries.enumerated() {
       let acl: AccessControlList
-      if let known = e.acl ?? e.minimalACL {
+      if let known = e.listedACL {
         acl = known
       } else {
         switch readByIndex[i]! {

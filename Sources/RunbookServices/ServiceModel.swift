@@ -321,11 +321,18 @@ public struct PathEntry: Sendable, Equatable {
   public var isDirectory: Bool
   /// `x-ms-permissions` form, e.g. `rwxr-x---+` (`+`: an extended ACL).
   public var permissions: String
+  /// The owner and owning group as the listing shows them (object ids:
+  /// the listing is made with `upn=false`, as `getAccessControl` is); nil
+  /// when the listing does not carry them.
+  public var owner: String?
+  public var group: String?
   /// The full ACL when the listing carries it (the simulator's does); nil
   /// from the DFS listing, which answers only `permissions`.
   public var acl: AccessControlList?
-  public init(name: String, isDirectory: Bool, permissions: String, acl: AccessControlList? = nil) {
-    self.name = name; self.isDirectory = isDirectory; self.permissions = permissions; self.acl = acl
+  public init(name: String, isDirectory: Bool, permissions: String, owner: String? = nil, group: String? = nil,
+              acl: AccessControlList? = nil) {
+    self.name = name; self.isDirectory = isDirectory; self.permissions = permissions
+    self.owner = owner; self.group = group; self.acl = acl
   }
 
   /// Whether `permissions` marks an extended ACL (named entries, a mask or defaults).
@@ -341,6 +348,29 @@ public struct PathEntry: Sendable, Equatable {
       AccessControlEntry(kind: .other, permissions: p.other),
     ])
   }
+
+  /// The ACL as far as the listing settles it: the full ACL when the
+  /// listing carries it, else a file's minimal ACL. nil for a directory
+  /// without the full ACL (that a default ACL alone shows `+` is not
+  /// verified for Azure, docs/live.md: directories are read) and for a `+` file.
+  public var listedACL: AccessControlList? { acl ?? (isDirectory ? nil : minimalACL) }
+
+  /// Everything `getAccessControl` would answer for a file the listing shows
+  /// in full (`listedACL`, owner and group present); nil when it must be read.
+  public var listedFileAccessControl: PathAccessControl? {
+    guard !isDirectory, let owner, let group, let acl = listedACL else { return nil }
+    return PathAccessControl(owner: owner, group: group, acl: acl, isDirectory: false)
+  }
+
+  /// Everything the entry says, as one line (a listing page's fingerprint).
+  public var fingerprintText: String {
+    [name, isDirectory ? "d" : "f", owner ?? "-", group ?? "-", permissions, acl?.text ?? "-"].joined(separator: "|")
+  }
+
+  /// A short digest of what the listing says of this path (name, kind,
+  /// owner, group, permissions, ACL if listed): a plan keeps one per listed
+  /// item, so an apply whose listing page reads differently can name the items.
+  public var digest: String { String(StableID.guid(["entry", fingerprintText]).prefix(8)) }
 }
 
 public struct PathListPage: Sendable, Equatable {

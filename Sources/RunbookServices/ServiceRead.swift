@@ -16,6 +16,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
   case filesystemExists(account: String, filesystem: String)
   case pathIsDirectory(account: String, filesystem: String, path: String)
   case accessControl(account: String, filesystem: String, path: String)
+  /// The ACL of a listed path, whose type the listing gave (one request live).
+  case listedAccessControl(account: String, filesystem: String, path: String, isDirectory: Bool)
   case listPaths(account: String, filesystem: String, directory: String, continuation: String?)
   case environments
   case solutions(environmentID: String)
@@ -48,6 +50,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
       return o("pathIsDirectory", ["account": .string(a), "filesystem": .string(f), "path": .string(p)])
     case .accessControl(let a, let f, let p):
       return o("accessControl", ["account": .string(a), "filesystem": .string(f), "path": .string(p)])
+    case .listedAccessControl(let a, let f, let p, let d):
+      return o("listedAccessControl", ["account": .string(a), "filesystem": .string(f), "path": .string(p), "isDirectory": .bool(d)])
     case .listPaths(let a, let f, let d, let c):
       return o("listPaths", ["account": .string(a), "filesystem": .string(f), "directory": .string(d), "continuation": WireJSON(c)])
     case .environments: return o("environments")
@@ -85,6 +89,9 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
     case "accessControl":
       guard let a = s("account"), let f = s("filesystem"), let p = s("path") else { return nil }
       self = .accessControl(account: a, filesystem: f, path: p)
+    case "listedAccessControl":
+      guard let a = s("account"), let f = s("filesystem"), let p = s("path"), let d = j["isDirectory"]?.bool else { return nil }
+      self = .listedAccessControl(account: a, filesystem: f, path: p, isDirectory: d)
     case "listPaths":
       guard let a = s("account"), let f = s("filesystem"), let d = s("directory") else { return nil }
       self = .listPaths(account: a, filesystem: f, directory: d, continuation: s("continuation"))
@@ -130,6 +137,8 @@ public enum ServiceRead: Sendable, Equatable, Hashable {
       return .optionalFlag(try s.dataLake.pathIsDirectory(account: a, filesystem: f, path: p))
     case .accessControl(let a, let f, let p):
       return .accessControl(try s.dataLake.getAccessControl(account: a, filesystem: f, path: p))
+    case .listedAccessControl(let a, let f, let p, let d):
+      return .accessControl(try s.dataLake.accessControl(account: a, filesystem: f, path: p, isDirectory: d))
     case .listPaths(let a, let f, let d, let c):
       return .paths(try s.dataLake.listPaths(account: a, filesystem: f, directory: d, recursive: true, continuation: c,
                                              maxResults: nil))
@@ -187,17 +196,53 @@ public enum ReadAnswer: Sendable, Equatable {
     case .assignments(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
     case .groups(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
     case .objects(let list): text = list.map { String(describing: $0) }.sorted().joined(separator: "\n")
+    case .paths(let page):
+      // Written out, not reflected: a page holds up to 5,000 paths.
+      text = page.entries.map(\.fingerprintText).joined(separator: "\n") + "\ncontinuation:" + (page.continuation ?? "")
     default: text = String(describing: self)
     }
     return StableID.guid(["read", text])
   }
 
   public static func fingerprint(ofError e: ServiceError) -> String { StableID.guid(["error", String(e.status), e.code]) }
+
+  /// For a listing page, one short digest per listed path (`PathEntry.digest`),
+  /// in listing order; nil for any other answer.
+  public var itemDigests: [String]? {
+    guard case .paths(let page) = self else { return nil }
+    return page.entries.map(\.digest)
+  }
 }
 
 /// A read a plan made and what it found.
 public struct ReadFingerprint: Sendable, Equatable {
   public var read: ServiceRead
   public var fingerprint: String
-  public init(read: ServiceRead, fingerprint: String) { self.read = read; self.fingerprint = fingerprint }
+  /// A listing page's item digests (`ReadAnswer.itemDigests`): an apply
+  /// whose page reads differently names the paths that changed.
+  public var items: [String]?
+  public init(read: ServiceRead, fingerprint: String, items: [String]? = nil) {
+    self.read = read; self.fingerprint = fingerprint; self.items = items
+  }
+
+  /// What reads differently now, in a few words per item; empty when the
+  /// answer is the plan's. A changed listing page names its changed paths.
+  public func differences(now: Result<ReadAnswer, ServiceError>) -> [String] {
+    let nowFingerprint: String
+    switch now {
+    case .success(let a): nowFingerprint = a.fingerprint
+    case .failure(let e): nowFingerprint = ReadAnswer.fingerprint(ofError: e)
+    }
+    guard nowFingerprint != fingerprint else { return [] }
+    guard let items, case .success(.paths(let page)) = now else { return [read.label] }
+    let before = Set(items)
+    let changed = page.entries.filter { !before.contains($0.digest) }
+    let after = Set(page.entries.map(\.digest))
+    let gone = items.filter { !after.contains($0) }.count - changed.count
+    var out = changed.map { e in
+      "\(e.name) (listed now: \(e.permissions), owner \(e.owner ?? "?"), group \(e.group ?? "?")), in \(read.label)"
+    }
+    if gone > 0 { out.append("\(gone) path(s) listed at plan time are gone, in \(read.label)") }
+    return out.isEmpty ? [read.label] : out
+  }
 }

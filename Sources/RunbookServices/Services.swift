@@ -55,6 +55,11 @@ public protocol DataLakeService: AnyObject, Sendable {
   /// The ACL alone (`HEAD …?action=getAccessControl`, one request), for
   /// callers that know the path's type already.
   func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList
+  /// Owner, owning group and ACL of a path whose type the caller knows
+  /// already (from a listing): one request live, where `getAccessControl`
+  /// also asks for the type.
+  func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
   /// `x-ms-acl` fully replaces the ACL.
   func setAccessControl(account: String, filesystem: String, path: String, acl: AccessControlList) throws(ServiceError)
   func setAccessControlRecursive(
@@ -74,6 +79,11 @@ extension DataLakeService {
   public var maxConcurrentRequests: Int { 1 }
   public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
     try getAccessControl(account: account, filesystem: filesystem, path: path).acl
+  }
+  public func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
+  {
+    try getAccessControl(account: account, filesystem: filesystem, path: path)
   }
 }
 

@@ -151,6 +151,15 @@ public final class GatedServices: DirectoryService, RoleAssignmentService, DataL
   public func getAccessControl(account: String, filesystem: String, path: String) throws(ServiceError) -> PathAccessControl {
     try inner.dataLake.getAccessControl(account: account, filesystem: filesystem, path: path)
   }
+  // The one-request reads pass through as such (the protocol's defaults would send `getStatus` too).
+  public func accessControlList(account: String, filesystem: String, path: String) throws(ServiceError) -> AccessControlList {
+    try inner.dataLake.accessControlList(account: account, filesystem: filesystem, path: path)
+  }
+  public func accessControl(account: String, filesystem: String, path: String, isDirectory: Bool) throws(ServiceError)
+    -> PathAccessControl
+  {
+    try inner.dataLake.accessControl(account: account, filesystem: filesystem, path: path, isDirectory: isDirectory)
+  }
   public func listPaths(account: String, filesystem: String, directory: String, recursive: Bool, continuation: String?,
                         maxResults: Int?) throws(ServiceError) -> PathListPage {
     try inner.dataLake.listPaths(account: account, filesystem: filesystem, directory: directory, recursive: recursive,

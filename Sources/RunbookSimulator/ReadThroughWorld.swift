@@ -23,6 +23,10 @@ public final class ReadThroughWorld: @unchecked Sendable {
   /// storage account or table): answered again as the live service did.
   private var liveErrors: [String: ServiceError] = [:]
 
+  /// How many ACL reads of a subtree go out at once, bounded by what the
+  /// live data lake allows.
+  public var readConcurrency = BoundedWork.defaultWidth
+
   public init(live: ServiceSet, tenantID: String) {
     self.live = live
     let now = live.clock.nowMilliseconds
@@ -50,22 +54,27 @@ public final class ReadThroughWorld: @unchecked Sendable {
 
   /// Makes a live read once and records its fingerprint.
   func fetch(_ read: ServiceRead) throws(ServiceError) -> ReadAnswer {
-    do {
-      let answer = try read.perform(on: live)
-      record(read, answer.fingerprint)
+    try record(read, Result { () throws(ServiceError) in try read.perform(on: live) })
+  }
+
+  /// Records what a read answered and passes the answer (or its error) on.
+  private func record(_ read: ServiceRead, _ result: Result<ReadAnswer, ServiceError>) throws(ServiceError) -> ReadAnswer {
+    switch result {
+    case .success(let answer):
+      record(ReadFingerprint(read: read, fingerprint: answer.fingerprint, items: answer.itemDigests))
       return answer
-    } catch {
-      record(read, ReadAnswer.fingerprint(ofError: error))
+    case .failure(let error):
+      record(ReadFingerprint(read: read, fingerprint: ReadAnswer.fingerprint(ofError: error)))
       throw error
     }
   }
 
   /// The last answer of a read counts (a read is made again only when it is retried).
-  private func record(_ read: ServiceRead, _ fingerprint: String) {
-    if readsMade.insert(read).inserted {
-      reads.append(ReadFingerprint(read: read, fingerprint: fingerprint))
-    } else if let i = reads.firstIndex(where: { $0.read == read }) {
-      reads[i].fingerprint = fingerprint
+  private func record(_ r: ReadFingerprint) {
+    if readsMade.insert(r.read).inserted {
+      reads.append(r)
+    } else if let i = reads.firstIndex(where: { $0.read == r.read }) {
+      reads[i] = r
     }
   }
 
@@ -203,15 +212,18 @@ public final class ReadThroughWorld: @unchecked Sendable {
     }
   }
 
-  /// Whether everything under `path` is known: read whole, or made by the plan.
+  /// Whether everything under `path` is known: read whole, or made by the
+  /// plan. Looks up the path and each of its ancestors (not a scan of
+  /// `known`, which holds a key per seeded item).
   func subtreeKnown(_ account: String, _ filesystem: String, _ path: String) -> Bool {
     let prefix = "tree:\(account)/\(filesystem)/"
-    return known.contains { $0.hasPrefix(prefix) && Self.isWithin(path, String($0.dropFirst(prefix.count))) }
-  }
-
-  /// `a/b` is within `a` and within the root "".
-  static func isWithin(_ path: String, _ ancestor: String) -> Bool {
-    ancestor.isEmpty || path == ancestor || path.hasPrefix(ancestor + "/")
+    if known.contains(prefix) { return true }
+    var ancestor = ""
+    for segment in path.split(separator: "/") {
+      ancestor = ancestor.isEmpty ? String(segment) : ancestor + "/" + segment
+      if known.contains(prefix + ancestor) { return true }
+    }
+    return false
   }
 
   /// Seeds one path (and placeholders for its parents, read when asked for).
@@ -238,23 +250,46 @@ public final class ReadThroughWorld: @unchecked Sendable {
     }
   }
 
-  /// Seeds every item under `path`: what a recursive ACL change or a listing touches.
+  /// Seeds every item under `path`: what a recursive ACL change or a listing
+  /// touches. The listing settles files without `+`: owner, group and
+  /// permissions are their whole ACL, and the listing page's fingerprint
+  /// covers them. Directories and files with an extended ACL are read with
+  /// `getAccessControl` (their type known from the listing: one request
+  /// each live), up to `readConcurrency` at once; items are seeded
+  /// and reads recorded in listing order, so the plan does not depend on
+  /// which answer came first.
   func ensureSubtree(_ account: String, _ filesystem: String, _ path: String) throws(ServiceError) {
     try ensurePath(account, filesystem, path)
     guard !subtreeKnown(account, filesystem, path), world.filesystems["\(account)/\(filesystem)"]?.node(path) != nil else { return }
     try once("tree:\(account)/\(filesystem)/" + path) { () throws(ServiceError) in
+      var listed: [PathEntry] = []
       var token: String? = nil
       repeat {
         guard case .paths(let page) = try fetch(.listPaths(account: account, filesystem: filesystem, directory: path,
                                                            continuation: token))
         else { return }
-        for e in page.entries where !known.contains("path:\(account)/\(filesystem)/\(e.name)") {
-          guard case .accessControl(let ac) = try fetch(.accessControl(account: account, filesystem: filesystem, path: e.name))
-          else { continue }
-          seedNode(account, filesystem, e.name, isDirectory: e.isDirectory, ac)
-        }
+        listed += page.entries.filter { !known.contains("path:\(account)/\(filesystem)/\($0.name)") }
         token = page.continuation
       } while token != nil
+      let toRead = listed.indices.filter { listed[$0].listedFileAccessControl == nil }
+        .map { ServiceRead.listedAccessControl(account: account, filesystem: filesystem, path: listed[$0].name,
+                                               isDirectory: listed[$0].isDirectory) }
+      let live = self.live
+      let answers = BoundedWork.map(toRead.count, limit: min(readConcurrency, live.dataLake.maxConcurrentRequests)) { k in
+        Result { () throws(ServiceError) in try toRead[k].perform(on: live) }
+      }
+      var next = 0
+      for e in listed {
+        var ac: PathAccessControl
+        if let listedAC = e.listedFileAccessControl {
+          ac = listedAC
+        } else {
+          defer { next += 1 }
+          guard case .accessControl(let read) = try record(toRead[next], answers[next]) else { continue }
+          ac = read
+        }
+        seedNode(account, filesystem, e.name, isDirectory: e.isDirectory, ac)
+      }
     }
   }
 

@@ -622,7 +622,8 @@ extension World: DataLakeService {
       let prefix = parentPaths[parent] ?? t.path(of: parent)
       parentPaths[parent] = prefix
       let name = prefix.isEmpty ? t.names[Int(n)] : prefix + "/" + t.names[Int(n)]
-      return PathEntry(name: name, isDirectory: t.isDirectory(n), permissions: text, acl: acl)
+      return PathEntry(name: name, isDirectory: t.isDirectory(n), permissions: text, owner: t.owner(n), group: t.group(n),
+                       acl: acl)
     }
     return PathListPage(entries: entries, continuation: next.map { "n\($0)" })
   }

@@ -342,15 +342,17 @@ struct ApplyCommand: ParsableCommand {
     return Invocation(file: plan.runbookPath, strings: strings, values: values, paramsFile: plan.paramsFile)
   }
 
-  /// Reads again everything the plan read; any answer that changed means the
-  /// plan no longer describes the tenant.
+  /// Reads again everything the plan read, several reads at once; any
+  /// answer that changed means the plan no longer describes the tenant. The
+  /// first changes in plan order are named (paths, for listing pages).
   func checkFingerprints(_ plan: PlanFile, live: LiveServices) {
     Console.err("Checking the \(plan.reads.count) reads of the plan against the tenant...\n")
-    var changed: [String] = []
-    for r in plan.reads where r.read.fingerprint(on: live.services) != r.fingerprint {
-      changed.append(r.read.label)
-      if changed.count == 10 { break }
+    let reads = plan.reads, services = live.services
+    let width = min(BoundedWork.defaultWidth, services.dataLake.maxConcurrentRequests)
+    let differences = BoundedWork.map(reads.count, limit: width) { i in
+      reads[i].differences(now: Result { () throws(ServiceError) in try reads[i].read.perform(on: services) })
     }
+    let changed = Array(differences.joined().prefix(10))
     guard changed.isEmpty else {
       Console.err("error: the tenant changed since the plan was made; what the plan read now reads differently:\n")
       for c in changed { Console.err("  ~ \(live.redactor.redact(c))\n") }
