@@ -324,17 +324,7 @@ extension Compiler {
       return { f in
         var old = try left(f)
         let added = try right(f)
-        try storage(f) { slot in
-          if Compiler.holdsSameList(slot, old), case .list(let more) = added {
-            old = .null
-            try Compiler.appendInPlace(&slot, more.items, limits: limits, addRange)
-          } else if case .string(let tail) = added, Compiler.holdsEqualString(slot, old) {
-            old = .null
-            try Compiler.appendInPlace(&slot, string: tail, limits: limits, addRange)
-          } else {
-            slot = try Operators.add(old, added, addRange, limits: limits)
-          }
-        }
+        try storage(f) { slot in try Compiler.addToSelf(&slot, old: &old, added, addRange, limits) }
         return .normal
       }
     default:
@@ -390,20 +380,38 @@ extension Compiler {
 
   private func compoundCombiner(_ op: BinaryOp, range: SourceRange) -> (inout Value, Value) throws -> Void {
     let limits = interp.limits
-    switch op {
-    case .add:
-      return { slot, v in
-        if case .int(let a) = slot, case .int(let b) = v {
-          let (s, o) = a.addingReportingOverflow(b)
-          if !o { slot = .int(s); return }
-        }
-        if case .list = slot, case .list(let add) = v { try Compiler.appendInPlace(&slot, add.items, limits: limits, range); return }
-        if case .string = slot, case .string(let tail) = v { try Compiler.appendInPlace(&slot, string: tail, limits: limits, range); return }
-        slot = try Operators.add(slot, v, range, limits: limits)
-      }
-    default:
-      return { slot, v in slot = try Operators.binary(op, slot, v, range: range, limits: limits) }
+    return { slot, v in try Compiler.combine(op, &slot, v, range, limits) }
+  }
+
+  /// `slot = old + added`, as `x = x + y` compiles (closures and register
+  /// code alike): appended in place when `slot` still holds the list or
+  /// string read into `old` before `added` was evaluated.
+  static func addToSelf(_ slot: inout Value, old: inout Value, _ added: Value, _ range: SourceRange, _ limits: ResourceLimits) throws {
+    if case .int(let a) = old, case .int(let b) = added, let r = RegisterCode.intBinary(.add, a, b) {
+      slot = r
+    } else if Compiler.holdsSameList(slot, old), case .list(let more) = added {
+      old = .null
+      try Compiler.appendInPlace(&slot, more.items, limits: limits, range)
+    } else if case .string(let tail) = added, Compiler.holdsEqualString(slot, old) {
+      old = .null
+      try Compiler.appendInPlace(&slot, string: tail, limits: limits, range)
+    } else {
+      slot = try Operators.add(old, added, range, limits: limits)
     }
+    old = .null
+  }
+
+  /// `slot op= v` (closures and register code alike), appends in place included.
+  static func combine(_ op: BinaryOp, _ slot: inout Value, _ v: Value, _ range: SourceRange, _ limits: ResourceLimits) throws {
+    if case .int(let a) = slot, case .int(let b) = v, let r = RegisterCode.intBinary(op, a, b) {
+      slot = r
+      return
+    }
+    if op == .add {
+      if case .list = slot, case .list(let add) = v { try Compiler.appendInPlace(&slot, add.items, limits: limits, range); return }
+      if case .string = slot, case .string(let tail) = v { try Compiler.appendInPlace(&slot, string: tail, limits: limits, range); return }
+    }
+    slot = try Operators.binary(op, slot, v, range: range, limits: limits)
   }
 
   /// Appends to the list in `slot`, copying it first only if it is shared.

@@ -137,7 +137,7 @@ final class RegisterCode {
         if case .int(let a) = slot.pointee, case .int(let b) = v, let sum = RegisterCode.intBinary(op, a, b) {
           slot.pointee = sum
         } else {
-          try RegisterCode.combine(op, &slot.pointee, v, ranges[Int(r)], limits)
+          try Compiler.combine(op, &slot.pointee, v, ranges[Int(r)], limits)
         }
       case .selfAdd(let target, let isGlobal, let old, let src, let r):
         let slot = isGlobal ? interp.globals + Int(target) : regs + Int(target)
@@ -145,7 +145,7 @@ final class RegisterCode {
         if case .int(let a) = regs[Int(old)], case .int(let b) = added, let sum = RegisterCode.intBinary(.add, a, b) {
           slot.pointee = sum
         } else {
-          try RegisterCode.addToSelf(&slot.pointee, old: &regs[Int(old)], added, ranges[Int(r)], limits)
+          try Compiler.addToSelf(&slot.pointee, old: &regs[Int(old)], added, ranges[Int(r)], limits)
         }
       case .clear(let from, let count):
         for r in Int(from)..<Int(from + count) { regs[r] = .null }
@@ -269,36 +269,6 @@ final class RegisterCode {
       default: return c >= 0
       }
     }
-  }
-
-  /// `slot = old + added`, as the compiled `x = x + y` does: appended in
-  /// place when `slot` still holds the list or string read into `old`.
-  static func addToSelf(_ slot: inout Value, old: inout Value, _ added: Value, _ range: SourceRange, _ limits: ResourceLimits) throws {
-    if case .int(let a) = old, case .int(let b) = added, let r = intBinary(.add, a, b) {
-      slot = r
-    } else if Compiler.holdsSameList(slot, old), case .list(let more) = added {
-      old = .null
-      try Compiler.appendInPlace(&slot, more.items, limits: limits, range)
-    } else if case .string(let tail) = added, Compiler.holdsEqualString(slot, old) {
-      old = .null
-      try Compiler.appendInPlace(&slot, string: tail, limits: limits, range)
-    } else {
-      slot = try Operators.add(old, added, range, limits: limits)
-    }
-    old = .null
-  }
-
-  /// `slot op= v`: what the compiled assignment does, appends in place included.
-  static func combine(_ op: BinaryOp, _ slot: inout Value, _ v: Value, _ range: SourceRange, _ limits: ResourceLimits) throws {
-    if case .int(let a) = slot, case .int(let b) = v, let r = intBinary(op, a, b) {
-      slot = r
-      return
-    }
-    if op == .add {
-      if case .list = slot, case .list(let add) = v { try Compiler.appendInPlace(&slot, add.items, limits: limits, range); return }
-      if case .string = slot, case .string(let tail) = v { try Compiler.appendInPlace(&slot, string: tail, limits: limits, range); return }
-    }
-    slot = try Operators.binary(op, slot, v, range: range, limits: limits)
   }
 }
 
