@@ -33,8 +33,8 @@ enum Instruction {
   /// `arguments` on; its result goes to register `base`.
   case call(callee: Int32, base: Int32, arguments: Int32, count: Int32)
   /// `dst = callee(a)`, or `dst = callee(a op b)` when `op` is set: a call of
-  /// one simple argument as one instruction, in the order `enter`, the
-  /// argument, `call` keep (the call's checks, then the argument's errors).
+  /// one simple argument as one instruction, in the order of `enter`, the
+  /// argument and `call` (the call's checks come before the argument's errors).
   case callOne(callee: Int32, dst: Int32, op: BinaryOp?, a: Int32, b: Int32, range: Int32, operationRange: Int32)
   case returnValue(src: Int32)
   /// The end of the code: it finishes without `return`.
@@ -55,7 +55,8 @@ final class RegisterCode {
   let calleePointers: UnsafeMutablePointer<Unmanaged<CompiledFunction>>
   /// Registers from here on are temporaries: cleared when the code leaves.
   let temporaries: Range<Int>
-  unowned(unsafe) let interp: Interpreter
+  /// Held as the compiled closures hold it: a function value may outlive the code that made it.
+  let interp: Interpreter
 
   init(
     instructions: [Instruction], constants: [Value], ranges: [SourceRange], callees: [CompiledFunction],
