@@ -157,8 +157,20 @@ public final class Session {
     }.map(\.element)
   }
 
-  private static func canonical(_ path: String) -> String {
-    URL(fileURLWithPath: path).standardizedFileURL.path
+  /// The absolute path with `.` and `..` resolved (what a standardized file
+  /// URL's path is, without building one: that was a twentieth of checking
+  /// a small runbook).
+  static func canonical(_ path: String) -> String {
+    let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    var parts: [Substring] = []
+    for part in absolute.split(separator: "/") {
+      switch part {
+      case ".": continue
+      case "..": if !parts.isEmpty { parts.removeLast() }
+      default: parts.append(part)
+      }
+    }
+    return "/" + parts.joined(separator: "/")
   }
 
   private func compileFile(
@@ -181,7 +193,7 @@ public final class Session {
     loadedFiles.insert(path)
 
     // Imports run first, in order, each once.
-    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
     for stmt in unit.statements {
       guard case .importFile(let relative, let pathRange) = stmt.kind else { continue }
       let target = Session.resolve(relative, in: directory)
@@ -245,8 +257,8 @@ public final class Session {
   /// Paths relative to the working directory when under it, as compilers print them.
   /// A path named in a runbook (`import`, `runbook "…"`): absolute as it is,
   /// otherwise relative to the naming file's folder.
-  static func resolve(_ path: String, in directory: URL) -> String {
-    (path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path)).standardizedFileURL.path
+  static func resolve(_ path: String, in directory: String) -> String {
+    canonical(path.hasPrefix("/") ? path : directory + "/" + path)
   }
 
   static func displayPath(_ path: String) -> String {
@@ -334,7 +346,7 @@ public final class Session {
       let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: true,
                               mainUsesCells: mainProgramNeedsCells(unit.statements))
       // At the prompt, a called runbook's path is relative to the working directory.
-      let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+      let cwd = FileManager.default.currentDirectoryPath
       compiler.runbookLoader = { [unowned self] relative, range in
         self.loadRunbook(Session.resolve(relative, in: cwd), calledFrom: path, at: range)
       }

@@ -53,8 +53,8 @@ struct Runbook: ParsableCommand {
       line.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
       terminate(.success)
     }
-    if let command = CheckCommand.pathsOnly(Array(CommandLine.arguments.dropFirst())) {
-      do { try command.run() } catch { exit(withError: error) }
+    if let paths = CheckCommand.pathsOnly(Array(CommandLine.arguments.dropFirst())) {
+      CheckCommand.check(paths, format: .text)
     }
     do {
       var command = try parseAsRoot()
@@ -287,20 +287,20 @@ struct CheckCommand: ParsableCommand {
   @Option(name: .customLong("format"), help: "Output format: text (diagnostics on stderr) or json (JSON lines on stdout).")
   var format: RunCommand.OutputFormat = .text
 
-  /// `runbook check PATH...` without flags, made directly: what the parser
-  /// would make, without its first-use cost (~2 ms of reflection over the
-  /// command tree, a third of checking a small runbook). Anything else
-  /// (a flag, `--help`, no path) is left to the parser.
-  static func pathsOnly(_ arguments: [String]) -> CheckCommand? {
+  /// The paths of `runbook check PATH...` without flags: checked without the
+  /// parser's first-use cost (~2 ms of reflection over the command tree, a
+  /// third of checking a small runbook), as the parsed command would check
+  /// them. Nil for anything else (a flag, `--help`, no path): that is left
+  /// to the parser.
+  static func pathsOnly(_ arguments: [String]) -> [String]? {
     guard arguments.first == "check", arguments.count > 1, !arguments.dropFirst().contains(where: { $0.hasPrefix("-") })
     else { return nil }
-    var command = CheckCommand()
-    command.paths = Array(arguments.dropFirst())
-    command.format = .text
-    return command
+    return Array(arguments.dropFirst())
   }
 
-  func run() throws {
+  func run() throws { CheckCommand.check(paths, format: format) }
+
+  static func check(_ paths: [String], format: RunCommand.OutputFormat) -> Never {
     let files = RunbookFiles.expand(paths)
     var errors = 0, warnings = 0
     // Kept until the process exits: tearing down a large program's syntax
