@@ -280,7 +280,7 @@ public final class ReadThroughWorld: @unchecked Sendable {
       }
       var next = 0
       for e in listed {
-        var ac: PathAccessControl
+        let ac: PathAccessControl
         if let listedAC = e.listedFileAccessControl {
           ac = listedAC
         } else {
