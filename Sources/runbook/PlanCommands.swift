@@ -13,7 +13,9 @@ struct ParamOptions: ParsableArguments {
   @Option(name: .customLong("params"), help: ArgumentHelp("A JSON file with an object of param values.", valueName: "file.json"))
   var paramsFile: String?
 
-  func invocation(file: String) -> Invocation {
+  func invocation(file: String) -> Invocation { ParamOptions.invocation(file: file, params: params, paramsFile: paramsFile) }
+
+  static func invocation(file: String, params: [String], paramsFile: String?) -> Invocation {
     let (strings, values) = readParams(params, paramsFile)
     return Invocation(file: file, strings: strings, values: values, paramsFile: paramsFile)
   }

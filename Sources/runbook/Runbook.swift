@@ -53,8 +53,12 @@ struct Runbook: ParsableCommand {
       line.withUTF8 { _ = write(STDOUT_FILENO, $0.baseAddress, $0.count) }
       terminate(.success)
     }
-    if let paths = CheckCommand.pathsOnly(Array(CommandLine.arguments.dropFirst())) {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    if let paths = CheckCommand.pathsOnly(arguments) {
       CheckCommand.check(paths, format: .text)
+    }
+    if let file = RunCommand.fileOnly(arguments) {
+      RunCommand.runWithoutServices(ParamOptions.invocation(file: file, params: [], paramsFile: nil))
     }
     do {
       var command = try parseAsRoot()
@@ -192,19 +196,35 @@ struct RunCommand: ParsableCommand {
       LiveRun(file: fileArgument, strings: invocation.strings, values: invocation.values, paramsFile: invocation.paramsFile,
               yes: yes, journalPath: journalPath, resumePath: resumePath, json: format == .json).run()
     }
-    guard dryRun else {
-      let backend = Backend.withoutServices()
-      let session = Session(registry: backend.registry, host: ConsoleHost(showSteps: true))
-      let outcome = session.run(compileAndBind(session, file: file, strings: invocation.strings, values: invocation.values))
-      printOutputs(outcome.outputs)
-      if let error = outcome.error {
-        Console.printDiagnostics([error.diagnostic])
-        terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
-      }
-      terminate(.success)
-    }
+    guard dryRun else { RunCommand.runWithoutServices(invocation) }
     planOffline(invocation, command: "run", statePath: statePath, saveStatePath: saveStatePath, out: nil, json: format == .json,
                 detailedExitcode: detailedExitcode)
+  }
+}
+
+extension RunCommand {
+  /// The file of `run FILE`, the shape nearly every plain run takes, answered
+  /// without the argument parser: building its command tree (reflection over
+  /// every command's arguments, first-time protocol conformance scans) cost
+  /// more than the rest of a small run. Nil for anything else (a flag,
+  /// `--help`, `--`, a second argument): that is left to the parser.
+  static func fileOnly(_ arguments: [String]) -> String? {
+    guard arguments.count == 2, arguments[0] == "run", !arguments[1].hasPrefix("-") else { return nil }
+    return arguments[1]
+  }
+
+  /// A run without `--dry-run` or `--live`: the core built-ins only; a
+  /// built-in that calls a service says how to choose a backend.
+  static func runWithoutServices(_ invocation: Invocation) -> Never {
+    let backend = Backend.withoutServices()
+    let session = Session(registry: backend.registry, host: ConsoleHost(showSteps: true))
+    let outcome = session.run(compileAndBind(session, file: invocation.file, strings: invocation.strings, values: invocation.values))
+    printOutputs(outcome.outputs)
+    if let error = outcome.error {
+      Console.printDiagnostics([error.diagnostic])
+      terminate(error.code == "interrupted" ? .interrupted : .runbookFailed)
+    }
+    terminate(.success)
   }
 }
 

@@ -94,6 +94,20 @@ struct CommandLineTests {
       #expect(direct.stdout == parsed.stdout)
       #expect(direct.stderr == parsed.stderr)
     }
+    // `run FILE` is answered without the parser; `run -- FILE` goes through it.
+    let fails = try BinaryRunner.temporaryFile("fails.runbook", "print(\"before\")\nlet xs = [1]\nprint(xs[3])\n")
+    let needsParam = try BinaryRunner.temporaryFile("param.runbook", "param name: string\nprint(name)\n")
+    let callsService = try BinaryRunner.temporaryFile("service.runbook", "let g = add_group_member(group: \"g\", member: \"m\")\n")
+    let outputs = try BinaryRunner.temporaryFile("outputs.runbook", "output total = 1 + 2\nprint(\"done\")\n")
+    for file in [good.path, bad.path, fails.path, needsParam.path, callsService.path, outputs.path, "/nonexistent/x.runbook"] {
+      let direct = try BinaryRunner.run(["run", file])
+      let parsed = try BinaryRunner.run(["run", "--", file])
+      #expect(direct.status == parsed.status, "\(file)")
+      #expect(direct.stdout == parsed.stdout, "\(file)")
+      #expect(direct.stderr == parsed.stderr, "\(file)")
+    }
+    let runHelp = try BinaryRunner.run(["run", "--help"])
+    #expect(runHelp.status == 0 && runHelp.stdout.contains("USAGE: runbook run"))
     let version = try BinaryRunner.run(["--version"])
     #expect(version.status == 0 && version.stdout == "0.1.0\n" && version.stderr.isEmpty)
     let missing = try BinaryRunner.run(["check"])
