@@ -218,7 +218,7 @@ public final class Interpreter: @unchecked Sendable {
     stackTop = base + size
     callDepth += 1
     defer {
-      for i in 0..<size { slots[i] = .null }
+      Interpreter.release(slots, count: size)
       if code.usesCells { for i in 0..<size { cells[i] = nil } }
       stackTop = base
       callDepth -= 1

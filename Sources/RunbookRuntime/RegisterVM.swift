@@ -41,6 +41,38 @@ enum Instruction {
   case end
 }
 
+/// Register code running in a frame: what `RegisterCode.execute` reads at
+/// every instruction, read without retaining (the code keeps its callees alive).
+struct Activation {
+  let unit: Unmanaged<RegisterCode>
+  let registers: UnsafeMutablePointer<Value>
+  let code: UnsafeMutablePointer<Instruction>
+  let constants: UnsafeMutablePointer<Value>
+  let callees: UnsafeMutablePointer<Unmanaged<CompiledFunction>>
+
+  @inline(__always) init(_ unit: Unmanaged<RegisterCode>, registers: UnsafeMutablePointer<Value>) {
+    self.unit = unit
+    self.registers = registers
+    (code, constants, callees) = unit._withUnsafeGuaranteedRef { ($0.instructions, $0.constants, $0.calleePointers) }
+  }
+
+  /// An operand: a register when it is 0 or more, else the constant `~operand`.
+  @inline(__always) func value(_ o: Int32) -> Value { o >= 0 ? registers[Int(o)] : constants[Int(~o)] }
+  @inline(__always) func range(_ r: Int32) -> SourceRange { unit._withUnsafeGuaranteedRef { $0.ranges[Int(r)] } }
+}
+
+/// A call of register code in flight inside `RegisterCode.execute`: where
+/// its caller resumes, and the callee's frame to release when it returns.
+struct PendingReturn {
+  let caller: Activation
+  /// The caller's instruction after the call.
+  let resume: Int
+  /// The caller's register that receives the result.
+  let result: Int32
+  /// The callee's frame in the value stack, and the call depth before it.
+  let base: Int, size: Int, depth: Int
+}
+
 /// Code for the register machine: a function body, or a loop of one.
 final class RegisterCode {
   /// Ends with `.end`.
@@ -91,7 +123,7 @@ final class RegisterCode {
       // A call whose arguments failed leaves its reserved frame: undo it.
       interp.stackTop = savedTop
       interp.callDepth = savedDepth
-      for r in temporaries { f.slots[r] = .null }
+      Interpreter.release(f.slots + temporaries.lowerBound, count: temporaries.count)
     }
     guard let v = try execute(f) else { return .normal }
     interp.returnValue = v
@@ -110,77 +142,100 @@ final class RegisterCode {
     }
   }
 
+  /// Runs the code in frame `f`. A call of a function that is register code
+  /// runs in this same loop, as Lua's interpreter runs its calls: the
+  /// caller's place is pushed on `pending` and the callee's code and frame
+  /// take over until it returns. A Swift call per runbook call (its prologue,
+  /// its optional result, its error check) was a third of a call-heavy program.
   @inline(__always)
   private func execute(_ f: Frame, _ interp: Interpreter) throws -> Value? {
-    let regs = f.slots
-    let code = instructions, consts = constants
+    var pending = ContiguousArray<PendingReturn>()
+    do {
+      return try execute(f, interp, &pending)
+    } catch {
+      // The frames of the calls in flight are released as their own
+      // returns would have: cleared, and the stack and depth of the outermost.
+      for call in pending.reversed() { Interpreter.release(interp.stack + call.base, count: call.size) }
+      if let outermost = pending.first {
+        interp.stackTop = outermost.base
+        interp.callDepth = outermost.depth
+      }
+      throw error
+    }
+  }
+
+  @inline(__always)
+  private func execute(_ f: Frame, _ interp: Interpreter, _ pending: inout ContiguousArray<PendingReturn>) throws -> Value? {
+    // The code running and its frame are one value, replaced as a whole at
+    // a call and a return: captured by nested functions, they were kept in
+    // memory and every instruction paid for it.
+    var here = Activation(Unmanaged.passUnretained(self), registers: f.slots)
     let limits = interp.limits
-    @inline(__always) func value(_ o: Int32) -> Value { o >= 0 ? regs[Int(o)] : consts[Int(~o)] }
     var pc = 0
     while true {
-      switch code[pc] {
+      switch here.code[pc] {
       case .move(let dst, let src):
-        regs[Int(dst)] = value(src)
+        here.registers[Int(dst)] = here.value(src)
       case .loadGlobal(let dst, let g):
-        regs[Int(dst)] = interp.globals[Int(g)]
+        here.registers[Int(dst)] = interp.globals[Int(g)]
       case .storeGlobal(let g, let src):
-        interp.globals[Int(g)] = value(src)
+        interp.globals[Int(g)] = here.value(src)
       case .binary(let op, let dst, let a, let b, let r):
-        let x = value(a), y = value(b)
+        let x = here.value(a), y = here.value(b)
         if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
-          regs[Int(dst)] = v
+          here.registers[Int(dst)] = v
         } else {
-          regs[Int(dst)] = try Operators.binary(op, x, y, range: ranges[Int(r)], limits: limits)
+          here.registers[Int(dst)] = try Operators.binary(op, x, y, range: here.range(r), limits: limits)
         }
       case .compound(let op, let target, let isGlobal, let src, let r):
-        let slot = isGlobal ? interp.globals + Int(target) : regs + Int(target)
-        let v = value(src)
+        let slot = isGlobal ? interp.globals + Int(target) : here.registers + Int(target)
+        let v = here.value(src)
         if case .int(let a) = slot.pointee, case .int(let b) = v, let sum = RegisterCode.intBinary(op, a, b) {
           slot.pointee = sum
         } else {
-          try Compiler.combine(op, &slot.pointee, v, ranges[Int(r)], limits)
+          try Compiler.combine(op, &slot.pointee, v, here.range(r), limits)
         }
       case .selfAdd(let target, let isGlobal, let old, let src, let r):
-        let slot = isGlobal ? interp.globals + Int(target) : regs + Int(target)
-        let added = value(src)
-        if case .int(let a) = regs[Int(old)], case .int(let b) = added, let sum = RegisterCode.intBinary(.add, a, b) {
+        let slot = isGlobal ? interp.globals + Int(target) : here.registers + Int(target)
+        let added = here.value(src)
+        if case .int(let a) = here.registers[Int(old)], case .int(let b) = added, let sum = RegisterCode.intBinary(.add, a, b) {
           slot.pointee = sum
         } else {
-          try Compiler.addToSelf(&slot.pointee, old: &regs[Int(old)], added, ranges[Int(r)], limits)
+          try Compiler.addToSelf(&slot.pointee, old: &here.registers[Int(old)], added, here.range(r), limits)
         }
       case .clear(let from, let count):
-        for r in Int(from)..<Int(from + count) { regs[r] = .null }
+        Interpreter.release(here.registers + Int(from), count: Int(count))
       case .negate(let dst, let src, let r):
-        let v = value(src)
+        let v = here.value(src)
         if case .int(let i) = v, i != .min {
-          regs[Int(dst)] = .int(-i)
+          here.registers[Int(dst)] = .int(-i)
         } else {
-          regs[Int(dst)] = try Operators.negate(v, ranges[Int(r)])
+          here.registers[Int(dst)] = try Operators.negate(v, here.range(r))
         }
       case .not(let dst, let src):
-        regs[Int(dst)] = .bool(!value(src).isTruthy)
+        here.registers[Int(dst)] = .bool(!here.value(src).isTruthy)
       case .jump(let to):
         pc = Int(to)
         continue
       case .jumpUnless(let op, let a, let b, let to, let r):
-        let x = value(a), y = value(b)
+        let x = here.value(a), y = here.value(b)
         let holds: Bool
         if case .int(let i) = x, case .int(let j) = y {
           holds = RegisterCode.intCompare(op, i, j)
         } else {
-          holds = try RegisterCode.compare(op, x, y, ranges[Int(r)])
+          holds = try RegisterCode.compare(op, x, y, here.range(r))
         }
         if !holds {
           pc = Int(to)
           continue
         }
       case .jumpIfFalsy(let src, let to):
-        if !value(src).isTruthy {
+        if !here.value(src).isTruthy {
           pc = Int(to)
           continue
         }
       case .jumpIfTruthy(let src, let to):
-        if value(src).isTruthy {
+        if here.value(src).isTruthy {
           pc = Int(to)
           continue
         }
@@ -188,42 +243,82 @@ final class RegisterCode {
         try interp.checkCancelled()
       case .enter(let callee, let base, let r):
         try interp.checkCancelled()
-        guard let frameBase = interp.reserveFrame(calleePointers[Int(callee)]._withUnsafeGuaranteedRef { $0.frameSize }) else {
-          throw interp.recursionError(ranges[Int(r)])
+        guard let frameBase = interp.reserveFrame(here.callees[Int(callee)]._withUnsafeGuaranteedRef({ $0.frameSize })) else {
+          throw interp.recursionError(here.range(r))
         }
-        regs[Int(base)] = .int(frameBase)
+        here.registers[Int(base)] = .int(frameBase)
       case .call(let callee, let base, let arguments, let count):
-        guard case .int(let frameBase) = regs[Int(base)] else { preconditionFailure("a call without its frame") }
-        regs[Int(base)] = try calleePointers[Int(callee)]._withUnsafeGuaranteedRef {
-          try interp.runReserved($0, base: frameBase, arguments: regs + Int(arguments), count: Int(count))
+        guard case .int(let frameBase) = here.registers[Int(base)] else { preconditionFailure("a call without its frame") }
+        let function = here.callees[Int(callee)]
+        if let target = function._withUnsafeGuaranteedRef({ $0.unretainedRegisterCode }) {
+          // Moved, not copied: an argument left in a temporary would make its list look shared.
+          let slots = interp.stack + frameBase
+          for i in 0..<Int(count) { swap(&slots[i], &here.registers[Int(arguments) + i]) }
+          let size = function._withUnsafeGuaranteedRef { $0.frameSize }
+          pending.append(PendingReturn(caller: here, resume: pc + 1, result: base, base: frameBase, size: size, depth: interp.callDepth &- 1))
+          here = Activation(target, registers: slots)
+          pc = 0
+          continue
+        }
+        here.registers[Int(base)] = try function._withUnsafeGuaranteedRef {
+          try interp.runReserved($0, base: frameBase, arguments: here.registers + Int(arguments), count: Int(count))
         }
       case .callOne(let callee, let dst, let op, let a, let b, let r, let opRange):
         try interp.checkCancelled()
-        let function = calleePointers[Int(callee)]
-        guard let frameBase = interp.reserveFrame(function._withUnsafeGuaranteedRef { $0.frameSize }) else {
-          throw interp.recursionError(ranges[Int(r)])
+        let function = here.callees[Int(callee)]
+        let size = function._withUnsafeGuaranteedRef { $0.frameSize }
+        guard let frameBase = interp.reserveFrame(size) else {
+          throw interp.recursionError(here.range(r))
         }
         var argument: Value
         if let op {
-          let x = value(a), y = value(b)
+          let x = here.value(a), y = here.value(b)
           if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
             argument = v
           } else {
-            argument = try Operators.binary(op, x, y, range: ranges[Int(opRange)], limits: limits)
+            argument = try Operators.binary(op, x, y, range: here.range(opRange), limits: limits)
           }
         } else {
-          argument = value(a)
+          argument = here.value(a)
         }
-        regs[Int(dst)] = try function._withUnsafeGuaranteedRef {
+        if let target = function._withUnsafeGuaranteedRef({ $0.unretainedRegisterCode }) {
+          let slots = interp.stack + frameBase
+          swap(&slots[0], &argument)
+          pending.append(PendingReturn(caller: here, resume: pc + 1, result: dst, base: frameBase, size: size, depth: interp.callDepth &- 1))
+          here = Activation(target, registers: slots)
+          pc = 0
+          continue
+        }
+        here.registers[Int(dst)] = try function._withUnsafeGuaranteedRef {
           try interp.runReserved($0, base: frameBase, arguments: &argument, count: 1)
         }
       case .returnValue(let src):
-        return value(src)
+        let result = here.value(src)
+        if pending.isEmpty { return result }
+        pc = RegisterCode.leave(&here, &pending, interp, result)
+        continue
       case .end:
-        return nil
+        if pending.isEmpty { return nil }
+        pc = RegisterCode.leave(&here, &pending, interp, .null)
+        continue
       }
       pc += 1
     }
+  }
+
+  /// Back in the caller of the innermost call in flight, with `result` in
+  /// its register; returns where the caller resumes.
+  @inline(__always)
+  private static func leave(
+    _ a: inout Activation, _ pending: inout ContiguousArray<PendingReturn>, _ interp: Interpreter, _ result: Value
+  ) -> Int {
+    let call = pending.removeLast()
+    Interpreter.release(a.registers, count: call.size)
+    interp.stackTop = call.base
+    interp.callDepth = call.depth
+    a = call.caller
+    a.registers[Int(call.result)] = result
+    return call.resume
   }
 
   /// An int operation's result when it is an int (no overflow, no error): the
@@ -274,6 +369,20 @@ final class RegisterCode {
 }
 
 extension Interpreter {
+  /// Sets `count` slots to nil, so that their values are not kept alive: a
+  /// slot holding nothing counted (nil, a bool, a number) is overwritten
+  /// without the outlined destroy of a value.
+  @inline(__always)
+  static func release(_ slots: UnsafeMutablePointer<Value>, count: Int) {
+    for i in 0..<count {
+      switch slots[i] {
+      case .null: break
+      case .bool, .int, .float, .duration: (slots + i).initialize(to: .null)
+      default: slots[i] = .null
+      }
+    }
+  }
+
   /// A call's frame of `size` slots reserved before its arguments are
   /// evaluated (as `invoke` does, after `checkCancelled`); returns the
   /// frame's base, or nil when the call would be too deep (`recursionError`).
@@ -300,7 +409,7 @@ extension Interpreter {
     let size = code.frameSize
     let depth = callDepth - 1
     defer {
-      for i in 0..<size { slots[i] = .null }
+      Interpreter.release(slots, count: size)
       if code.usesCells { for i in 0..<size { cells[i] = nil } }
       // Absolute, not relative: a failed call inside may have left a reservation.
       stackTop = base

@@ -226,6 +226,47 @@ struct RegisterMachineTests {
       print(neg(1), neg(1.5))
       print(neg("s"))
       """,
+    "errors deep in calls, caught, then calls again": """
+      fn broken(n) {
+        if n == 0 { return 1 / 0 }
+        return broken(n - 1) + 1
+      }
+      fn depth(n) {
+        if n == 0 { return 0 }
+        return depth(n - 1) + 1
+      }
+      fn keep(xs, n) {
+        if n == 0 { return xs }
+        return keep(xs, n - 1)
+      }
+      var caught = 0
+      var i = 0
+      while i < 3 {
+        try { broken(i + 4) } catch e { caught += 1; print(e.code, e.line) }
+        i += 1
+      }
+      var xs = keep([1, 2], 5)
+      xs += [3]
+      print(caught, depth(50), xs)
+      """,
+    "calls of several arguments and calls through closures": """
+      fn add3(a, b, c) { return a + b + c }
+      fn none(n) {
+        var x = n
+      }
+      fn through(n) {
+        let f = fn(m) { return inner(m) }
+        return f(n)
+      }
+      fn inner(m) {
+        if m > 2 { return m / (m - m) }
+        return add3(m, m, m)
+      }
+      fn outer(n) { return through(n) + add3(1, 2, 3) }
+      print(outer(1), none(2), add3(1, add3(1, 2, 3), 3))
+      try { outer(5) } catch e { print(e.code) }
+      print(outer(2))
+      """,
     "in": """
       var found = 0
       var i = 0
@@ -244,6 +285,9 @@ struct RegisterMachineTests {
     let text = Self.programs[name]!
     let closures = Self.observe(path: "\(name).runbook", text: text, registers: false)
     let registers = Self.observe(path: "\(name).runbook", text: text, registers: true)
+    // Each program must compile and show something: one that does not tests nothing.
+    #expect(!closures.diagnostics.contains { $0.contains(": error: ") }, "\(closures)")
+    #expect(!closures.printed.isEmpty || closures.error != nil || !closures.outputs.isEmpty, "\(closures)")
     #expect(closures == registers, "closures:\n\(closures)\nregisters:\n\(registers)")
   }
 
