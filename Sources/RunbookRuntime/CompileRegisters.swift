@@ -177,7 +177,7 @@ struct RegisterCompiler {
   private mutating func statements(_ body: [Stmt], valueOfLast: Bool) throws(Unsupported) {
     for (i, s) in body.enumerated() {
       if valueOfLast, i == body.count - 1, case .expression(let e) = s.kind {
-        emit(.returnValue(src: try operand(e)))
+        try returnValue(e)
         nextTemporary = firstTemporary
         continue
       }
@@ -245,13 +245,23 @@ struct RegisterCompiler {
       guard let loop = loops.last else { throw Unsupported() }
       emit(.jump(to: Int32(loop.start)))
     case .returnValue(let value):
-      emit(.returnValue(src: try value.map { e throws(Unsupported) in try operand(e) } ?? constant(.null)))
+      if let value { try returnValue(value) } else { emit(.returnValue(src: constant(.null))) }
     default:
       throw Unsupported()
     }
     clearTemporaries(from: mark)
     // An enclosing condition's temporaries are still to be cleared on the paths that skip this statement.
     statementHigh = max(enclosingHigh, mark)
+  }
+
+  /// Returns `e`'s value; `return a op b` is one instruction.
+  private mutating func returnValue(_ e: Expr) throws(Unsupported) {
+    if case .binary(let op, let lhs, let rhs) = e.kind, op != .and, op != .or {
+      let (a, b) = try operands(lhs, rhs)
+      emit(.returnBinary(op: op, a: a, b: b, range: range(e.range)))
+    } else {
+      emit(.returnValue(src: try operand(e)))
+    }
   }
 
   /// Clears the temporaries from `mark` that may have been written (they

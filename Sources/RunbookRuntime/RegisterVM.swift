@@ -37,6 +37,8 @@ enum Instruction {
   /// argument and `call` (the call's checks come before the argument's errors).
   case callOne(callee: Int32, dst: Int32, op: BinaryOp?, a: Int32, b: Int32, range: Int32, operationRange: Int32)
   case returnValue(src: Int32)
+  /// Returns `a op b` (as `binary` computes it).
+  case returnBinary(op: BinaryOp, a: Int32, b: Int32, range: Int32)
   /// The end of the code: it finishes without `return`.
   case end
 }
@@ -294,6 +296,17 @@ final class RegisterCode {
         }
       case .returnValue(let src):
         let result = here.value(src)
+        if pending.isEmpty { return result }
+        pc = RegisterCode.leave(&here, &pending, interp, result)
+        continue
+      case .returnBinary(let op, let a, let b, let r):
+        let x = here.value(a), y = here.value(b)
+        let result: Value
+        if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
+          result = v
+        } else {
+          result = try Operators.binary(op, x, y, range: here.range(r), limits: limits)
+        }
         if pending.isEmpty { return result }
         pc = RegisterCode.leave(&here, &pending, interp, result)
         continue

@@ -11,6 +11,19 @@ extension World {
     try! World(state: demoState())
   }
 
+  /// The demo tenant's signed-in user and nothing else: for built-ins that
+  /// are declared but never call their services (`check`, plain runs), so
+  /// that declaring them does not build and validate a whole tenant.
+  public static func signedInUserOnly() -> World {
+    var state = demoState()
+    state.directory = DirectoryState(
+      users: state.directory.users.filter { $0.id == state.tenant.signedInUser }, servicePrincipals: [], groups: [])
+    state.azure = AzureState(subscriptions: [], storageAccounts: [], roleAssignments: [])
+    state.powerPlatform = PowerPlatformState(environments: [])
+    state.customerInsights = CustomerInsightsState(environments: [])
+    return try! World(state: state)
+  }
+
   /// The state of `demoTenant()`, to derive scenarios from.
   public static func demoState() -> StateFile {
     let sub = "8c7d3f4e-2a1b-4c5d-9e8f-0a1b2c3d4e5f"

@@ -24,9 +24,9 @@ struct Backend {
   /// signatures are checked), but a domain built-in called without a chosen
   /// backend explains how to choose one instead of touching anything.
   static func withoutServices() -> Backend {
-    let template = dryRun(world: World.demoTenant())
+    let template = dryRun(world: World.signedInUserOnly())
     let registry = BuiltinRegistry()
-    for var builtin in template.registry.all {
+    for var builtin in template.registry.builtins.values {
       if builtin.category != "core" && builtin.category != "text" {
         let name = builtin.name
         builtin.implementation = { _, _ in

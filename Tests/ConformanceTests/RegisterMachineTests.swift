@@ -267,6 +267,14 @@ struct RegisterMachineTests {
       try { outer(5) } catch e { print(e.code) }
       print(outer(2))
       """,
+    "returns of an operation": """
+      fn sub(a, b) { return a - b }
+      fn last(a, b) { a * b }
+      fn both(a, b) { return a > b }
+      fn glue(a, b) { return a + b }
+      print(sub(3, 1), last(2, 3), both(1, 2), glue("a", "b"), glue([1], [2]))
+      print(sub("s", 1))
+      """,
     "in": """
       var found = 0
       var i = 0

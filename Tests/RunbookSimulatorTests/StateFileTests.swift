@@ -36,6 +36,16 @@ struct StateFileTests {
     try? FileManager.default.removeItem(atPath: path)
   }
 
+  @Test("the world that only declares built-ins holds the signed-in user and nothing else")
+  func signedInUserOnly() throws {
+    let world = World.signedInUserOnly()
+    let state = world.snapshot()
+    #expect(state.directory.users.map(\.id) == [state.tenant.signedInUser])
+    #expect(state.directory.groups.isEmpty && state.azure.subscriptions.isEmpty)
+    #expect(state.powerPlatform.environments.isEmpty && state.customerInsights.environments.isEmpty)
+    #expect(try world.signedInUser().id == state.tenant.signedInUser)
+  }
+
   @Test("a syntax error names the file, line and column")
   func syntax() throws {
     let text = demo.replacingOccurrences(of: "\"kind\": \"StorageV2\"", with: "\"kind\": StorageV2")
