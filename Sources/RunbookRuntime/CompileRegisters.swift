@@ -92,8 +92,12 @@ struct RegisterCompiler {
   /// Each enclosing loop's start and the `break` jumps to patch to its end.
   private var loops: [(start: Int, breaks: [Int])] = []
 
-  init(hints: RegisterHints, interpreter: Interpreter, firstTemporary: Int) {
-    self.hints = hints; self.interp = interpreter
+  /// Whether the code runs in the main program's frame, whose slots are the
+  /// top-level names: then a top-level name is read and written as a register.
+  let globalsAreRegisters: Bool
+
+  init(hints: RegisterHints, interpreter: Interpreter, firstTemporary: Int, globalsAreRegisters: Bool = false) {
+    self.hints = hints; self.interp = interpreter; self.globalsAreRegisters = globalsAreRegisters
     self.firstTemporary = firstTemporary; nextTemporary = firstTemporary; temporaryEnd = firstTemporary
     statementHigh = firstTemporary
   }
@@ -167,7 +171,7 @@ struct RegisterCompiler {
   private func register(_ r: Resolution?) throws(Unsupported) -> (index: Int32, isGlobal: Bool) {
     switch r {
     case .slot(let s)?: return (Int32(s), false)
-    case .global(let g)?: return (Int32(g), true)
+    case .global(let g)?: return (Int32(g), !globalsAreRegisters)
     default: throw Unsupported()
     }
   }

@@ -269,7 +269,8 @@ extension Compiler {
   func registerUnit(_ stmt: Stmt) -> StmtCode? {
     defer { if registerRecording == 0 { registerHints = RegisterHints() } }
     let first = fn.isMain ? globals.nextSlot : fn.maxSlots
-    var compiler = RegisterCompiler(hints: registerHints, interpreter: interp, firstTemporary: first)
+    // The main program runs in a frame whose slots are the top-level names (`Interpreter.mainFrame`).
+    var compiler = RegisterCompiler(hints: registerHints, interpreter: interp, firstTemporary: first, globalsAreRegisters: fn.isMain)
     guard let registers = try? compiler.unit([stmt]) else { return nil }
     if fn.isMain {
       for _ in first..<compiler.temporaryEnd where globals.allocate() == nil { return nil }

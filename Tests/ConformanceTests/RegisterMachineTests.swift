@@ -275,6 +275,30 @@ struct RegisterMachineTests {
       print(sub(3, 1), last(2, 3), both(1, 2), glue("a", "b"), glue([1], [2]))
       print(sub("s", 1))
       """,
+    "top-level names in a top-level loop": """
+      var s = ""
+      var n = 0
+      let stride = 3
+      fn bump() {
+        n += 10
+        return 1
+      }
+      var i = 0
+      while i < 6 {
+        i += 1
+        if i == 2 { continue }
+        s = s + "x"
+        s += "y"
+        n = n + bump()
+        n *= 2
+        if i == 5 { break }
+        i += stride - 3
+      }
+      print(s, n, i)
+      var t = 0
+      while t < 3 { t += 1 }
+      print(t, s)
+      """,
     "in": """
       var found = 0
       var i = 0
