@@ -1,10 +1,17 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// Code on the start-up path asks for generic type metadata through accessor
+// functions, not by mangled name: a mangled name is demangled at first use and
+// its generic requirements checked by protocol conformance lookups, each of
+// which scans the conformance records of the whole binary (about 0.3 ms each;
+// a `check` of a small file made six, one per new dictionary key type).
+let fastStart: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"])]
+
 // The interpreter's hot paths rely on unchecked exclusivity: dynamic
 // exclusivity checks on class properties cost ~35% in measured VM loops
 // (see shared/reference/interpreter-performance.md).
-let fastInterpreter: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+let fastInterpreter: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])] + fastStart
 
 let package = Package(
   name: "runbook",
@@ -22,10 +29,10 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
   ],
   targets: [
-    .target(name: "RunbookLanguage"),
+    .target(name: "RunbookLanguage", swiftSettings: fastStart),
     .target(name: "RunbookRuntime", dependencies: ["RunbookLanguage"], swiftSettings: fastInterpreter),
-    .target(name: "RunbookServices", dependencies: ["RunbookRuntime"]),
-    .target(name: "RunbookSimulator", dependencies: ["RunbookServices"]),
+    .target(name: "RunbookServices", dependencies: ["RunbookRuntime"], swiftSettings: fastStart),
+    .target(name: "RunbookSimulator", dependencies: ["RunbookServices"], swiftSettings: fastStart),
     // Live clients for Graph, ARM, ADLS Gen2 DFS and the Dataverse Web API.
     .target(
       name: "RunbookLive",
@@ -55,14 +62,15 @@ let package = Package(
     .systemLibrary(
       name: "CLibEdit", pkgConfig: "libedit",
       providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
-    .target(name: "RunbookREPL", dependencies: ["CLibEdit", "RunbookRuntime", "RunbookServices", "RunbookSimulator"]),
+    .target(name: "RunbookREPL", dependencies: ["CLibEdit", "RunbookRuntime", "RunbookServices", "RunbookSimulator"], swiftSettings: fastStart),
     .executableTarget(
       name: "runbook",
       dependencies: [
         "RunbookLanguage", "RunbookRuntime", "RunbookServices", "RunbookSimulator", "RunbookREPL",
         "RunbookLive", "RunbookEmulator",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]),
+      ],
+      swiftSettings: fastStart),
     .testTarget(name: "RunbookLanguageTests", dependencies: ["RunbookLanguage"], exclude: ["Fixtures"]),
     .testTarget(name: "ConformanceTests", dependencies: ["RunbookLanguage", "RunbookRuntime"], exclude: ["Corpus"]),
     .testTarget(name: "RunbookSimulatorTests", dependencies: ["RunbookServices", "RunbookSimulator", "RunbookRuntime", "RunbookLanguage"]),

@@ -141,15 +141,12 @@ public struct Lexer {
 
   mutating func lexPunctuator() -> TokenKind {
     let start = pos
-    if let b1 = byte(at: pos + 1) {
-      let two = String(decoding: [bytes[pos], b1], as: UTF8.self)
-      if let p = Punctuator(rawValue: two) {
-        pos += 2
-        return .punctuator(p)
-      }
-    }
     let b = bytes[pos]
-    if b < 0x80, let p = Punctuator(rawValue: String(UnicodeScalar(b))) {
+    if let b1 = byte(at: pos + 1), let p = Punctuator.pair(b, b1) {
+      pos += 2
+      return .punctuator(p)
+    }
+    if let p = Punctuator.byBytes.singles[Int(b)] {
       pos += 1
       return .punctuator(p)
     }

@@ -97,11 +97,32 @@ final class ConsoleHost: InterpreterHost {
   }
 }
 
-/// Standard output and error. Output goes through FileHandle so nothing is
-/// buffered across a crash or mixed out of order with diagnostics.
+/// Standard output and error, written unbuffered with `write(2)`, so that
+/// nothing is buffered across a crash or mixed out of order with
+/// diagnostics. (Not through FileHandle and `Data`: making a `Data` of a
+/// string's bytes looks up a protocol conformance at its first use, a scan
+/// of the whole binary.)
 enum Console {
-  static func out(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
-  static func err(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+  static func out(_ text: String) { emit(text, to: STDOUT_FILENO) }
+  static func err(_ text: String) { emit(text, to: STDERR_FILENO) }
+
+  /// All of `text`, or as much as the descriptor takes before it fails (a
+  /// closed pipe): output that cannot be written is dropped.
+  static func emit(_ text: String, to descriptor: Int32) {
+    var text = text
+    text.withUTF8 { bytes in
+      guard let start = bytes.baseAddress else { return }
+      var offset = 0
+      while offset < bytes.count {
+        let written = write(descriptor, start + offset, bytes.count - offset)
+        if written < 0 {
+          if errno == EINTR { continue }
+          return
+        }
+        offset += written
+      }
+    }
+  }
   static var colorOnStderr: Bool {
     isatty(STDERR_FILENO) != 0 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
   }
