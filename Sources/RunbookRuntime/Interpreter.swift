@@ -120,6 +120,12 @@ public final class Interpreter: @unchecked Sendable {
   private(set) var preparedGlobals = 0
   var callDepth = 0
   public var maxCallDepth = 3_000
+  /// Calls of register code in flight, where their callers resume
+  /// (RegisterVM.swift): one stack for every run of the machine, grown as
+  /// calls nest deeper.
+  var pendingReturns = UnsafeMutablePointer<PendingReturn>.allocate(capacity: 64)
+  var pendingCapacity = 64
+  var pendingCount = 0
   /// The value of the last `return` (or a function's last expression).
   var returnValue: Value = .null
   /// Whether eligible functions and loops are compiled to register code
@@ -165,6 +171,8 @@ public final class Interpreter: @unchecked Sendable {
     stackCells.deinitialize(count: initializedTop)
     stack.deallocate()
     stackCells.deallocate()
+    pendingReturns.deinitialize(count: pendingCount)
+    pendingReturns.deallocate()
   }
 
   var mainFrame: Frame { Frame(slots: globals, cells: globalCells, closure: nil) }

@@ -146,28 +146,35 @@ final class RegisterCode {
 
   /// Runs the code in frame `f`. A call of a function that is register code
   /// runs in this same loop, as Lua's interpreter runs its calls: the
-  /// caller's place is pushed on `pending` and the callee's code and frame
-  /// take over until it returns. A Swift call per runbook call (its prologue,
-  /// its optional result, its error check) was a third of a call-heavy program.
+  /// caller's place is pushed on the interpreter's pending returns and the
+  /// callee's code and frame take over until it returns. A Swift call per
+  /// runbook call (its prologue, its optional result, its error check) was a
+  /// third of a call-heavy program.
   @inline(__always)
   private func execute(_ f: Frame, _ interp: Interpreter) throws -> Value? {
-    var pending = ContiguousArray<PendingReturn>()
+    // Runs of the machine nest (register code calls closures that call
+    // register code); each owns the pending returns above where it started.
+    let outermost = interp.pendingCount
     do {
-      return try execute(f, interp, &pending)
+      return try execute(f, interp, above: outermost)
     } catch {
       // The frames of the calls in flight are released as their own
       // returns would have: cleared, and the stack and depth of the outermost.
-      for call in pending.reversed() { Interpreter.release(interp.stack + call.base, count: call.size) }
-      if let outermost = pending.first {
-        interp.stackTop = outermost.base
-        interp.callDepth = outermost.depth
+      let pending = interp.pendingReturns
+      for i in (outermost..<interp.pendingCount).reversed() {
+        Interpreter.release(interp.stack + pending[i].base, count: pending[i].size)
+      }
+      if interp.pendingCount > outermost {
+        interp.stackTop = pending[outermost].base
+        interp.callDepth = pending[outermost].depth
+        interp.pendingCount = outermost
       }
       throw error
     }
   }
 
   @inline(__always)
-  private func execute(_ f: Frame, _ interp: Interpreter, _ pending: inout ContiguousArray<PendingReturn>) throws -> Value? {
+  private func execute(_ f: Frame, _ interp: Interpreter, above outermost: Int) throws -> Value? {
     // The code running and its frame are one value, replaced as a whole at
     // a call and a return: captured by nested functions, they were kept in
     // memory and every instruction paid for it.
@@ -257,7 +264,7 @@ final class RegisterCode {
           let slots = interp.stack + frameBase
           for i in 0..<Int(count) { swap(&slots[i], &here.registers[Int(arguments) + i]) }
           let size = function._withUnsafeGuaranteedRef { $0.frameSize }
-          pending.append(PendingReturn(caller: here, resume: pc + 1, result: base, base: frameBase, size: size, depth: interp.callDepth &- 1))
+          interp.pushPendingReturn(PendingReturn(caller: here, resume: pc + 1, result: base, base: frameBase, size: size, depth: interp.callDepth &- 1))
           here = Activation(target, registers: slots)
           pc = 0
           continue
@@ -286,7 +293,7 @@ final class RegisterCode {
         if let target = function._withUnsafeGuaranteedRef({ $0.unretainedRegisterCode }) {
           let slots = interp.stack + frameBase
           swap(&slots[0], &argument)
-          pending.append(PendingReturn(caller: here, resume: pc + 1, result: dst, base: frameBase, size: size, depth: interp.callDepth &- 1))
+          interp.pushPendingReturn(PendingReturn(caller: here, resume: pc + 1, result: dst, base: frameBase, size: size, depth: interp.callDepth &- 1))
           here = Activation(target, registers: slots)
           pc = 0
           continue
@@ -296,8 +303,8 @@ final class RegisterCode {
         }
       case .returnValue(let src):
         let result = here.value(src)
-        if pending.isEmpty { return result }
-        pc = RegisterCode.leave(&here, &pending, interp, result)
+        if interp.pendingCount == outermost { return result }
+        pc = RegisterCode.leave(&here, interp, result)
         continue
       case .returnBinary(let op, let a, let b, let r):
         let x = here.value(a), y = here.value(b)
@@ -307,12 +314,12 @@ final class RegisterCode {
         } else {
           result = try Operators.binary(op, x, y, range: here.range(r), limits: limits)
         }
-        if pending.isEmpty { return result }
-        pc = RegisterCode.leave(&here, &pending, interp, result)
+        if interp.pendingCount == outermost { return result }
+        pc = RegisterCode.leave(&here, interp, result)
         continue
       case .end:
-        if pending.isEmpty { return nil }
-        pc = RegisterCode.leave(&here, &pending, interp, .null)
+        if interp.pendingCount == outermost { return nil }
+        pc = RegisterCode.leave(&here, interp, .null)
         continue
       }
       pc += 1
@@ -323,9 +330,10 @@ final class RegisterCode {
   /// its register; returns where the caller resumes.
   @inline(__always)
   private static func leave(
-    _ a: inout Activation, _ pending: inout ContiguousArray<PendingReturn>, _ interp: Interpreter, _ result: Value
+    _ a: inout Activation, _ interp: Interpreter, _ result: Value
   ) -> Int {
-    let call = pending.removeLast()
+    interp.pendingCount &-= 1
+    let call = interp.pendingReturns[interp.pendingCount]
     Interpreter.release(a.registers, count: call.size)
     interp.stackTop = call.base
     interp.callDepth = call.depth
@@ -382,6 +390,22 @@ final class RegisterCode {
 }
 
 extension Interpreter {
+  @inline(__always)
+  func pushPendingReturn(_ call: PendingReturn) {
+    if pendingCount == pendingCapacity { growPendingReturns() }
+    (pendingReturns + pendingCount).initialize(to: call)
+    pendingCount &+= 1
+  }
+
+  @inline(never)
+  func growPendingReturns() {
+    let grown = UnsafeMutablePointer<PendingReturn>.allocate(capacity: pendingCapacity * 2)
+    grown.moveInitialize(from: pendingReturns, count: pendingCount)
+    pendingReturns.deallocate()
+    pendingReturns = grown
+    pendingCapacity *= 2
+  }
+
   /// Sets `count` slots to nil, so that their values are not kept alive: a
   /// slot holding nothing counted (nil, a bool, a number) is overwritten
   /// without the outlined destroy of a value.
