@@ -60,11 +60,17 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
 /// A half-open span of UTF-8 offsets in one source file.
 public struct SourceRange: Sendable, Hashable {
-  public var file: SourceFile
-  public var start: Int
-  public var end: Int
+  public let file: SourceFile
+  // 32-bit offsets make a range 16 bytes, not 24: every token and syntax
+  // node holds one. (A source of 4 GiB would not fit its tokens in memory.)
+  private let startOffset: UInt32
+  private let endOffset: UInt32
+  public var start: Int { Int(startOffset) }
+  public var end: Int { Int(endOffset) }
   public init(file: SourceFile, start: Int, end: Int) {
-    self.file = file; self.start = start; self.end = max(start, end)
+    self.file = file
+    startOffset = UInt32(clamping: start)
+    endOffset = UInt32(clamping: max(start, end))
   }
   public var startLocation: SourceLocation { file.location(of: start) }
   /// The smallest range covering both.

@@ -60,9 +60,10 @@ public enum TokenKind: Sendable {
 
 public struct Token: Sendable {
   public var kind: TokenKind
-  public var range: SourceRange
-  /// True when only whitespace precedes the token on its line.
+  /// True when only whitespace precedes the token on its line. (Declared
+  /// before `range`, it fills the kind's padding: a token is 40 bytes, not 48.)
   public var isFirstOnLine: Bool
+  public var range: SourceRange
   public init(_ kind: TokenKind, _ range: SourceRange, isFirstOnLine: Bool) {
     self.kind = kind; self.range = range; self.isFirstOnLine = isFirstOnLine
   }

@@ -3,6 +3,17 @@ import Testing
 @testable import RunbookLanguage
 
 @Suite struct ScaleTests {
+  /// Every token and syntax node holds a range: their sizes are the memory of a large check.
+  @Test func rangesAndTokensStaySmall() {
+    #expect(MemoryLayout<SourceRange>.size == 16)
+    #expect(MemoryLayout<Token>.stride == 40)
+    let file = SourceFile(path: "big.runbook", text: "")
+    let clamped = SourceRange(file: file, start: 1 << 40, end: 1 << 41)
+    #expect(clamped.start == Int(UInt32.max) && clamped.end == Int(UInt32.max))
+    let ordered = SourceRange(file: file, start: 7, end: 3)
+    #expect(ordered.start == 7 && ordered.end == 7)
+  }
+
   /// A chain of binary or postfix operators nests the tree too, so it is
   /// bounded by the same limit (the tree's consumers recurse over it).
   @Test func longOperatorChains() {
