@@ -170,12 +170,13 @@ public final class Session {
       default: parts.append(part)
       }
     }
-    // Appended, not `joined`: the generic `joined` looks up a protocol
-    // conformance at its first use, a scan of the whole binary (0.3 ms).
+    // Appended as Strings, not `joined` or `+=` of a Substring: those
+    // generic functions look up a protocol conformance at their first use,
+    // a scan of the whole binary (0.3 ms each).
     var canonical = ""
     for part in parts {
-      canonical += "/"
-      canonical += part
+      canonical.append("/")
+      canonical.append(String(part))
     }
     return canonical.isEmpty ? "/" : canonical
   }
