@@ -26,6 +26,10 @@ public struct Lexer {
   public static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic]) {
     var lexer = Lexer(file: file)
     var tokens: [Token] = []
+    // Room for a token per two bytes, reserved, not touched: pages are
+    // backed as tokens fill them, and the array never grows by copying
+    // (which for a large file held the old and the new array at once).
+    tokens.reserveCapacity(file.bytes.count / 2 + 16)
     while true {
       let token = lexer.nextToken()
       if token.isNewline, tokens.isEmpty || tokens.last!.isNewline { continue }
