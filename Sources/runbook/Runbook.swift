@@ -347,8 +347,10 @@ struct CheckCommand: ParsableCommand {
     // Kept until the process exits: tearing down a large program's syntax
     // and code took a tenth of checking it, for nothing.
     var checked: [Session] = []
+    // One registry for every file: sessions only read it.
+    let registry = Backend.withoutServices().registry
     for file in files {
-      let session = Session(registry: Backend.withoutServices().registry, host: ConsoleHost(showSteps: false))
+      let session = Session(registry: registry, host: ConsoleHost(showSteps: false))
       checked.append(session)
       let (_, diagnostics) = session.compile(path: file)
       if format == .json {
