@@ -111,7 +111,10 @@ public struct Expr: Sendable {
   public var range: SourceRange
   public init(_ kind: Kind, _ range: SourceRange) { self.kind = kind; self.range = range }
 
-  public indirect enum Kind: Sendable {
+  // Only the cases that hold other expressions (or large payloads) are
+  // boxed: names and literals, about half of all expressions, are stored
+  // inline, so parsing them allocates nothing.
+  public enum Kind: Sendable {
     case nilLiteral
     case boolLiteral(Bool)
     case intLiteral(Int)
@@ -126,20 +129,20 @@ public struct Expr: Sendable {
     case list([Expr])
     /// `{key: value, "other key": value}`
     case map([MapEntry])
-    case unary(UnaryOp, Expr)
-    case binary(BinaryOp, Expr, Expr)
-    case call(callee: Expr, arguments: [Argument])
+    indirect case unary(UnaryOp, Expr)
+    indirect case binary(BinaryOp, Expr, Expr)
+    indirect case call(callee: Expr, arguments: [Argument])
     /// `value.name`
-    case member(Expr, name: Identifier)
+    indirect case member(Expr, name: Identifier)
     /// `value[index]`
-    case index(Expr, Expr)
+    indirect case index(Expr, Expr)
     /// `fn(params) { body }`
-    case function(FunctionDecl)
+    indirect case function(FunctionDecl)
     /// `step "name" { body }`: value of the body's last expression.
-    case step(name: Expr, body: Block)
+    indirect case step(name: Expr, body: Block)
     /// `runbook "other.runbook"`: another runbook, called as a unit with its
     /// params as labelled arguments: `runbook "setup.runbook"(region: "x")`.
-    case runbookFile(path: String, pathRange: SourceRange)
+    indirect case runbookFile(path: String, pathRange: SourceRange)
     /// Stands in for an expression that failed to parse (after a reported error).
     case invalid
   }
