@@ -13,7 +13,7 @@ extension Compiler {
 
     if case .name(let name) = callee.kind {
       guard let resolved = resolve(name, range: callee.range, preferCallable: true) else {
-        let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
+        let candidates = Array(globals.bindings.keys) + fn.scopes.names + registry.builtins.keys
         // The hint names the listing of wherever the user is: the REPL's own command, else the CLI's.
         let listing = isREPL ? "type `:builtins` to list the built-ins" : "run `runbook builtins` to list the built-ins"
         let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; \(listing)"

@@ -81,8 +81,8 @@ extension Compiler {
   /// Remembers the shape of a `let` just declared.
   func recordShape(_ shape: Shape?, of name: Identifier) {
     guard let shape else { return }
-    if let (scope, _) = fn.lookupLocal(name.name) {
-      fn.scopes[scope][name.name]?.staticShape = shape
+    if let (index, _) = fn.lookupLocal(name.name) {
+      fn.scopes[index].staticShape = shape
     } else if fn.isMain {
       globals.bindings[name.name]?.staticShape = shape
     }
@@ -290,7 +290,7 @@ extension Compiler {
 
   func reportUndefined(_ name: String, range: SourceRange) {
     // Keywords too: `retrun` or `ture` are read as names.
-    let candidates = Array(globals.bindings.keys) + fn.scopes.flatMap(\.keys) + registry.builtins.keys
+    let candidates = Array(globals.bindings.keys) + fn.scopes.names + registry.builtins.keys
       + Keyword.allCases.map(\.rawValue)
     if let suggestion = closestName(to: name, in: candidates) {
       error("undefined name `\(name)`; did you mean `\(suggestion)`?", range, code: "undefined_name")

@@ -233,9 +233,8 @@ extension Compiler {
       let slot = state.nextSlot
       state.nextSlot += 1
       state.maxSlots = max(state.maxSlots, state.nextSlot)
-      state.scopes[0][p.name.name] = Binding(
-        slot: slot, isMutable: true, kind: .parameter, range: p.name.range, isCelled: state.usesCells, isUsed: true)
-      state.scopeOrder[0].append(p.name.name)
+      state.scopes.append(p.name.name, Binding(
+        slot: slot, isMutable: true, kind: .parameter, range: p.name.range, isCelled: state.usesCells, isUsed: true))
     }
     // Defaults see the parameters before them, evaluated in the callee's frame.
     for (i, p) in decl.parameters.enumerated() {
@@ -289,7 +288,7 @@ extension Compiler {
     let r2 = second.flatMap { declareLocal($0, isMutable: false, kind: .variable) }
     // Loop variables count as used: `for _ in` is not required.
     for name in [first.name] + (second.map { [$0.name] } ?? []) {
-      if let i = fn.scopes.indices.last, fn.scopes[i][name] != nil { fn.scopes[i][name]!.isUsed = true }
+      if let i = fn.scopes.findInInnermost(name) { fn.scopes[i].isUsed = true }
       if fn.isMain && fn.scopes.isEmpty { globals.bindings[name]?.isUsed = true }
     }
     fn.loopDepth += 1

@@ -192,8 +192,7 @@ final class Compiler {
       if registerRecording > 0 { registerHints.declarations[.init(name.range)] = .slot(b.slot) }
       return .slot(b.slot)
     }
-    let scope = fn.scopes.count - 1
-    if let existing = fn.scopes[scope][name.name] {
+    if let existing = fn.scopes.findInInnermost(name.name).map({ fn.scopes[$0] }) {
       error("`\(name.name)` is already defined in this scope at line \(existing.range.startLocation.line)", name.range)
       return nil
     }
@@ -209,37 +208,37 @@ final class Compiler {
       fn.nextSlot += 1
       fn.maxSlots = max(fn.maxSlots, fn.nextSlot)
     }
-    fn.scopes[scope][name.name] = Binding(
-      slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: fn.usesCells, staticType: type)
-    fn.scopeOrder[scope].append(name.name)
+    fn.scopes.append(name.name, Binding(
+      slot: slot, isMutable: isMutable, kind: kind, range: name.range, isCelled: fn.usesCells, staticType: type))
     let resolution: Resolution = fn.usesCells ? .cell(slot) : .slot(slot)
     if registerRecording > 0 { registerHints.declarations[.init(name.range)] = resolution }
     return resolution
   }
 
   func pushScope() {
-    fn.scopes.append([:])
-    fn.scopeOrder.append([])
+    fn.scopes.push()
   }
 
   /// Pops a scope, warning about unused variables; returns its celled slots.
   @discardableResult
   func popScope() -> [Int] {
-    let scope = fn.scopes.removeLast()
-    let order = fn.scopeOrder.removeLast()
     var celled: [Int] = []
-    for name in order {
-      guard let b = scope[name] else { continue }
-      if b.isCelled { celled.append(b.slot) }
-      if !b.isUsed, !name.hasPrefix("_") {
-        switch b.kind {
-        case .variable: warning("`\(name)` is never used; remove it or name it `_\(name)`", b.range, code: "unused")
-        case .function: warning("function `\(name)` is never used", b.range, code: "unused")
+    var lowest = fn.nextSlot
+    for i in fn.scopes.innermost {
+      let name = fn.scopes.names[i]
+      let (slot, isCelled, isUsed) = (fn.scopes[i].slot, fn.scopes[i].isCelled, fn.scopes[i].isUsed)
+      lowest = min(lowest, slot)
+      if isCelled { celled.append(slot) }
+      if !isUsed, !name.hasPrefix("_") {
+        switch fn.scopes[i].kind {
+        case .variable: warning("`\(name)` is never used; remove it or name it `_\(name)`", fn.scopes[i].range, code: "unused")
+        case .function: warning("function `\(name)` is never used", fn.scopes[i].range, code: "unused")
         default: break
         }
       }
     }
-    if !fn.isMain, let lowest = scope.values.map(\.slot).min() { fn.nextSlot = min(fn.nextSlot, lowest) }
+    fn.scopes.pop()
+    if !fn.isMain { fn.nextSlot = lowest }
     return celled
   }
 
@@ -268,8 +267,8 @@ final class Compiler {
   }
 
   private func resolveBinding(_ name: String, in state: FunctionState, range: SourceRange, forReading: Bool) -> ResolvedName? {
-    if let (scope, b) = state.lookupLocal(name) {
-      if forReading { state.scopes[scope][name]!.isUsed = true }
+    if let (index, b) = state.lookupLocal(name) {
+      if forReading { state.scopes[index].isUsed = true }
       return ResolvedName(resolution: b.isCelled ? .cell(b.slot) : .slot(b.slot), binding: b)
     }
     if state.isMain {
@@ -348,7 +347,8 @@ final class Compiler {
   func compileBlock(_ block: Block, tail: Tail = .discard, prelude: [StmtBox] = []) -> StmtCode {
     pushScope()
     let hoisted = hoistFunctions(block.statements, atTopLevel: false)
-    let codes = prelude + hoisted + compileStatements(block.statements, tail: tail)
+    let compiled = compileStatements(block.statements, tail: tail)
+    let codes = prelude.isEmpty && hoisted.isEmpty ? compiled : prelude + hoisted + compiled
     let celled = popScope()
     if celled.isEmpty {
       switch codes.count {

@@ -50,14 +50,71 @@ final class GlobalScope {
   }
 }
 
+/// The locals of a function being compiled: every binding of the open
+/// scopes in declaration order, and where each scope starts. A function
+/// has few locals, so a search from the innermost end beats a dictionary
+/// per scope (making, hashing into and dropping those was a quarter of
+/// checking a large file).
+struct LocalScopes {
+  private(set) var names: [String] = []
+  /// Parallel to `names`; changed in place through `subscript`.
+  private var bindings: [Binding] = []
+  /// Index in `names` of the first binding of each open scope, outermost first.
+  private var starts: [Int] = []
+
+  /// How many scopes are open.
+  var count: Int { starts.count }
+  var isEmpty: Bool { starts.isEmpty }
+
+  // Yielded in place: a binding is large, and copying one in and out to
+  // set `isUsed` was most of the cost of resolving a name.
+  subscript(index: Int) -> Binding {
+    _read { yield bindings[index] }
+    _modify { yield &bindings[index] }
+  }
+
+  /// The indices of the innermost scope's bindings, in declaration order.
+  var innermost: Range<Int> { (starts.last ?? 0)..<names.count }
+
+  mutating func push() { starts.append(names.count) }
+
+  /// Closes the innermost scope (read its bindings through `innermost` first).
+  mutating func pop() {
+    let start = starts.removeLast()
+    names.removeSubrange(start...)
+    bindings.removeSubrange(start...)
+  }
+
+  /// Declares `name` in the innermost scope.
+  mutating func append(_ name: String, _ binding: Binding) {
+    names.append(name)
+    bindings.append(binding)
+  }
+
+  /// The index of the innermost binding of `name` in any open scope.
+  func find(_ name: String) -> Int? {
+    var i = names.count - 1
+    while i >= 0 {
+      if names[i] == name { return i }
+      i -= 1
+    }
+    return nil
+  }
+
+  /// The index of `name`'s binding in the innermost scope only.
+  func findInInnermost(_ name: String) -> Int? {
+    guard let start = starts.last, let i = find(name), i >= start else { return nil }
+    return i
+  }
+}
+
 /// Compile-time state of one function being compiled (or of the main program).
 final class FunctionState {
   let parent: FunctionState?
   let isMain: Bool
   /// Whether locals live in cells, because a nested function may capture them.
   let usesCells: Bool
-  var scopes: [[String: Binding]] = []
-  var scopeOrder: [[String]] = []
+  var scopes = LocalScopes()
   var nextSlot = 0
   var maxSlots = 0
   var upvalues: [(name: String, source: UpvalueSource)] = []
@@ -69,11 +126,10 @@ final class FunctionState {
     self.parent = parent; self.isMain = isMain; self.usesCells = usesCells
   }
 
-  func lookupLocal(_ name: String) -> (scope: Int, binding: Binding)? {
-    for i in stride(from: scopes.count - 1, through: 0, by: -1) {
-      if let b = scopes[i][name] { return (i, b) }
-    }
-    return nil
+  /// The innermost local binding of `name`, with its index in `scopes`.
+  func lookupLocal(_ name: String) -> (index: Int, binding: Binding)? {
+    guard let i = scopes.find(name) else { return nil }
+    return (i, scopes[i])
   }
 
   func addUpvalue(_ name: String, _ source: UpvalueSource) -> Int {

@@ -37,7 +37,6 @@ import Testing
     .init(file: "RunbookRuntime/Compiler.swift", fragment: "f.closure!.upvalues", reason: "upvalues are resolved only inside closures"),
     .init(file: "RunbookRuntime/Compiler.swift", fragment: "f.cells[s]!", reason: "celled locals get their cell on declaration"),
     .init(file: "RunbookRuntime/Compiler.swift", fragment: "[name]!.isUsed = true", reason: "the name was found on the line before"),
-    .init(file: "RunbookRuntime/CompileStatements.swift", fragment: "fn.scopes[i][name]!.isUsed", reason: "checked != nil in the same condition"),
     .init(file: "RunbookRuntime/Builtin.swift", fragment: "precondition(result == nil || result!.valueType == returns",
           reason: "a registry declaration whose shape and type differ, found at start-up by every test"),
     .init(file: "RunbookLanguage/SourceFormatter.swift", fragment: "argument($0)! + \", \"",
