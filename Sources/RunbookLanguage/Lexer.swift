@@ -5,7 +5,9 @@ public struct Lexer {
   public static let maxNesting = 200
 
   let file: SourceFile
-  let bytes: [UInt8]
+  /// The file's bytes, valid while `tokenize` or `comments(in:)` runs
+  /// (indexing them is not checked twice, as an array's would be).
+  let bytes: UnsafeBufferPointer<UInt8>
   var pos = 0
   var diagnostics: [Diagnostic] = []
   var interpolationDepth = 0
@@ -16,35 +18,48 @@ public struct Lexer {
   var nestingReported = false
   /// Every `#` comment passed over, in source order (for the formatter).
   var comments: [SourceRange] = []
+  /// The parts of every string token, by the token's `.string(index:)`.
+  var strings: [[StringTokenPart]] = []
 
-  init(file: SourceFile) {
+  private init(file: SourceFile, bytes: UnsafeBufferPointer<UInt8>) {
     self.file = file
-    self.bytes = file.bytes
+    self.bytes = bytes
   }
 
-  /// All tokens of a file, ending with `.endOfFile`; runs of line breaks become one `.newline`.
-  public static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic]) {
-    var lexer = Lexer(file: file)
-    var tokens: [Token] = []
-    // Room for a token per two bytes, reserved, not touched: pages are
-    // backed as tokens fill them, and the array never grows by copying
-    // (which for a large file held the old and the new array at once).
-    tokens.reserveCapacity(file.bytes.count / 2 + 16)
-    while true {
-      let token = lexer.nextToken()
-      if token.isNewline, tokens.isEmpty || tokens.last!.isNewline { continue }
-      tokens.append(token)
-      if token.isEndOfFile { break }
+  /// Runs `body` with a lexer over `file`.
+  private static func withLexer<T>(_ file: SourceFile, _ body: (inout Lexer) -> T) -> T {
+    file.bytes.withUnsafeBufferPointer { bytes in
+      var lexer = Lexer(file: file, bytes: bytes)
+      return body(&lexer)
     }
-    return (tokens, lexer.diagnostics)
+  }
+
+  /// All tokens of a file, ending with `.endOfFile`, and the parts of its
+  /// strings; runs of line breaks become one `.newline`.
+  public static func tokenize(_ file: SourceFile) -> (tokens: [Token], strings: [[StringTokenPart]], diagnostics: [Diagnostic]) {
+    withLexer(file) { lexer in
+      var tokens: [Token] = []
+      // Room for a token per two bytes, reserved, not touched: pages are
+      // backed as tokens fill them, and the array never grows by copying
+      // (which for a large file held the old and the new array at once).
+      tokens.reserveCapacity(file.bytes.count / 2 + 16)
+      while true {
+        let token = lexer.nextToken()
+        if token.isNewline, tokens.isEmpty || tokens.last!.isNewline { continue }
+        tokens.append(token)
+        if token.isEndOfFile { break }
+      }
+      return (tokens, lexer.strings, lexer.diagnostics)
+    }
   }
 
   /// The ranges of the file's comments (`#` to the end of the line, without
   /// a `\r` before the line break), in source order.
   public static func comments(in file: SourceFile) -> [SourceRange] {
-    var lexer = Lexer(file: file)
-    while !lexer.nextToken().isEndOfFile {}
-    return lexer.comments
+    withLexer(file) { lexer in
+      while !lexer.nextToken().isEndOfFile {}
+      return lexer.comments
+    }
   }
 
   // MARK: - Helpers
@@ -58,22 +73,45 @@ public struct Lexer {
     diagnostics.append(Diagnostic(.error, message, at: range(start, end), isIncompleteInput: incomplete))
   }
 
-  /// Keywords by length, spelled in bytes.
-  static let keywordsByLength: [[([UInt8], Keyword)]] = {
-    var table = Array(repeating: [([UInt8], Keyword)](), count: 9)
-    for k in Keyword.allCases { table[k.rawValue.utf8.count].append((Array(k.rawValue.utf8), k)) }
+  /// Up to 8 bytes as one number (the first byte lowest): every keyword
+  /// fits, so a name is compared with a keyword in one comparison.
+  static func packed(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+    var code: UInt64 = 0
+    var i = end - 1
+    while i >= start {
+      code = code << 8 | UInt64(bytes[i])
+      i -= 1
+    }
+    return code
+  }
+
+  /// The keywords' packed spellings, `keywordSlots` per length (0 marks a free slot).
+  static let keywordSlots = 8
+  static let keywordCodes: [(code: UInt64, keyword: Keyword?)] = {
+    var table = [(code: UInt64, keyword: Keyword?)](repeating: (0, nil), count: 9 * keywordSlots)
+    var used = [Int](repeating: 0, count: 9)
+    for k in Keyword.allCases {
+      let length = k.rawValue.utf8.count
+      precondition(length <= 8 && used[length] < keywordSlots, "a keyword must fit its length's slots")
+      let spelling = Array(k.rawValue.utf8)
+      table[length * keywordSlots + used[length]] = (spelling.withUnsafeBufferPointer { packed($0, 0, length) }, k)
+      used[length] += 1
+    }
     return table
   }()
 
-  /// The keyword spelled by `bytes[start..<end]`, if any, compared byte by
-  /// byte: making a String and looking it up (`Keyword(rawValue:)`) was a
-  /// tenth of lexing.
-  static func keyword(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Keyword? {
+  /// The keyword spelled by `bytes[start..<end]`, if any. (Making a String
+  /// and looking it up with `Keyword(rawValue:)` was a tenth of lexing, and
+  /// comparing arrays of bytes retained each one.)
+  static func keyword(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Keyword? {
     let length = end - start
-    guard length < keywordsByLength.count else { return nil }
-    search: for (spelling, keyword) in keywordsByLength[length] {
-      for i in 0..<length where spelling[i] != bytes[start + i] { continue search }
-      return keyword
+    guard length >= 2, length <= 8 else { return nil }
+    let code = packed(bytes, start, end)
+    let table = keywordCodes
+    for slot in length * keywordSlots..<(length + 1) * keywordSlots {
+      let entry = table[slot]
+      if entry.keyword == nil { return nil }
+      if entry.code == code { return entry.keyword }
     }
     return nil
   }
@@ -104,6 +142,7 @@ public struct Lexer {
     while let b = current {
       if b == 0x20 || b == 0x09 || b == 0x0D {
         pos += 1
+        while pos < bytes.count, bytes[pos] == 0x20 { pos += 1 }
       } else if b == UInt8(ascii: "#") {
         let start = pos
         while let c = current, c != 0x0A, c != 0x0D || byte(at: pos + 1) != 0x0A { pos += 1 }
@@ -117,13 +156,13 @@ public struct Lexer {
 
   // MARK: - Tokens
 
-  mutating func nextToken() -> Token {
+  @inline(__always) mutating func nextToken() -> Token {
     skipTrivia()
     let first = atLineStart
     atLineStart = false
     let start = pos
     guard let b = current else {
-      return Token(.endOfFile, range(pos, pos), isFirstOnLine: first)
+      return Token(.endOfFile, start: pos, end: pos, isFirstOnLine: first)
     }
     let kind: TokenKind
     if b == 0x0A {
@@ -132,7 +171,7 @@ public struct Lexer {
       kind = .newline
     } else if Lexer.isIdentStart(b) {
       while let c = current, Lexer.isIdentContinue(c) { pos += 1 }
-      kind = Lexer.keyword(bytes, start, pos).map { .keyword($0) } ?? .name(String(decoding: bytes[start..<pos], as: UTF8.self))
+      kind = Lexer.keyword(bytes, start, pos).map { .keyword($0) } ?? .name
     } else if Lexer.isDigit(b) {
       kind = lexNumber()
     } else if b == UInt8(ascii: "\"") {
@@ -140,7 +179,7 @@ public struct Lexer {
     } else {
       kind = lexPunctuator()
     }
-    return Token(kind, range(start, pos), isFirstOnLine: first)
+    return Token(kind, start: start, end: pos, isFirstOnLine: first)
   }
 
   mutating func lexPunctuator() -> TokenKind {
@@ -195,6 +234,21 @@ public struct Lexer {
   /// INT | FLOAT | DURATION: digits, optional fraction and exponent, optional unit.
   mutating func lexNumber() -> TokenKind {
     let start = pos
+    // Plain decimal digits (nearly every number): their value as they are read.
+    var value = 0
+    while let c = current, Lexer.isDigit(c) {
+      let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+      let (sum, o2) = times10.addingReportingOverflow(Int(c &- 0x30))
+      if o1 || o2 { break }
+      value = sum
+      pos += 1
+    }
+    // Anything else (a fraction, an exponent, `_`, a unit, too many digits) is read again below.
+    if let c = current, c == UInt8(ascii: ".") || Lexer.isIdentContinue(c) {
+      pos = start
+    } else {
+      return .int(value)
+    }
     consumeDigits()
     var isFloat = false
     if current == UInt8(ascii: "."), let next = byte(at: pos + 1), Lexer.isDigit(next) {
@@ -298,7 +352,9 @@ public struct Lexer {
       }
     }
     flush()
-    return hadError ? .invalid : .string(parts)
+    if hadError { return .invalid }
+    strings.append(parts)
+    return .string(index: strings.count - 1)
   }
 
   mutating func reportUnterminated(start: Int, triple: Bool) {

@@ -22,8 +22,8 @@ public struct Parser {
   static func run(_ file: SourceFile, tracing: Bool) -> (
     unit: SourceUnit, diagnostics: [Diagnostic], productions: Set<String>
   ) {
-    let (tokens, lexDiagnostics) = Lexer.tokenize(file)
-    var parser = Parser(file: file, tokens: tokens, tracing: tracing, isInterpolation: false)
+    let (tokens, strings, lexDiagnostics) = Lexer.tokenize(file)
+    var parser = Parser(file: file, tokens: tokens, strings: strings, tracing: tracing, isInterpolation: false)
     if lexDiagnostics.contains(where: { $0.message.hasPrefix("nesting is too deep") }) {
       parser.nestingReported = true
     }
@@ -41,6 +41,8 @@ public struct Parser {
 
   let file: SourceFile
   var tokens: [Token]
+  /// The parts of the string tokens, by their `.string(index:)`.
+  let strings: [[StringTokenPart]]
   var pos = 0
   var diagnostics: [Diagnostic] = []
   var productions: Set<String> = []
@@ -61,12 +63,13 @@ public struct Parser {
   /// Token index where the current statement began.
   var statementStart = -1
 
-  init(file: SourceFile, tokens: [Token], tracing: Bool, isInterpolation: Bool) {
+  init(file: SourceFile, tokens: [Token], strings: [[StringTokenPart]], tracing: Bool, isInterpolation: Bool) {
     self.file = file
     self.tokens = tokens
+    self.strings = strings
     self.tracing = tracing
     self.isInterpolation = isInterpolation
-    if let first = tokens.first { lastConsumedEnd = first.range.start }
+    if let first = tokens.first { lastConsumedEnd = first.start }
   }
 
   // MARK: - Tracing and progress
@@ -105,7 +108,7 @@ public struct Parser {
     let token = peek()
     if !token.isEndOfFile {
       pos += 1
-      lastConsumedEnd = token.range.end
+      lastConsumedEnd = token.end
     }
     if token.isInvalid { recovering = true }
     return token
@@ -132,6 +135,14 @@ public struct Parser {
   }
 
   func range(_ start: Int, _ end: Int) -> SourceRange { SourceRange(file: file, start: start, end: end) }
+  func range(_ token: Token) -> SourceRange { SourceRange(file: file, start: token.start, end: token.end) }
+  /// The source text of a token (a name's spelling).
+  func text(_ token: Token) -> String { String(decoding: file.bytes[token.start..<token.end], as: UTF8.self) }
+  /// The parts of a string token; nil for any other token.
+  func stringParts(_ token: Token) -> [StringTokenPart]? {
+    if case .string(let index) = token.kind { strings[index] } else { nil }
+  }
+  func describe(_ token: Token) -> String { token.description(in: file) }
 
   /// Where a missing token belongs: right after the previous token when the
   /// offending token is on a later line (or is a line break or the end), else at it.
@@ -140,7 +151,7 @@ public struct Parser {
     if token.isNewline || token.isEndOfFile || token.isFirstOnLine {
       return range(lastConsumedEnd, lastConsumedEnd)
     }
-    return token.range
+    return range(token)
   }
 
   // MARK: - Diagnostics
@@ -158,11 +169,11 @@ public struct Parser {
 
   /// Reports a missing closing token, naming the construct and the line it opened on.
   mutating func expectClosing(_ p: Punctuator, closing what: String, opener: Token) -> SourceRange {
-    if let close = eat(p) { return close.range }
-    let line = opener.range.startLocation.line
-    let note = Diagnostic(.note, "`\(opener.range.text)` opened here", at: opener.range)
+    if let close = eat(p) { return range(close) }
+    let line = range(opener).startLocation.line
+    let note = Diagnostic(.note, "`\(range(opener).text)` opened here", at: range(opener))
     error("expected `\(p.rawValue)` to close the \(what) opened at line \(line)", at: missingRange(), notes: [note])
-    if let close = skipToClosing(p) { return close.range }
+    if let close = skipToClosing(p) { return range(close) }
     return range(lastConsumedEnd, lastConsumedEnd)
   }
 
@@ -183,7 +194,7 @@ public struct Parser {
         if nesting == 0 {
           guard token.isPunctuator(p) else { return nil }
           pos = i + 1
-          lastConsumedEnd = token.range.end
+          lastConsumedEnd = token.end
           return token
         }
         nesting -= 1
@@ -195,12 +206,12 @@ public struct Parser {
 
   /// Skips a `{ ... }` group without parsing it (used while recovering).
   mutating func skipBraces() -> SourceRange {
-    let start = tokens[pos].range.start
+    let start = tokens[pos].start
     var nesting = 0
     while !tokens[pos].isEndOfFile {
       let token = tokens[pos]
       pos += 1
-      lastConsumedEnd = token.range.end
+      lastConsumedEnd = token.end
       if token.isPunctuator(.leftBrace) { nesting += 1 }
       if token.isPunctuator(.rightBrace) {
         nesting -= 1
@@ -219,7 +230,7 @@ public struct Parser {
         nestingReported = true
         recovering = false
         let token = peek()
-        diagnostics.append(.error("nesting is too deep (more than \(Parser.maxNesting) levels)", at: token.range))
+        diagnostics.append(.error("nesting is too deep (more than \(Parser.maxNesting) levels)", at: range(token)))
       }
       aborted = true
       return false
@@ -237,7 +248,7 @@ public struct Parser {
     ignoreNewlines = false
     defer { ignoreNewlines = saved }
     if pos == statementPos, !tokens[pos].isEndOfFile {
-      lastConsumedEnd = tokens[pos].range.end
+      lastConsumedEnd = tokens[pos].end
       pos += 1
     } else if case .name = tokens[pos].kind, tokens[pos].isFirstOnLine {
       return
@@ -266,7 +277,7 @@ public struct Parser {
       default: break
       }
       pos += 1
-      lastConsumedEnd = token.range.end
+      lastConsumedEnd = token.end
     }
   }
 

@@ -51,10 +51,10 @@ extension Parser {
     trace("notExpression")
     guard at(.not) else { return parseComparison() }
     let keyword = advance()
-    guard enterNesting() else { return Expr(.invalid, keyword.range) }
+    guard enterNesting() else { return Expr(.invalid, range(keyword)) }
     defer { leaveNesting() }
     let operand = parseNotExpression()
-    return Expr(.unary(.not, operand), keyword.range.union(operand.range))
+    return Expr(.unary(.not, operand), range(keyword).union(operand.range))
   }
 
   /// The comparison operator at the current token (`not in` is two tokens), without consuming it.
@@ -84,7 +84,7 @@ extension Parser {
     while !aborted, let (op, count) = comparisonOperator(), progress.madeProgress(pos) {
       guard enterNesting() else { break }
       chain += 1
-      let opStart = peek().range.start
+      let opStart = peek().start
       for _ in 0..<count { advance() }
       if chained {
         error("comparison operators cannot be chained; use `and`", at: range(opStart, lastConsumedEnd))
@@ -139,10 +139,10 @@ extension Parser {
     trace("unary")
     guard at(.minus) else { return parsePostfix() }
     let minus = advance()
-    guard enterNesting() else { return Expr(.invalid, minus.range) }
+    guard enterNesting() else { return Expr(.invalid, range(minus)) }
     defer { leaveNesting() }
     let operand = parseUnary()
-    return Expr(.unary(.negate, operand), minus.range.union(operand.range))
+    return Expr(.unary(.negate, operand), range(minus).union(operand.range))
   }
 
   // MARK: - Postfix
@@ -176,7 +176,7 @@ extension Parser {
   mutating func parseCallSuffix(_ callee: Expr) -> Expr {
     trace("callSuffix")
     let open = advance()
-    guard enterNesting() else { return Expr(.invalid, open.range) }
+    guard enterNesting() else { return Expr(.invalid, range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
@@ -205,8 +205,8 @@ extension Parser {
     var label: Identifier?
     if peekSecond().isPunctuator(.colon) {
       switch token.kind {
-      case .name(let n): label = Identifier(n, token.range)
-      case .keyword(let k): label = Identifier(k.rawValue, token.range)
+      case .name: label = Identifier(text(token), range(token))
+      case .keyword(let k): label = Identifier(k.rawValue, range(token))
       default: break
       }
     }
@@ -225,21 +225,21 @@ extension Parser {
     let token = peek()
     let name: String
     switch token.kind {
-    case .name(let n): name = n
+    case .name: name = text(token)
     case .keyword(let k): name = k.rawValue
     default:
-      error("expected a member name after `.`, found \(token.description)", at: missingRange())
+      error("expected a member name after `.`, found \(describe(token))", at: missingRange())
       return Expr(.invalid, base.range.union(range(lastConsumedEnd, lastConsumedEnd)))
     }
     advance()
-    return Expr(.member(base, name: Identifier(name, token.range)), base.range.union(token.range))
+    return Expr(.member(base, name: Identifier(name, range(token))), base.range.union(range(token)))
   }
 
   // indexSuffix = "[" , expression , "]" ;
   mutating func parseIndexSuffix(_ base: Expr) -> Expr {
     trace("indexSuffix")
     let open = advance()
-    guard enterNesting() else { return Expr(.invalid, open.range) }
+    guard enterNesting() else { return Expr(.invalid, range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
@@ -278,15 +278,15 @@ extension Parser {
     if aborted { return Expr(.invalid, range(lastConsumedEnd, lastConsumedEnd)) }
     let token = peek()
     switch token.kind {
-    case .int(let v): advance(); return Expr(.intLiteral(v), token.range)
-    case .float(let v): advance(); return Expr(.floatLiteral(v), token.range)
-    case .duration(let v): advance(); return Expr(.durationLiteral(milliseconds: v), token.range)
-    case .keyword(.true): advance(); return Expr(.boolLiteral(true), token.range)
-    case .keyword(.false): advance(); return Expr(.boolLiteral(false), token.range)
-    case .keyword(.nil): advance(); return Expr(.nilLiteral, token.range)
-    case .name("runbook") where { if case .string = peekSecond().kind { return true }; return false }():
+    case .int(let v): advance(); return Expr(.intLiteral(v), range(token))
+    case .float(let v): advance(); return Expr(.floatLiteral(v), range(token))
+    case .duration(let v): advance(); return Expr(.durationLiteral(milliseconds: v), range(token))
+    case .keyword(.true): advance(); return Expr(.boolLiteral(true), range(token))
+    case .keyword(.false): advance(); return Expr(.boolLiteral(false), range(token))
+    case .keyword(.nil): advance(); return Expr(.nilLiteral, range(token))
+    case .name where token.end - token.start == 7 && text(token) == "runbook" && stringParts(peekSecond()) != nil:
       return parseRunbookReference()
-    case .name(let n): advance(); return Expr(.name(n), token.range)
+    case .name: advance(); return Expr(.name(text(token)), range(token))
     case .string: return parseStringLiteral()
     case .punctuator(.leftParen): return parseParenthesized()
     case .punctuator(.leftBracket): return parseListLiteral()
@@ -295,17 +295,17 @@ extension Parser {
     case .keyword(.step): return parseStepExpression()
     case .invalid:
       advance()
-      return Expr(.invalid, token.range)
+      return Expr(.invalid, range(token))
     default:
-      let at = token.isNewline || token.isEndOfFile ? missingRange() : token.range
+      let at = token.isNewline || token.isEndOfFile ? missingRange() : range(token)
       if token.isPunctuator(.leftBrace) && !allowMapLiteral && looksLikeMapLiteral() {
         error("a map literal cannot appear here, where `{` starts the block; wrap it in parentheses: `({...})`", at: at)
       } else if pos == statementStart {
-        error("expected a statement, found \(token.description)", at: at)
+        error("expected a statement, found \(describe(token))", at: at)
       } else if lastConsumedToken.map({ $0.isNewline || $0.isPunctuator(.semicolon) }) ?? true {
-        error("expected expression, found \(token.description)", at: at)
+        error("expected expression, found \(describe(token))", at: at)
       } else {
-        error("expected expression after `\(lastConsumedToken!.range.text)`", at: at)
+        error("expected expression after `\(range(lastConsumedToken!).text)`", at: at)
       }
       return Expr(.invalid, at)
     }
@@ -333,8 +333,8 @@ extension Parser {
   mutating func parseStringLiteral() -> Expr {
     trace("stringLiteral")
     let token = advance()
-    guard case .string(let parts) = token.kind else { return Expr(.invalid, token.range) }
-    if let text = Parser.plainText(parts) { return Expr(.stringLiteral(text), token.range) }
+    guard let parts = stringParts(token) else { return Expr(.invalid, range(token)) }
+    if let text = Parser.plainText(parts) { return Expr(.stringLiteral(text), range(token)) }
     var result: [StringPart] = []
     for part in parts {
       switch part {
@@ -343,7 +343,7 @@ extension Parser {
       }
       if aborted { break }
     }
-    return Expr(.interpolation(result), token.range)
+    return Expr(.interpolation(result), range(token))
   }
 
   // interpolation = "${" , expression , "}" ;
@@ -356,8 +356,8 @@ extension Parser {
       error("expected an expression inside `${}`", at: codeRange)
       return Expr(.invalid, codeRange)
     }
-    let end = Token(.endOfFile, closing, isFirstOnLine: false)
-    var sub = Parser(file: file, tokens: codeTokens + [end], tracing: tracing, isInterpolation: true)
+    let end = Token(.endOfFile, start: closing.start, end: closing.end, isFirstOnLine: false)
+    var sub = Parser(file: file, tokens: codeTokens + [end], strings: strings, tracing: tracing, isInterpolation: true)
     sub.ignoreNewlines = true
     sub.depth = depth
     sub.nestingReported = nestingReported
@@ -365,7 +365,7 @@ extension Parser {
     sub.recovering = recovering
     let expr = sub.parseExpression()
     if !sub.peek().isEndOfFile {
-      sub.error("expected `}` to end the interpolation, found \(sub.peek().description)", at: sub.peek().range)
+      sub.error("expected `}` to end the interpolation, found \(describe(sub.peek()))", at: range(sub.peek()))
     }
     diagnostics += sub.diagnostics
     productions.formUnion(sub.productions)
@@ -380,25 +380,25 @@ extension Parser {
     trace("runbookReference")
     let keyword = advance()
     let token = advance()
-    guard case .string(let parts) = token.kind, let path = Parser.plainText(parts) else {
-      error("the path of a `runbook` call must be a plain string without `${}`", at: token.range)
-      return Expr(.invalid, keyword.range.union(token.range))
+    guard let parts = stringParts(token), let path = Parser.plainText(parts) else {
+      error("the path of a `runbook` call must be a plain string without `${}`", at: range(token))
+      return Expr(.invalid, range(keyword).union(range(token)))
     }
-    return Expr(.runbookFile(path: path, pathRange: token.range), keyword.range.union(token.range))
+    return Expr(.runbookFile(path: path, pathRange: range(token)), range(keyword).union(range(token)))
   }
 
   // parenthesized = "(" , expression , ")" ;
   mutating func parseParenthesized() -> Expr {
     trace("parenthesized")
     let open = advance()
-    guard enterNesting() else { return Expr(.invalid, open.range) }
+    guard enterNesting() else { return Expr(.invalid, range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
     var inner = parseExpression()
     let close = expectClosing(.rightParen, closing: "`(`", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
-    inner.range = open.range.union(close).union(inner.range)
+    inner.range = range(open).union(close).union(inner.range)
     return inner
   }
 
@@ -406,7 +406,7 @@ extension Parser {
   mutating func parseListLiteral() -> Expr {
     trace("listLiteral")
     let open = advance()
-    guard enterNesting() else { return Expr(.invalid, open.range) }
+    guard enterNesting() else { return Expr(.invalid, range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
@@ -418,14 +418,14 @@ extension Parser {
     }
     let close = expectClosing(.rightBracket, closing: "list", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
-    return Expr(.list(elements), open.range.union(close))
+    return Expr(.list(elements), range(open).union(close))
   }
 
   // mapLiteral = "{" , [ mapEntry , { "," , mapEntry } , [ "," ] ] , "}" ;
   mutating func parseMapLiteral() -> Expr {
     trace("mapLiteral")
     let open = advance()
-    guard enterNesting() else { return Expr(.invalid, open.range) }
+    guard enterNesting() else { return Expr(.invalid, range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
@@ -438,7 +438,7 @@ extension Parser {
     }
     let close = expectClosing(.rightBrace, closing: "map", opener: open)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
-    return Expr(.map(entries), open.range.union(close))
+    return Expr(.map(entries), range(open).union(close))
   }
 
   // mapEntry = ( NAME | KEYWORD | STRING ) , ":" , expression ;
@@ -447,16 +447,16 @@ extension Parser {
     let token = peek()
     let key: String
     switch token.kind {
-    case .name(let n): key = n
+    case .name: key = text(token)
     case .keyword(let k): key = k.rawValue
-    case .string(let parts):
-      guard let text = Parser.plainText(parts) else {
-        error("a map key must be a name or a plain string without `${}`", at: token.range)
+    case .string(let index):
+      guard let text = Parser.plainText(strings[index]) else {
+        error("a map key must be a name or a plain string without `${}`", at: range(token))
         return nil
       }
       key = text
     default:
-      error("expected a map key (a name or a string), found \(token.description)", at: missingRange())
+      error("expected a map key (a name or a string), found \(describe(token))", at: missingRange())
       return nil
     }
     advance()
@@ -465,20 +465,21 @@ extension Parser {
       return nil
     }
     skipNewlines()
-    return MapEntry(key: key, keyRange: token.range, value: parseExpression())
+    return MapEntry(key: key, keyRange: range(token), value: parseExpression())
   }
 
   // functionExpression = "fn" , parameterList , block ;
   mutating func parseFunctionExpression() -> Expr {
     trace("functionExpression")
     let keyword = advance()
-    if case .name(let n) = peek().kind {
-      error("a function expression has no name; declare `fn \(n)(...)` as a statement or remove the name", at: peek().range)
-      return Expr(.invalid, keyword.range)
+    if peek().isName {
+      let n = text(peek())
+      error("a function expression has no name; declare `fn \(n)(...)` as a statement or remove the name", at: range(peek()))
+      return Expr(.invalid, range(keyword))
     }
     let parameters = parseParameterList()
     let body = parseBlock(owner: "fn")
-    let r = keyword.range.union(body.range)
+    let r = range(keyword).union(body.range)
     return Expr(.function(FunctionDecl(name: nil, parameters: parameters, body: body, range: r)), r)
   }
 
@@ -488,10 +489,10 @@ extension Parser {
     let keyword = advance()
     guard case .string = peek().kind else {
       error("expected the step name as a string after `step`, as in `step \"deploy\" { }`", at: missingRange())
-      return Expr(.invalid, keyword.range)
+      return Expr(.invalid, range(keyword))
     }
     let name = parseStringLiteral()
     let body = parseBlock(owner: "step")
-    return Expr(.step(name: name, body: body), keyword.range.union(body.range))
+    return Expr(.step(name: name, body: body), range(keyword).union(body.range))
   }
 }

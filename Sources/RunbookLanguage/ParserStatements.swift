@@ -23,7 +23,7 @@ extension Parser {
       if token.isEndOfFile { break }
       if token.isPunctuator(.rightBrace) {
         if inBlock { break }
-        error("unexpected `}` with no open block to close", at: token.range)
+        error("unexpected `}` with no open block to close", at: range(token))
         advance()
         recovering = false
         continue
@@ -42,7 +42,7 @@ extension Parser {
         || (inBlock && next.isPunctuator(.rightBrace))
       if !ended {
         error(
-          "expected a line break or `;` after the statement, found \(next.description)", at: next.range)
+          "expected a line break or `;` after the statement, found \(describe(next))", at: range(next))
         synchronize(statementPos: statementPos, inBlock: inBlock)
         recovering = false
       }
@@ -63,17 +63,17 @@ extension Parser {
     }
     guard let open = eat(.leftBrace) else {
       let hint = at(.assign) ? "; to compare values, use `==`" : ""
-      error("expected `{` to start the body of the `\(owner)`, found \(peek().description)\(hint)", at: missingRange())
+      error("expected `{` to start the body of the `\(owner)`, found \(describe(peek()))\(hint)", at: missingRange())
       return Block(statements: [], range: missingRange())
     }
-    guard enterNesting() else { return Block(statements: [], range: open.range) }
+    guard enterNesting() else { return Block(statements: [], range: range(open)) }
     defer { leaveNesting() }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (false, true)
     let statements = parseStatementList(inBlock: true)
     (ignoreNewlines, allowMapLiteral) = (savedNewlines, savedMaps)
     let close = expectClosing(.rightBrace, closing: "`\(owner)`", opener: open)
-    return Block(statements: statements, range: open.range.union(close))
+    return Block(statements: statements, range: range(open).union(close))
   }
 
   // MARK: - Statements
@@ -102,13 +102,13 @@ extension Parser {
     case .output: return parseOutputStatement()
     case .import: return parseImportStatement()
     case .else:
-      error("`else` without a matching `if`; put it right after the `}` of an `if` block", at: token.range)
+      error("`else` without a matching `if`; put it right after the `}` of an `if` block", at: range(token))
       advance()
-      return Stmt(.expression(Expr(.invalid, token.range)), token.range)
+      return Stmt(.expression(Expr(.invalid, range(token))), range(token))
     case .catch:
-      error("`catch` without a matching `try`; put it right after the `}` of a `try` block", at: token.range)
+      error("`catch` without a matching `try`; put it right after the `}` of a `try` block", at: range(token))
       advance()
-      return Stmt(.expression(Expr(.invalid, token.range)), token.range)
+      return Stmt(.expression(Expr(.invalid, range(token))), range(token))
     default: return parseSimpleStatement()
     }
   }
@@ -116,11 +116,12 @@ extension Parser {
   /// A name token, or a report "expected <what>, found X" and nil.
   mutating func expectName(_ what: String) -> Identifier? {
     let token = peek()
-    if case .name(let name) = token.kind {
+    if token.isName {
+      let name = text(token)
       advance()
-      return Identifier(name, token.range)
+      return Identifier(name, range(token))
     }
-    error("expected \(what), found \(token.description)", at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
+    error("expected \(what), found \(describe(token))", at: token.isNewline || token.isEndOfFile ? missingRange() : range(token))
     return nil
   }
 
@@ -142,11 +143,11 @@ extension Parser {
       return invalidStmt(from: keyword)
     }
     let value = parseValueAfterEquals()
-    return Stmt(.binding(name: name, isMutable: isMutable, value: value), keyword.range.union(value.range))
+    return Stmt(.binding(name: name, isMutable: isMutable, value: value), range(keyword).union(value.range))
   }
 
   func invalidStmt(from token: Token) -> Stmt {
-    let r = range(token.range.start, max(token.range.end, lastConsumedEnd))
+    let r = range(token.start, max(token.end, lastConsumedEnd))
     return Stmt(.expression(Expr(.invalid, r)), r)
   }
 
@@ -155,11 +156,12 @@ extension Parser {
     trace("functionDeclaration")
     let keyword = advance()
     let nameToken = advance()
-    guard case .name(let n) = nameToken.kind else { return invalidStmt(from: keyword) }
-    let name = Identifier(n, nameToken.range)
+    guard nameToken.isName else { return invalidStmt(from: keyword) }
+    let n = text(nameToken)
+    let name = Identifier(n, range(nameToken))
     let parameters = parseParameterList()
     let body = parseBlock(owner: "fn")
-    let r = keyword.range.union(body.range)
+    let r = range(keyword).union(body.range)
     return Stmt(.function(FunctionDecl(name: name, parameters: parameters, body: body, range: r)), r)
   }
 
@@ -167,7 +169,7 @@ extension Parser {
   mutating func parseParameterList() -> [FunctionParam] {
     trace("parameterList")
     guard let open = eat(.leftParen) else {
-      error("expected `(` to start the parameter list, found \(peek().description)", at: missingRange())
+      error("expected `(` to start the parameter list, found \(describe(peek()))", at: missingRange())
       return []
     }
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
@@ -227,7 +229,7 @@ extension Parser {
         break
       }
     }
-    return Stmt(.ifElse(branches: branches, elseBody: elseBody), keyword.range.union(end))
+    return Stmt(.ifElse(branches: branches, elseBody: elseBody), range(keyword).union(end))
   }
 
   // forStatement = "for" , NAME , [ "," , NAME ] , "in" , headExpression , block ;
@@ -246,7 +248,7 @@ extension Parser {
     }
     let iterable = parseHeadExpression()
     let body = parseBlock(owner: "for")
-    return Stmt(.forIn(first: first, second: second, iterable: iterable, body: body), keyword.range.union(body.range))
+    return Stmt(.forIn(first: first, second: second, iterable: iterable, body: body), range(keyword).union(body.range))
   }
 
   // whileStatement = "while" , headExpression , block ;
@@ -255,19 +257,19 @@ extension Parser {
     let keyword = advance()
     let condition = parseHeadExpression()
     let body = parseBlock(owner: "while")
-    return Stmt(.whileLoop(condition: condition, body: body), keyword.range.union(body.range))
+    return Stmt(.whileLoop(condition: condition, body: body), range(keyword).union(body.range))
   }
 
   // breakStatement = "break" ;
   mutating func parseBreakStatement() -> Stmt {
     trace("breakStatement")
-    return Stmt(.breakLoop, advance().range)
+    return Stmt(.breakLoop, range(advance()))
   }
 
   // continueStatement = "continue" ;
   mutating func parseContinueStatement() -> Stmt {
     trace("continueStatement")
-    return Stmt(.continueLoop, advance().range)
+    return Stmt(.continueLoop, range(advance()))
   }
 
   // returnStatement = "return" , [ expression ] ;   (* no value before NEWLINE, ";" or "}" *)
@@ -276,10 +278,10 @@ extension Parser {
     let keyword = advance()
     let next = peek()
     if next.isNewline || next.isEndOfFile || next.isPunctuator(.semicolon) || next.isPunctuator(.rightBrace) {
-      return Stmt(.returnValue(nil), keyword.range)
+      return Stmt(.returnValue(nil), range(keyword))
     }
     let value = parseExpression()
-    return Stmt(.returnValue(value), keyword.range.union(value.range))
+    return Stmt(.returnValue(value), range(keyword).union(value.range))
   }
 
   // paramStatement = "param" , NAME , ":" , typeName , [ "=" , expression ] , [ STRING ] ;
@@ -298,17 +300,17 @@ extension Parser {
     var doc: String?
     var end = defaultValue?.range ?? type.range
     let next = peek()
-    if case .string(let parts) = next.kind {
+    if let parts = stringParts(next) {
       advance()
-      end = next.range
+      end = range(next)
       if let text = Parser.plainText(parts) {
         doc = text
       } else {
-        error("the doc string of a `param` must be a plain string without `${}`", at: next.range)
+        error("the doc string of a `param` must be a plain string without `${}`", at: range(next))
       }
     }
     let decl = ParamDecl(name: name, type: type, defaultValue: defaultValue, doc: doc)
-    return Stmt(.param(decl), keyword.range.union(end))
+    return Stmt(.param(decl), range(keyword).union(end))
   }
 
   static let typeNames: Set<String> = ["string", "int", "float", "bool", "duration", "list", "map", "any", "secret"]
@@ -317,16 +319,17 @@ extension Parser {
   mutating func parseTypeName() -> TypeRef? {
     trace("typeName")
     let token = peek()
-    if case .name(let n) = token.kind, Parser.typeNames.contains(n) {
+    if token.isName, case let n = text(token), Parser.typeNames.contains(n) {
       advance()
-      return TypeRef(name: n, range: token.range)
+      return TypeRef(name: n, range: range(token))
     }
-    if case .name(let n) = token.kind {
-      error("unknown type `\(n)`; use string, int, float, bool, duration, list, map, any or secret", at: token.range)
+    if token.isName {
+      let n = text(token)
+      error("unknown type `\(n)`; use string, int, float, bool, duration, list, map, any or secret", at: range(token))
     } else {
       error(
         "expected a type name (string, int, float, bool, duration, list, map, any, secret)",
-        at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
+        at: token.isNewline || token.isEndOfFile ? missingRange() : range(token))
     }
     return nil
   }
@@ -357,7 +360,7 @@ extension Parser {
     trace("requireStatement")
     let keyword = advance()
     let (condition, message) = parseExpressionPair()
-    return Stmt(.require(condition: condition, message: message), keyword.range.union((message ?? condition).range))
+    return Stmt(.require(condition: condition, message: message), range(keyword).union((message ?? condition).range))
   }
 
   // failStatement = "fail" , expression , [ "," , expression ] ;
@@ -365,7 +368,7 @@ extension Parser {
     trace("failStatement")
     let keyword = advance()
     let (message, code) = parseExpressionPair()
-    return Stmt(.fail(message: message, code: code), keyword.range.union((code ?? message).range))
+    return Stmt(.fail(message: message, code: code), range(keyword).union((code ?? message).range))
   }
 
   // tryStatement = "try" , block , "catch" , [ NAME ] , block ;
@@ -375,17 +378,18 @@ extension Parser {
     let body = parseBlock(owner: "try")
     guard !recovering, atAcrossNewlines(.catch) else {
       error("expected `catch` after the `try` block, as in `try { } catch e { }`", at: missingRange())
-      return Stmt(.tryCatch(body: body, errorName: nil, handler: Block(statements: [], range: body.range)), keyword.range.union(body.range))
+      return Stmt(.tryCatch(body: body, errorName: nil, handler: Block(statements: [], range: body.range)), range(keyword).union(body.range))
     }
     advance()
     var errorName: Identifier?
     let token = peek()
-    if case .name(let n) = token.kind {
+    if token.isName {
+      let n = text(token)
       advance()
-      errorName = Identifier(n, token.range)
+      errorName = Identifier(n, range(token))
     }
     let handler = parseBlock(owner: "catch")
-    return Stmt(.tryCatch(body: body, errorName: errorName, handler: handler), keyword.range.union(handler.range))
+    return Stmt(.tryCatch(body: body, errorName: errorName, handler: handler), range(keyword).union(handler.range))
   }
 
   // outputStatement = "output" , NAME , "=" , expression ;
@@ -398,7 +402,7 @@ extension Parser {
       return invalidStmt(from: keyword)
     }
     let value = parseValueAfterEquals()
-    return Stmt(.output(name: name, value: value), keyword.range.union(value.range))
+    return Stmt(.output(name: name, value: value), range(keyword).union(value.range))
   }
 
   // importStatement = "import" , STRING ;
@@ -406,18 +410,18 @@ extension Parser {
     trace("importStatement")
     let keyword = advance()
     let token = peek()
-    guard case .string(let parts) = token.kind else {
+    guard let parts = stringParts(token) else {
       error(
         "expected a file path string after `import`, as in `import \"lib.runbook\"`",
-        at: token.isNewline || token.isEndOfFile ? missingRange() : token.range)
+        at: token.isNewline || token.isEndOfFile ? missingRange() : range(token))
       return invalidStmt(from: keyword)
     }
     advance()
     guard let path = Parser.plainText(parts) else {
-      error("the path of an `import` must be a plain string without `${}`", at: token.range)
+      error("the path of an `import` must be a plain string without `${}`", at: range(token))
       return invalidStmt(from: keyword)
     }
-    return Stmt(.importFile(path: path, pathRange: token.range), keyword.range.union(token.range))
+    return Stmt(.importFile(path: path, pathRange: range(token)), range(keyword).union(range(token)))
   }
 
   // simpleStatement = expression , [ assignment ] ;

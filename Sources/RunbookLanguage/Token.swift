@@ -43,14 +43,20 @@ public enum StringTokenPart: Sendable {
   case code([Token], range: SourceRange)
 }
 
-public enum TokenKind: Sendable {
-  case name(String)
+/// What a token is. No case holds a reference, so copying a token copies
+/// bytes: a name's text is the token's span of the source, and a string's
+/// parts are in the lexer's table of strings (every token copy used to
+/// retain and release a name's storage or a string's parts).
+public enum TokenKind: Sendable, Equatable {
+  /// A name; its text is the token's span.
+  case name
   case keyword(Keyword)
   case int(Int)
   case float(Double)
   /// Whole milliseconds.
   case duration(Int)
-  case string([StringTokenPart])
+  /// A string literal: its parts are `strings[index]` of the lexer's result.
+  case string(index: Int)
   case punctuator(Punctuator)
   case newline
   case endOfFile
@@ -58,19 +64,26 @@ public enum TokenKind: Sendable {
   case invalid
 }
 
+/// One token: its kind and its span of UTF-8 offsets in the file being
+/// lexed (the file is known from context, so a token holds no reference).
 public struct Token: Sendable {
   public var kind: TokenKind
-  /// True when only whitespace precedes the token on its line. (Declared
-  /// before `range`, it fills the kind's padding: a token is 40 bytes, not 48.)
+  /// True when only whitespace precedes the token on its line.
   public var isFirstOnLine: Bool
-  public var range: SourceRange
-  public init(_ kind: TokenKind, _ range: SourceRange, isFirstOnLine: Bool) {
-    self.kind = kind; self.range = range; self.isFirstOnLine = isFirstOnLine
+  private var startOffset: UInt32
+  private var endOffset: UInt32
+  public var start: Int { Int(startOffset) }
+  public var end: Int { Int(endOffset) }
+  public init(_ kind: TokenKind, start: Int, end: Int, isFirstOnLine: Bool) {
+    self.kind = kind; self.isFirstOnLine = isFirstOnLine
+    startOffset = UInt32(clamping: start)
+    endOffset = UInt32(clamping: max(start, end))
   }
 
   public var isNewline: Bool { if case .newline = kind { true } else { false } }
   public var isEndOfFile: Bool { if case .endOfFile = kind { true } else { false } }
   public var isInvalid: Bool { if case .invalid = kind { true } else { false } }
+  public var isName: Bool { if case .name = kind { true } else { false } }
 
   public func isPunctuator(_ p: Punctuator) -> Bool {
     if case .punctuator(let q) = kind { q == p } else { false }
@@ -79,17 +92,20 @@ public struct Token: Sendable {
     if case .keyword(let q) = kind { q == k } else { false }
   }
 
+  /// The token's span in `file`.
+  public func range(in file: SourceFile) -> SourceRange { SourceRange(file: file, start: start, end: end) }
+
   /// How a diagnostic names this token: "`)`", "the keyword `in`", "the end of the line".
-  public var description: String {
+  public func description(in file: SourceFile) -> String {
     switch kind {
-    case .name(let n): "`\(n)`"
+    case .name: "`\(range(in: file).text)`"
     case .keyword(let k): "the keyword `\(k.rawValue)`"
-    case .int, .float, .duration: "the number `\(range.text)`"
+    case .int, .float, .duration: "the number `\(range(in: file).text)`"
     case .string: "a string"
     case .punctuator(let p): "`\(p.rawValue)`"
     case .newline: "the end of the line"
     case .endOfFile: "the end of the input"
-    case .invalid: "`\(range.text)`"
+    case .invalid: "`\(range(in: file).text)`"
     }
   }
 }

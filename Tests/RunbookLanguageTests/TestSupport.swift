@@ -21,6 +21,6 @@ func errors(_ text: String) -> [String] {
 }
 
 func tokenKinds(_ text: String) -> (tokens: [TokenKind], diagnostics: [Diagnostic]) {
-  let (tokens, diagnostics) = Lexer.tokenize(SourceFile(path: "t.runbook", text: text))
+  let (tokens, _, diagnostics) = Lexer.tokenize(SourceFile(path: "t.runbook", text: text))
   return (tokens.map(\.kind), diagnostics)
 }
