@@ -240,10 +240,11 @@ extension Compiler {
     for (i, p) in decl.parameters.enumerated() {
       if let d = p.defaultValue { code.defaults[i] = compileExpr(d) }
     }
-    let registerEligible = interp.usesRegisterMachine && decl.parameters.allSatisfy { $0.defaultValue == nil }
+    let registerEligible = keepsFunctionBodies && interp.usesRegisterMachine && decl.parameters.allSatisfy { $0.defaultValue == nil }
       && RegisterEligibility.statements(decl.body.statements)
     if registerEligible { registerRecording += 1 }
-    code.body = compileBlock(decl.body, tail: .returnValue)
+    let body = compileBlock(decl.body, tail: .returnValue)
+    if keepsFunctionBodies { code.body = body }
     if registerEligible { registerRecording -= 1 }
     popScope()
     code.frameSize = max(state.maxSlots, 1)

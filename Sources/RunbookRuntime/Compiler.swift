@@ -35,6 +35,9 @@ final class Compiler {
   var registerHints = RegisterHints()
   /// How many enclosing units being compiled may become register code (hints are kept while above 0).
   var registerRecording = 0
+  /// False when only diagnostics are wanted (`Session.check`): a function's
+  /// body is compiled and dropped, and no register code is made for it.
+  var keepsFunctionBodies = true
 
   init(interpreter: Interpreter, globals: GlobalScope, io: ProgramIO, isREPL: Bool, mainUsesCells: Bool) {
     self.interp = interpreter

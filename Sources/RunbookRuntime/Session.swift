@@ -84,6 +84,9 @@ public final class Session {
   /// node by node as soon as it was compiled took a tenth of checking it
   /// (`runbook check` exits without tearing its sessions down).
   private var compiledSyntax: [SourceUnit] = []
+  /// False while `check` runs: function bodies are compiled for their
+  /// diagnostics and their code dropped at once.
+  private var keepsFunctionBodies = true
   /// The main file's text while `compile(path:text:)` runs.
   private var mainText: String? = nil
   private var replEntries = 0
@@ -125,6 +128,16 @@ public final class Session {
   }
 
   // MARK: - Files
+
+  /// The diagnostics of a file and everything it imports, as `compile`
+  /// reports them, without keeping code for its functions: their memory is
+  /// reused function by function, and what only speeds up running (the
+  /// register machine's code) is not made.
+  public func check(path: String, text: String? = nil) -> [Diagnostic] {
+    keepsFunctionBodies = false
+    defer { keepsFunctionBodies = true }
+    return compile(path: path, text: text).diagnostics
+  }
 
   /// Parses and checks a file and everything it imports, without running it.
   /// `text`: the main file's text when it is not (yet) what is on disk (an
@@ -229,6 +242,7 @@ public final class Session {
     }
     let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: false,
                             mainUsesCells: mainProgramNeedsCells(unit.statements))
+    compiler.keepsFunctionBodies = keepsFunctionBodies
     compiler.runbookLoader = { [unowned self] relative, range in
       self.loadRunbook(Session.resolve(relative, in: directory), calledFrom: path, at: range)
     }

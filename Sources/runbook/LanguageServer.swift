@@ -152,7 +152,7 @@ final class LanguageServer {
     guard let text = documents[uri] else { return }
     let document = Document(uri: uri, text: text)
     let session = Session(registry: registry, host: ConsoleHost(showSteps: false))
-    let (_, found) = session.compile(path: document.path, text: text)
+    let found = session.check(path: document.path, text: text)
     let mine = URL(fileURLWithPath: document.path).standardizedFileURL
     let items: [[String: Any]] = found.map { d in
       var message = d.message

@@ -352,7 +352,7 @@ struct CheckCommand: ParsableCommand {
     for file in files {
       let session = Session(registry: registry, host: ConsoleHost(showSteps: false))
       checked.append(session)
-      let (_, diagnostics) = session.compile(path: file)
+      let diagnostics = session.check(path: file)
       if format == .json {
         for d in diagnostics { Console.out(DiagnosticJSON.line(d, file: file) + "\n") }
       } else {
