@@ -26,8 +26,8 @@ public struct Lexer {
     self.bytes = bytes
   }
 
-  /// Runs `body` with a lexer over `file`.
-  private static func withLexer<T>(_ file: SourceFile, _ body: (inout Lexer) -> T) -> T {
+  /// Runs `body` with a lexer over `file` (the lexer is valid only inside it).
+  static func withLexer<T>(_ file: SourceFile, _ body: (inout Lexer) -> T) -> T {
     file.bytes.withUnsafeBufferPointer { bytes in
       var lexer = Lexer(file: file, bytes: bytes)
       return body(&lexer)

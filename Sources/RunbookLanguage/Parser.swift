@@ -22,12 +22,16 @@ public struct Parser {
   static func run(_ file: SourceFile, tracing: Bool) -> (
     unit: SourceUnit, diagnostics: [Diagnostic], productions: Set<String>
   ) {
-    let (tokens, strings, lexDiagnostics) = Lexer.tokenize(file)
-    var parser = Parser(file: file, tokens: tokens, strings: strings, tracing: tracing, isInterpolation: false)
-    if lexDiagnostics.contains(where: { $0.message.hasPrefix("nesting is too deep") }) {
-      parser.nestingReported = true
+    // Tokens are lexed as the parser asks for them, and those of finished
+    // top-level statements are dropped: a large file's tokens are never
+    // all in memory at once.
+    let (unit, lexDiagnostics, parser) = Lexer.withLexer(file) { lexer in
+      var parser = Parser(file: file, tokens: [], strings: [], tracing: tracing, isInterpolation: false)
+      parser.lexer = lexer
+      parser.lastConsumedEnd = parser.token(0).start
+      let unit = parser.parseSourceUnit()
+      return (unit, parser.lexer?.diagnostics ?? [], parser)
     }
-    let unit = parser.parseSourceUnit()
     let all = (lexDiagnostics + parser.diagnostics).enumerated().sorted {
       let a = $0.element.range?.start ?? 0, b = $1.element.range?.start ?? 0
       return a != b ? a < b : $0.offset < $1.offset
@@ -40,8 +44,15 @@ public struct Parser {
   }
 
   let file: SourceFile
-  var tokens: [Token]
-  /// The parts of the string tokens, by their `.string(index:)`.
+  /// The tokens lexed and not yet dropped: `tokens[i]` is token number
+  /// `tokensStart + i` (`pos` and the other token indices count from the
+  /// start of the file). Read them with `token(_:)`.
+  private var tokens: [Token]
+  private var tokensStart = 0
+  /// Lexes the file's tokens as they are needed (nil in an interpolation's
+  /// parser, which is given all of its tokens).
+  var lexer: Lexer? = nil
+  /// The parts of the string tokens, by their `.string(index:)` (the lexer's, when there is one).
   let strings: [[StringTokenPart]]
   var pos = 0
   var diagnostics: [Diagnostic] = []
@@ -92,15 +103,45 @@ public struct Parser {
 
   // MARK: - Tokens
 
+  /// Token number `index`; the end of the input past the last one.
+  @inline(__always) mutating func token(_ index: Int) -> Token {
+    let i = index - tokensStart
+    if i < tokens.count { return tokens[i] }
+    return lexToken(index)
+  }
+
+  private mutating func lexToken(_ index: Int) -> Token {
+    while index - tokensStart >= tokens.count {
+      if let last = tokens.last, last.isEndOfFile { return last }
+      guard let next = lexer?.nextToken() else { return tokens[tokens.count - 1] }
+      // A run of line breaks is one `.newline`, and none comes first.
+      if next.isNewline, tokens.last?.isNewline ?? (tokensStart == 0) { continue }
+      tokens.append(next)
+    }
+    return tokens[index - tokensStart]
+  }
+
+  /// The first token not yet dropped: looking back stops there.
+  var firstKeptToken: Int { tokensStart }
+
+  /// Drops the tokens before the current one, but a few kept for looking
+  /// back (at the start of a top-level statement: nothing goes back further).
+  mutating func dropConsumedTokens() {
+    let keep = 4
+    guard lexer != nil, pos - tokensStart > 256 else { return }
+    tokens.removeFirst(pos - keep - tokensStart)
+    tokensStart = pos - keep
+  }
+
   mutating func peek() -> Token {
-    if ignoreNewlines { while tokens[pos].isNewline { pos += 1 } }
-    return tokens[pos]
+    if ignoreNewlines { while token(pos).isNewline { pos += 1 } }
+    return token(pos)
   }
 
   /// The token after the current one (line breaks not skipped).
   mutating func peekSecond() -> Token {
     _ = peek()
-    return tokens[min(pos + 1, tokens.count - 1)]
+    return token(pos + 1)
   }
 
   @discardableResult
@@ -122,14 +163,14 @@ public struct Parser {
 
   /// Skips line breaks where the grammar allows them (after operators, `,`, `=`, `:`).
   mutating func skipNewlines() {
-    while tokens[pos].isNewline { pos += 1 }
+    while token(pos).isNewline { pos += 1 }
   }
 
   /// True when the next token after any line breaks is `keyword`; consumes the breaks if so.
   mutating func atAcrossNewlines(_ keyword: Keyword) -> Bool {
     var i = pos
-    while tokens[i].isNewline { i += 1 }
-    guard tokens[i].isKeyword(keyword) else { return false }
+    while token(i).isNewline { i += 1 }
+    guard token(i).isKeyword(keyword) else { return false }
     pos = i
     return true
   }
@@ -140,8 +181,10 @@ public struct Parser {
   func text(_ token: Token) -> String { String(decoding: file.bytes[token.start..<token.end], as: UTF8.self) }
   /// The parts of a string token; nil for any other token.
   func stringParts(_ token: Token) -> [StringTokenPart]? {
-    if case .string(let index) = token.kind { strings[index] } else { nil }
+    if case .string(let index) = token.kind { lexer?.strings[index] ?? strings[index] } else { nil }
   }
+  /// The parts of every string token lexed so far.
+  var stringTable: [[StringTokenPart]] { lexer?.strings ?? strings }
   func describe(_ token: Token) -> String { token.description(in: file) }
 
   /// Where a missing token belongs: right after the previous token when the
@@ -184,7 +227,7 @@ public struct Parser {
     var i = pos
     var nesting = 0
     while true {
-      let token = tokens[i]
+      let token = token(i)
       if token.isEndOfFile || token.isNewline || (token.isFirstOnLine && i > pos) { return nil }
       if token.isFirstOnLine, i == pos { return nil }
       switch token.kind {
@@ -206,10 +249,10 @@ public struct Parser {
 
   /// Skips a `{ ... }` group without parsing it (used while recovering).
   mutating func skipBraces() -> SourceRange {
-    let start = tokens[pos].start
+    let start = token(pos).start
     var nesting = 0
-    while !tokens[pos].isEndOfFile {
-      let token = tokens[pos]
+    while !token(pos).isEndOfFile {
+      let token = token(pos)
       pos += 1
       lastConsumedEnd = token.end
       if token.isPunctuator(.leftBrace) { nesting += 1 }
@@ -226,7 +269,8 @@ public struct Parser {
     if aborted { return false }
     depth += 1
     if depth > Parser.maxNesting {
-      if !nestingReported {
+      // Reported once, by the lexer (too deep `${...}`) or here.
+      if !nestingReported, !(lexer?.nestingReported ?? false) {
         nestingReported = true
         recovering = false
         let token = peek()
@@ -247,16 +291,16 @@ public struct Parser {
     let saved = ignoreNewlines
     ignoreNewlines = false
     defer { ignoreNewlines = saved }
-    if pos == statementPos, !tokens[pos].isEndOfFile {
-      lastConsumedEnd = tokens[pos].end
+    if pos == statementPos, !token(pos).isEndOfFile {
+      lastConsumedEnd = token(pos).end
       pos += 1
-    } else if case .name = tokens[pos].kind, tokens[pos].isFirstOnLine {
+    } else if case .name = token(pos).kind, token(pos).isFirstOnLine {
       return
     }
     var nesting = 0
     var braces = 0
     while true {
-      let token = tokens[pos]
+      let token = token(pos)
       if token.isEndOfFile { return }
       if token.isFirstOnLine, braces == 0, Parser.startsStatement(token) { return }
       if token.isFirstOnLine, token.isPunctuator(.rightBrace), braces == 0, inBlock || nesting > 0 { return }

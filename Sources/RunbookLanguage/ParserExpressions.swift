@@ -284,7 +284,7 @@ extension Parser {
     case .keyword(.true): advance(); return Expr(.boolLiteral(true), range(token))
     case .keyword(.false): advance(); return Expr(.boolLiteral(false), range(token))
     case .keyword(.nil): advance(); return Expr(.nilLiteral, range(token))
-    case .name where token.end - token.start == 7 && text(token) == "runbook" && stringParts(peekSecond()) != nil:
+    case .name where startsRunbookReference(token):
       return parseRunbookReference()
     case .name: advance(); return Expr(.name(text(token)), range(token))
     case .string: return parseStringLiteral()
@@ -311,22 +311,32 @@ extension Parser {
     }
   }
 
+  /// Whether `token`, the current one, is the name `runbook` with a string after it.
+  mutating func startsRunbookReference(_ token: Token) -> Bool {
+    guard token.end - token.start == 7, text(token) == "runbook" else { return false }
+    // Lexed first: the string's parts must be in the table before they are read.
+    let next = peekSecond()
+    return stringParts(next) != nil
+  }
+
   /// At a `{`: whether `key:` follows, as in a map literal rather than a block.
-  func looksLikeMapLiteral() -> Bool {
+  mutating func looksLikeMapLiteral() -> Bool {
     var i = pos + 1
-    while i < tokens.count, tokens[i].isNewline { i += 1 }
-    guard i + 1 < tokens.count else { return false }
-    switch tokens[i].kind {
-    case .name, .string, .keyword: return tokens[i + 1].isPunctuator(.colon)
+    while token(i).isNewline { i += 1 }
+    guard !token(i).isEndOfFile else { return false }
+    switch token(i).kind {
+    case .name, .string, .keyword: return token(i + 1).isPunctuator(.colon)
     default: return false
     }
   }
 
   /// The last non-line-break token consumed, if any.
   var lastConsumedToken: Token? {
-    var i = pos - 1
-    while i >= 0, tokens[i].isNewline { i -= 1 }
-    return i >= 0 ? tokens[i] : nil
+    mutating get {
+      var i = pos - 1
+      while i >= firstKeptToken, token(i).isNewline { i -= 1 }
+      return i >= firstKeptToken ? token(i) : nil
+    }
   }
 
   // stringLiteral = STRING ;   (* its "${...}" parts are interpolations *)
@@ -357,7 +367,7 @@ extension Parser {
       return Expr(.invalid, codeRange)
     }
     let end = Token(.endOfFile, start: closing.start, end: closing.end, isFirstOnLine: false)
-    var sub = Parser(file: file, tokens: codeTokens + [end], strings: strings, tracing: tracing, isInterpolation: true)
+    var sub = Parser(file: file, tokens: codeTokens + [end], strings: stringTable, tracing: tracing, isInterpolation: true)
     sub.ignoreNewlines = true
     sub.depth = depth
     sub.nestingReported = nestingReported
@@ -449,8 +459,8 @@ extension Parser {
     switch token.kind {
     case .name: key = text(token)
     case .keyword(let k): key = k.rawValue
-    case .string(let index):
-      guard let text = Parser.plainText(strings[index]) else {
+    case .string:
+      guard let text = stringParts(token).flatMap(Parser.plainText) else {
         error("a map key must be a name or a plain string without `${}`", at: range(token))
         return nil
       }

@@ -28,6 +28,7 @@ extension Parser {
         recovering = false
         continue
       }
+      if !inBlock { dropConsumedTokens() }
       let statementPos = pos
       statements.append(parseStatement())
       if aborted { break }
@@ -53,10 +54,10 @@ extension Parser {
   // block = "{" , statementList , "}" ;
   mutating func parseBlock(owner: String) -> Block {
     trace("block")
-    if !at(.leftBrace), tokens[pos].isNewline {
+    if !at(.leftBrace), token(pos).isNewline {
       var i = pos
-      while tokens[i].isNewline { i += 1 }
-      if tokens[i].isPunctuator(.leftBrace) { pos = i }
+      while token(i).isNewline { i += 1 }
+      if token(i).isPunctuator(.leftBrace) { pos = i }
     }
     if recovering, at(.leftBrace) {
       return Block(statements: [], range: skipBraces())
