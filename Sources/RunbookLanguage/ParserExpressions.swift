@@ -5,133 +5,98 @@ extension Parser {
   // expression = orExpression ;
   mutating func parseExpression() -> Expr {
     trace("expression")
-    return parseOrExpression()
+    if tracing {
+      // Every expression is parsed through each level of the cascade below.
+      for level in ["orExpression", "andExpression", "notExpression", "comparison", "additive", "multiplicative"] { trace(level) }
+    }
+    return parseOperators(above: .or)
   }
 
   func binary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr) -> Expr {
     Expr(.binary(op, lhs, rhs), lhs.range.union(rhs.range))
   }
 
+  /// How tightly the binary operators bind, loosest first: one level per
+  /// production of the cascade below. A `not` operand is a comparison.
+  enum OperatorLevel: Int, Comparable {
+    case or = 1, and, comparison, additive, multiplicative
+    /// Above every operator: an operand of `*`, `/` and `%` is a `unary`.
+    case unary
+    static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    /// Where a right operand starts: one level tighter, so a level's operators associate to the left.
+    var next: OperatorLevel { OperatorLevel(rawValue: rawValue + 1) ?? .unary }
+  }
+
+  /// The binary operator at the current token, its level, and how many
+  /// tokens spell it (`not in` is two), without consuming it.
+  mutating func binaryOperator() -> (op: BinaryOp, level: OperatorLevel, tokenCount: Int)? {
+    switch peek().kind {
+    case .keyword(.or): return (.or, .or, 1)
+    case .keyword(.and): return (.and, .and, 1)
+    case .punctuator(.equal): return (.equal, .comparison, 1)
+    case .punctuator(.notEqual): return (.notEqual, .comparison, 1)
+    case .punctuator(.less): return (.less, .comparison, 1)
+    case .punctuator(.lessEqual): return (.lessEqual, .comparison, 1)
+    case .punctuator(.greater): return (.greater, .comparison, 1)
+    case .punctuator(.greaterEqual): return (.greaterEqual, .comparison, 1)
+    case .keyword(.in): return (.contains, .comparison, 1)
+    case .keyword(.not) where peekSecond().isKeyword(.in): return (.notContains, .comparison, 2)
+    case .punctuator(.plus): return (.add, .additive, 1)
+    case .punctuator(.minus): return (.subtract, .additive, 1)
+    case .punctuator(.star): return (.multiply, .multiplicative, 1)
+    case .punctuator(.slash): return (.divide, .multiplicative, 1)
+    case .punctuator(.percent): return (.remainder, .multiplicative, 1)
+    default: return nil
+    }
+  }
+
   // orExpression = andExpression , { "or" , andExpression } ;
-  mutating func parseOrExpression() -> Expr {
-    trace("orExpression")
-    var lhs = parseAndExpression()
+  // andExpression = notExpression , { "and" , notExpression } ;
+  // comparison = additive , [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" , "in" ) , additive ] ;
+  // additive = multiplicative , { ( "+" | "-" ) , multiplicative } ;
+  // multiplicative = unary , { ( "*" | "/" | "%" ) , unary } ;
+  /// The operators of level `minimum` and tighter, by precedence climbing:
+  /// one loop instead of a function per level, each asking for its own
+  /// operator at every operand (that cascade was a fifth of parsing).
+  /// Operators of a level are left-associative; each one in a chain counts
+  /// towards the nesting limit, as a nested expression does.
+  mutating func parseOperators(above minimum: OperatorLevel) -> Expr {
+    var lhs = parseOperand(minimum)
     var chain = 0
     defer { depth -= chain }
+    var comparisons = 0
     var progress = LoopProgress()
-    while !aborted, at(.or), progress.madeProgress(pos) {
+    while !aborted, let (op, level, count) = binaryOperator(), level >= minimum, progress.madeProgress(pos) {
       guard enterNesting() else { break }
       chain += 1
-      advance()
+      let opStart = peek().start
+      for _ in 0..<count { advance() }
+      if level == .comparison {
+        comparisons += 1
+        if comparisons == 2 {
+          error("comparison operators cannot be chained; use `and`", at: range(opStart, lastConsumedEnd))
+        }
+      }
       skipNewlines()
-      lhs = binary(.or, lhs, parseAndExpression())
+      lhs = binary(op, lhs, parseOperators(above: level.next))
     }
     return lhs
   }
 
-  // andExpression = notExpression , { "and" , notExpression } ;
-  mutating func parseAndExpression() -> Expr {
-    trace("andExpression")
-    var lhs = parseNotExpression()
-    var chain = 0
-    defer { depth -= chain }
-    var progress = LoopProgress()
-    while !aborted, at(.and), progress.madeProgress(pos) {
-      guard enterNesting() else { break }
-      chain += 1
-      advance()
-      skipNewlines()
-      lhs = binary(.and, lhs, parseNotExpression())
-    }
-    return lhs
+  /// An operand of operators of level `minimum`: where a `notExpression`
+  /// may stand (as an operand of `and` and `or`), a `not`; else a `unary`.
+  mutating func parseOperand(_ minimum: OperatorLevel) -> Expr {
+    minimum <= .comparison && at(.not) ? parseNotExpression() : parseUnary()
   }
 
   // notExpression = "not" , notExpression | comparison ;
   mutating func parseNotExpression() -> Expr {
     trace("notExpression")
-    guard at(.not) else { return parseComparison() }
     let keyword = advance()
     guard enterNesting() else { return Expr(.invalid, range(keyword)) }
     defer { leaveNesting() }
-    let operand = parseNotExpression()
+    let operand = parseOperators(above: .comparison)
     return Expr(.unary(.not, operand), range(keyword).union(operand.range))
-  }
-
-  /// The comparison operator at the current token (`not in` is two tokens), without consuming it.
-  mutating func comparisonOperator() -> (BinaryOp, tokenCount: Int)? {
-    let token = peek()
-    switch token.kind {
-    case .punctuator(.equal): return (.equal, 1)
-    case .punctuator(.notEqual): return (.notEqual, 1)
-    case .punctuator(.less): return (.less, 1)
-    case .punctuator(.lessEqual): return (.lessEqual, 1)
-    case .punctuator(.greater): return (.greater, 1)
-    case .punctuator(.greaterEqual): return (.greaterEqual, 1)
-    case .keyword(.in): return (.contains, 1)
-    case .keyword(.not) where peekSecond().isKeyword(.in): return (.notContains, 2)
-    default: return nil
-    }
-  }
-
-  // comparison = additive , [ ( "==" | "!=" | "<" | "<=" | ">" | ">=" | "in" | "not" , "in" ) , additive ] ;
-  mutating func parseComparison() -> Expr {
-    trace("comparison")
-    var lhs = parseAdditive()
-    var chained = false
-    var chain = 0
-    defer { depth -= chain }
-    var progress = LoopProgress()
-    while !aborted, let (op, count) = comparisonOperator(), progress.madeProgress(pos) {
-      guard enterNesting() else { break }
-      chain += 1
-      let opStart = peek().start
-      for _ in 0..<count { advance() }
-      if chained {
-        error("comparison operators cannot be chained; use `and`", at: range(opStart, lastConsumedEnd))
-      }
-      chained = true
-      skipNewlines()
-      lhs = binary(op, lhs, parseAdditive())
-    }
-    return lhs
-  }
-
-  // additive = multiplicative , { ( "+" | "-" ) , multiplicative } ;
-  mutating func parseAdditive() -> Expr {
-    trace("additive")
-    var lhs = parseMultiplicative()
-    var chain = 0
-    defer { depth -= chain }
-    var progress = LoopProgress()
-    while !aborted, progress.madeProgress(pos) {
-      let op: BinaryOp
-      if at(.plus) { op = .add } else if at(.minus) { op = .subtract } else { break }
-      guard enterNesting() else { break }
-      chain += 1
-      advance()
-      skipNewlines()
-      lhs = binary(op, lhs, parseMultiplicative())
-    }
-    return lhs
-  }
-
-  // multiplicative = unary , { ( "*" | "/" | "%" ) , unary } ;
-  mutating func parseMultiplicative() -> Expr {
-    trace("multiplicative")
-    var lhs = parseUnary()
-    var chain = 0
-    defer { depth -= chain }
-    var progress = LoopProgress()
-    while !aborted, progress.madeProgress(pos) {
-      let op: BinaryOp
-      if at(.star) { op = .multiply } else if at(.slash) { op = .divide } else if at(.percent) { op = .remainder } else { break }
-      guard enterNesting() else { break }
-      chain += 1
-      advance()
-      skipNewlines()
-      lhs = binary(op, lhs, parseUnary())
-    }
-    return lhs
   }
 
   // unary = "-" , unary | postfix ;
