@@ -110,15 +110,21 @@ public struct Parser {
     return lexToken(index)
   }
 
+  /// Lexes up to token `index` and a few dozen beyond (in one tight loop,
+  /// with the lexer moved out of the parser while it runs).
   private mutating func lexToken(_ index: Int) -> Token {
-    while index - tokensStart >= tokens.count {
-      if let last = tokens.last, last.isEndOfFile { return last }
-      guard let next = lexer?.nextToken() else { return tokens[tokens.count - 1] }
+    guard var lexer, tokens.last.map({ !$0.isEndOfFile }) ?? true else { return tokens[tokens.count - 1] }
+    self.lexer = nil
+    let wanted = index - tokensStart + 64
+    while tokens.count <= wanted {
+      let next = lexer.nextToken()
       // A run of line breaks is one `.newline`, and none comes first.
       if next.isNewline, tokens.last?.isNewline ?? (tokensStart == 0) { continue }
       tokens.append(next)
+      if next.isEndOfFile { break }
     }
-    return tokens[index - tokensStart]
+    self.lexer = lexer
+    return tokens[min(index - tokensStart, tokens.count - 1)]
   }
 
   /// The first token not yet dropped: looking back stops there.

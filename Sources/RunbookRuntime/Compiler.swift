@@ -76,6 +76,9 @@ final class Compiler {
   /// Top-level `let`/`var`/`param` names are known to function bodies from
   /// the start, so a helper function may be declared above the values it uses.
   private func predeclareGlobals(_ statements: [Stmt], isImported: Bool) {
+    // Room for every statement's name at once: growing the table one
+    // rehash at a time was a twentieth of checking a file of 10,000 functions.
+    globals.bindings.reserveCapacity(globals.bindings.count + statements.count)
     for stmt in statements {
       let decl: (Identifier, Bool, BindingKind, ValueType?)?
       switch stmt.kind {
