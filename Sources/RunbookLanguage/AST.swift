@@ -76,8 +76,14 @@ public struct FunctionDecl: Sendable {
   public var parameters: [FunctionParam]
   public var body: Block
   public var range: SourceRange
-  public init(name: Identifier?, parameters: [FunctionParam], body: Block, range: SourceRange) {
+  /// Whether another function (a declaration or a `fn` expression) occurs
+  /// in the body or a parameter's default, at any depth: then the body's
+  /// locals may be captured. Known to the parser, so nothing walks the
+  /// body again to find out.
+  public var containsFunction: Bool
+  public init(name: Identifier?, parameters: [FunctionParam], body: Block, range: SourceRange, containsFunction: Bool) {
     self.name = name; self.parameters = parameters; self.body = body; self.range = range
+    self.containsFunction = containsFunction
   }
 }
 

@@ -71,6 +71,10 @@ public struct Parser {
   /// Set after an error until the next statement boundary, to avoid cascades.
   var recovering = false
   var lastConsumedEnd = 0
+  /// How many functions (declarations and `fn` expressions) have been
+  /// parsed, interpolations included: a function contains another when
+  /// this grows while its parameters and body are parsed.
+  var functionsParsed = 0
   /// Token index where the current statement began.
   var statementStart = -1
 

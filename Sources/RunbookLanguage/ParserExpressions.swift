@@ -338,6 +338,7 @@ extension Parser {
     sub.nestingReported = nestingReported
     sub.lastConsumedEnd = codeRange.start + 2
     sub.recovering = recovering
+    sub.functionsParsed = functionsParsed
     let expr = sub.parseExpression()
     if !sub.peek().isEndOfFile {
       sub.error("expected `}` to end the interpolation, found \(describe(sub.peek()))", at: range(sub.peek()))
@@ -345,6 +346,7 @@ extension Parser {
     diagnostics += sub.diagnostics
     productions.formUnion(sub.productions)
     nestingReported = sub.nestingReported
+    functionsParsed = sub.functionsParsed
     if sub.aborted { aborted = true }
     if sub.recovering { recovering = true }
     return expr
@@ -452,10 +454,13 @@ extension Parser {
       error("a function expression has no name; declare `fn \(n)(...)` as a statement or remove the name", at: range(peek()))
       return Expr(.invalid, range(keyword))
     }
+    functionsParsed += 1
+    let before = functionsParsed
     let parameters = parseParameterList()
     let body = parseBlock(owner: "fn")
     let r = range(keyword).union(body.range)
-    return Expr(.function(FunctionDecl(name: nil, parameters: parameters, body: body, range: r)), r)
+    let decl = FunctionDecl(name: nil, parameters: parameters, body: body, range: r, containsFunction: functionsParsed > before)
+    return Expr(.function(decl), r)
   }
 
   // stepExpression = "step" , stringLiteral , block ;

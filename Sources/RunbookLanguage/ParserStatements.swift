@@ -160,10 +160,13 @@ extension Parser {
     guard nameToken.isName else { return invalidStmt(from: keyword) }
     let n = text(nameToken)
     let name = Identifier(n, range(nameToken))
+    functionsParsed += 1
+    let before = functionsParsed
     let parameters = parseParameterList()
     let body = parseBlock(owner: "fn")
     let r = range(keyword).union(body.range)
-    return Stmt(.function(FunctionDecl(name: name, parameters: parameters, body: body, range: r)), r)
+    let decl = FunctionDecl(name: name, parameters: parameters, body: body, range: r, containsFunction: functionsParsed > before)
+    return Stmt(.function(decl), r)
   }
 
   // parameterList = "(" , [ parameter , { "," , parameter } , [ "," ] ] , ")" ;

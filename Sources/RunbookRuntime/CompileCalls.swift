@@ -18,7 +18,7 @@ extension Compiler {
         let listing = isREPL ? "type `:builtins` to list the built-ins" : "run `runbook builtins` to list the built-ins"
         let hint = closestName(to: name, in: candidates).map { "; did you mean `\($0)`?" } ?? "; \(listing)"
         error("unknown function `\(name)`\(hint)", callee.range, code: "unknown_function")
-        return { _ in .null }
+        return made { { _ in .null } }
       }
       if case .builtin(let builtin) = resolved.resolution {
         return compileBuiltinCall(builtin, arguments: arguments, argCodes: argCodes, range: range)
@@ -31,7 +31,7 @@ extension Compiler {
     }
 
     let calleeCode = compileExpr(callee)
-    return { f in
+    return made { { f in
       let target = try calleeCode(f)
       guard case .function(let box) = target else {
         throw RuntimeError("cannot call \(target.typeName); only functions can be called", code: "type_error", range: callee.range)
@@ -45,7 +45,7 @@ extension Compiler {
         e.range = range
         throw e
       }
-    }
+    } }
   }
 
   /// The range of the argument an argument error points at.
@@ -66,8 +66,8 @@ extension Compiler {
         functionName: signature.name)
     } catch let e as RuntimeError {
       error(e.message, argumentRange(e, arguments, range))
-      return { _ in .null }
-    } catch { return { _ in .null } }
+      return made { { _ in .null } }
+    } catch { return made { { _ in .null } } }
     // Arguments are evaluated in source order, straight into the callee's slots.
     var writes: [(argument: Int, slot: Int)] = []
     for (p, source) in binding.sources.enumerated() {
@@ -91,22 +91,22 @@ extension Compiler {
       }
       if plan.count == 1 {
         let arg = plan[0].0.run, slot = plan[0].1
-        return { f in try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in slots[slot] = try arg(f) } }
+        return made { { f in try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in slots[slot] = try arg(f) } } }
       }
-      return { f in
+      return made { { f in
         try interp.invoke(code, closure: nil, range: range, defaulted: defaulted) { slots in
           for (arg, slot) in plan { slots[slot] = try arg.run(f) }
         }
-      }
+      } }
     }
-    return { f in
+    return made { { f in
       guard case .function(let box) = try load(f), let closure = box.closure else {
         throw RuntimeError("`\(name)` is not defined yet", code: "name_error", range: range)
       }
       return try interp.invoke(closure.code, closure: closure, range: range, defaulted: defaulted) { slots in
         for (arg, slot) in plan { slots[slot] = try arg.run(f) }
       }
-    }
+    } }
   }
 
   /// `runbook "setup.runbook"(name: value, ...)`: checks the arguments
@@ -116,11 +116,11 @@ extension Compiler {
     let argCodes = arguments.map { compileExpr($0.value) }
     guard let loader = runbookLoader else {
       error("a runbook cannot be called here", range)
-      return { _ in .null }
+      return made { { _ in .null } }
     }
     let (loaded, problems) = calledRunbooks[path].map { ($0, []) } ?? loader(path, pathRange)
     diagnostics += problems
-    guard let callee = loaded else { return { _ in .null } }
+    guard let callee = loaded else { return made { { _ in .null } } }
     calledRunbooks[path] = callee
     let name = callee.displayName
     var given: [String: SourceRange] = [:]
@@ -151,14 +151,14 @@ extension Compiler {
       error("missing param `\(param.name)` (\(param.type.rawValue)) in the call of `\(name)`", range, code: "missing_param")
     }
     let labels = arguments.map { $0.label?.name }
-    return { f in
+    return made { { f in
       var values: [String: Value] = [:]
       for (i, code) in argCodes.enumerated() {
         let v = try code(f)
         if let label = labels[i] { values[label] = v }
       }
       return try callee.call(values, range: range)
-    }
+    } }
   }
 
   private func compileBuiltinCall(_ builtin: Builtin, arguments: [Argument], argCodes: [ExprBox], range: SourceRange) -> ExprCode {
@@ -168,16 +168,16 @@ extension Compiler {
         parameters: builtin.bindingParameters, labels: arguments.map { $0.label?.name }, functionName: builtin.name)
     } catch let e as RuntimeError {
       error(e.message, argumentRange(e, arguments, range))
-      return { _ in .null }
-    } catch { return { _ in .null } }
+      return made { { _ in .null } }
+    } catch { return made { { _ in .null } } }
     checkArgumentTypes(builtin, arguments: arguments, binding: binding)
     let interp = self.interp
-    return { f in
+    return made { { f in
       var values: [Value] = []
       values.reserveCapacity(argCodes.count)
       for c in argCodes { values.append(try c.run(f)) }
       return try interp.runBuiltin(builtin, binding: binding, values: values, range: range)
-    }
+    } }
   }
 
   /// Reports arguments whose static type the built-in's parameter refuses.
@@ -197,13 +197,13 @@ extension Compiler {
   func compileAssignment(target: Expr, op: AssignOp, value: Expr, range: SourceRange) -> StmtCode {
     guard let rootName = assignmentRoot(target) else {
       error("cannot assign to this expression; assign to a variable, an element `x[i]` or a field `x.name`", target.range)
-      return { _ in .normal }
+      return made { { _ in .normal } }
     }
     guard let resolved = resolve(rootName.name, range: rootName.range, forReading: op != .assign || !isName(target)) else {
       reportUndefined(rootName.name, range: rootName.range)
-      return { _ in .normal }
+      return made { { _ in .normal } }
     }
-    guard checkAssignable(rootName, resolved, wholeVariable: isName(target)) else { return { _ in .normal } }
+    guard checkAssignable(rootName, resolved, wholeVariable: isName(target)) else { return made { { _ in .normal } } }
     if registerRecording > 0, isName(target) { registerHints.targets[.init(target.range)] = resolved.resolution }
     if op == .assign, isName(target), let appending = compileSelfAppend(rootName.name, resolved.resolution, value: value, range: range) {
       return appending
@@ -222,7 +222,7 @@ extension Compiler {
     if isName(target) {
       if op == .assign {
         let store = storeCode(resolved.resolution)
-        return { f in try store(f, c(f)); return .normal }
+        return made { { f in try store(f, c(f)); return .normal } }
       }
       let storage = withStorage(resolved.resolution)
       let limits = interp.limits
@@ -232,7 +232,7 @@ extension Compiler {
         let itemCodes = items.map { ExprBox(compileExpr($0)) }
         if itemCodes.count == 1 {
           let item = itemCodes[0].run
-          return { f in
+          return made { { f in
             let added = try item(f)
             try storage(f) { slot in
               if case .list = slot { try Compiler.appendInPlace(&slot, added, limits: limits, range) } else {
@@ -240,9 +240,9 @@ extension Compiler {
               }
             }
             return .normal
-          }
+          } }
         }
-        return { f in
+        return made { { f in
           var added: [Value] = []
           added.reserveCapacity(itemCodes.count)
           for ic in itemCodes { added.append(try ic.run(f)) }
@@ -252,24 +252,24 @@ extension Compiler {
             }
           }
           return .normal
-        }
+        } }
       }
-      return { f in
+      return made { { f in
         let v = try c(f)
         try storage(f) { slot in try combine(&slot, v) }
         return .normal
-      }
+      } }
     }
 
     let update = compileUpdate(target, insertIfMissing: op == .assign)
     let combine = binaryOp.map { compoundCombiner($0, range: range) }
-    return { f in
+    return made { { f in
       let v = try c(f)
       try update(f) { slot in
         if let combine { try combine(&slot, v) } else { slot = v }
       }
       return .normal
-    }
+    } }
   }
 
   private func isName(_ e: Expr) -> Bool { if case .name = e.kind { return true }; return false }
@@ -299,7 +299,7 @@ extension Compiler {
       let first = compileExpr(arguments[0].value), second = compileExpr(arguments[1].value)
       let interp = self.interp
       let callRange = value.range
-      return { f in
+      return made { { f in
         // In argument order, as a call evaluates them.
         var values = [try first(f), try second(f)]
         try storage(f) { slot in
@@ -311,7 +311,7 @@ extension Compiler {
           }
         }
         return .normal
-      }
+      } }
     case .binary(.add, let lhs, let rhs):
       let appendable: Bool = {
         if case .list = rhs.kind { return true }
@@ -321,12 +321,12 @@ extension Compiler {
       checkOperandTypes(.add, lhs, rhs, range: value.range)
       let left = compileExpr(lhs), right = compileExpr(rhs)
       let addRange = value.range
-      return { f in
+      return made { { f in
         var old = try left(f)
         let added = try right(f)
         try storage(f) { slot in try Compiler.addToSelf(&slot, old: &old, added, addRange, limits) }
         return .normal
-      }
+      } }
     default:
       return nil
     }
@@ -451,30 +451,30 @@ extension Compiler {
     let range = target.range
     switch target.kind {
     case .name(let n):
-      guard let r = resolve(n, range: range, forReading: false) else { return { _, _ in } }
+      guard let r = resolve(n, range: range, forReading: false) else { return made { { _, _ in } } }
       return withStorage(r.resolution)
     case .index(let base, let indexExpr):
       let parent = compileUpdate(base, insertIfMissing: false)
       let index = compileExpr(indexExpr)
-      return { f, body in
+      return made { { f, body in
         let i = try index(f)
         try parent(f) { container in
           try Compiler.updateElement(&container, index: i, insertIfMissing: insertIfMissing, range: range, body)
         }
-      }
+      } }
     case .member(let base, let name):
       let parent = compileUpdate(base, insertIfMissing: false)
       let key = Value.string(name.name)
-      return { f, body in
+      return made { { f, body in
         try parent(f) { container in
           guard case .map = container else {
             throw RuntimeError("cannot set field `\(name.name)` on \(container.typeName); only maps have fields", code: "type_error", range: range)
           }
           try Compiler.updateElement(&container, index: key, insertIfMissing: insertIfMissing, range: range, body)
         }
-      }
+      } }
     default:
-      return { _, _ in }
+      return made { { _, _ in } }
     }
   }
 

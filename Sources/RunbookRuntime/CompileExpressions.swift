@@ -127,22 +127,22 @@ extension Compiler {
   func compileExpr(_ e: Expr) -> ExprCode {
     let range = e.range
     switch e.kind {
-    case .nilLiteral: return { _ in .null }
+    case .nilLiteral: return made { { _ in .null } }
     case .boolLiteral(let b):
       let v = Value.bool(b)
-      return { _ in v }
+      return made { { _ in v } }
     case .intLiteral(let i):
       let v = Value.int(i)
-      return { _ in v }
+      return made { { _ in v } }
     case .floatLiteral(let d):
       let v = Value.float(d)
-      return { _ in v }
+      return made { { _ in v } }
     case .durationLiteral(let ms):
       let v = Value.duration(ms)
-      return { _ in v }
+      return made { { _ in v } }
     case .stringLiteral(let s):
       let v = Value.string(s)
-      return { _ in v }
+      return made { { _ in v } }
 
     case .interpolation(let parts):
       let codes: [(String?, ExprBox?)] = parts.map {
@@ -154,7 +154,7 @@ extension Compiler {
       if codes.count == 2, let text = codes[0].0, let code = codes[1].1?.run {
         // "prefix-${x}": the common shape, without the loop.
         let limits = interp.limits
-        return { f in
+        return made { { f in
           let v = try code(f)
           if case .secret(let secret) = v {
             try limits.checkSum(text.utf8.count, secret.revealed.utf8.count, isString: true, range)
@@ -167,11 +167,11 @@ extension Compiler {
           let s = try v.displayString(limits: limits, range)
           try limits.checkSum(text.utf8.count, s.utf8.count, isString: true, range)
           return .string(text + s)
-        }
+        } }
       }
       // Text interpolating a secret is a secret (of the real text).
       let limits = interp.limits
-      return { f in
+      return made { { f in
         var s = ""
         var isSecret = false
         for (text, code) in codes {
@@ -190,24 +190,24 @@ extension Compiler {
           try limits.checkString(byteCount: s.utf8.count, range)
         }
         return isSecret ? .secret(s) : .string(s)
-      }
+      } }
 
     case .name(let name):
       guard let r = resolve(name, range: range) else {
         reportUndefined(name, range: range)
-        return { _ in .null }
+        return made { { _ in .null } }
       }
       if registerRecording > 0 { registerHints.names[.init(range)] = r.resolution }
       return loadCode(r.resolution)
 
     case .list(let items):
       let codes = items.map { ExprBox(compileExpr($0)) }
-      return { f in
+      return made { { f in
         var values: [Value] = []
         values.reserveCapacity(codes.count)
         for c in codes { values.append(try c.run(f)) }
         return .list(ListBox(values))
-      }
+      } }
 
     case .map(let entries):
       // One error per duplicated key, at its second appearance, however often it repeats.
@@ -231,18 +231,18 @@ extension Compiler {
       }
       let keys = entries.map { MapKey($0.key) }
       let codes = entries.map { ExprBox(compileExpr($0.value)) }
-      return { f in
+      return made { { f in
         var values: [Value] = []
         values.reserveCapacity(codes.count)
         for c in codes { values.append(try c.run(f)) }
         return .map(MapBox(keys: keys, values: values))
-      }
+      } }
 
     case .unary(let op, let operand):
       let c = compileExpr(operand)
       switch op {
-      case .negate: return { f in try Operators.negate(c(f), range) }
-      case .not: return { f in .bool(!(try c(f).isTruthy)) }
+      case .negate: return made { { f in try Operators.negate(c(f), range) } }
+      case .not: return made { { f in .bool(!(try c(f).isTruthy)) } }
       }
 
     case .binary(let op, let lhs, let rhs):
@@ -257,21 +257,21 @@ extension Compiler {
       checkField(base, name)
       let key = MapKey(name.name)
       let field = name.name
-      return { f in
+      return made { { f in
         let v = try b(f)
         if case .map(let m) = v, let found = m[key] { return found }
         return try Operators.member(v, key, name: field, range: range)
-      }
+      } }
 
     case .index(let base, let index):
       let b = compileExpr(base), i = compileExpr(index)
       let characters = interp.characterIndex
-      return { f in
+      return made { { f in
         let container = try b(f)
         let idx = try i(f)
         if case .list(let l) = container, case .int(let n) = idx, n >= 0, n < l.items.count { return l.items[n] }
         return try Operators.index(container, idx, characters: characters, range: range)
-      }
+      } }
 
     case .function(let decl):
       return compileFunctionExpression(decl)
@@ -281,10 +281,10 @@ extension Compiler {
 
     case .runbookFile(let path, _):
       error("a runbook is called with its params: runbook \"\(path)\"(name: value, ...)", range, code: "argument_error")
-      return { _ in .null }
+      return made { { _ in .null } }
 
     case .invalid:
-      return { _ in throw RuntimeError("this expression could not be parsed", code: "syntax_error", range: range) }
+      return made { { _ in throw RuntimeError("this expression could not be parsed", code: "syntax_error", range: range) } }
     }
   }
 
@@ -319,47 +319,47 @@ extension Compiler {
         let negate = op == .notEqual
         if case .stringLiteral = rhs.kind {
           let l = compileExpr(lhs), r = compileExpr(rhs)
-          return { f in
+          return made { { f in
             let a = try l(f), b = try r(f)
             if case .string(let x) = a, case .string(let y) = b { return (x == y) != negate }
             return (a == b) != negate
-          }
+          } }
         }
         return comparison(lhs, rhs, { ($0 == $1) != negate }) { a, b in (a == b) != negate }
       case .and:
         let l = compileCondition(lhs), r = compileCondition(rhs)
-        return { f in try l(f) && r(f) }
+        return made { { f in try l(f) && r(f) } }
       case .or:
         let l = compileCondition(lhs), r = compileCondition(rhs)
-        return { f in try l(f) || r(f) }
+        return made { { f in try l(f) || r(f) } }
       default: break
       }
     }
     if case .unary(.not, let operand) = e.kind {
       let c = compileCondition(operand)
-      return { f in !(try c(f)) }
+      return made { { f in !(try c(f)) } }
     }
     let c = compileExpr(e)
-    return { f in try c(f).isTruthy }
+    return made { { f in try c(f).isTruthy } }
   }
 
   private func compileBinary(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, range: SourceRange) -> ExprCode {
     switch op {
     case .and:
       let l = compileExpr(lhs), r = compileExpr(rhs)
-      return { f in
+      return made { { f in
         let a = try l(f)
         return a.isTruthy ? try r(f) : a
-      }
+      } }
     case .or:
       let l = compileExpr(lhs), r = compileExpr(rhs)
-      return { f in
+      return made { { f in
         let a = try l(f)
         return a.isTruthy ? a : try r(f)
-      }
+      } }
     case .equal, .notEqual, .less, .lessEqual, .greater, .greaterEqual:
       let c = compileCondition(Expr(.binary(op, lhs, rhs), range))
-      return { f in .bool(try c(f)) }
+      return made { { f in .bool(try c(f)) } }
     default: break
     }
     let limits = interp.limits
@@ -384,7 +384,7 @@ extension Compiler {
                             slow: { a, b in try Operators.arithmetic(.remainder, a, b, range) })
     default:
       let l = compileExpr(lhs), r = compileExpr(rhs)
-      return { f in try Operators.binary(op, l(f), r(f), range: range, limits: limits) }
+      return made { { f in try Operators.binary(op, l(f), r(f), range: range, limits: limits) } }
     }
   }
 
@@ -452,40 +452,40 @@ extension Compiler {
     switch (operand(lhs), operand(rhs)) {
     case (.slot(let a), .constant(let k)):
       let kv = Value.int(k)
-      return { f in
+      return made { { f in
         let x = f.slots[a]
         if case .int(let i) = x, let v = fast(i, k) { return v }
         return try slow(x, kv)
-      }
+      } }
     case (.slot(let a), .slot(let b)):
-      return { f in
+      return made { { f in
         let x = f.slots[a], y = f.slots[b]
         if case .int(let i) = x, case .int(let j) = y, let v = fast(i, j) { return v }
         return try slow(x, y)
-      }
+      } }
     case (.code(let l), .constant(let k)):
       let kv = Value.int(k)
-      return { f in
+      return made { { f in
         let x = try l(f)
         if case .int(let i) = x, let v = fast(i, k) { return v }
         return try slow(x, kv)
-      }
+      } }
     case (let lo, let ro):
       let l = code(lo), r = code(ro)
-      return { f in
+      return made { { f in
         let x = try l(f), y = try r(f)
         if case .int(let i) = x, case .int(let j) = y, let v = fast(i, j) { return v }
         return try slow(x, y)
-      }
+      } }
     }
   }
 
   func code(_ o: Operand) -> ExprCode {
     switch o {
-    case .slot(let s): return { f in f.slots[s] }
+    case .slot(let s): return made { { f in f.slots[s] } }
     case .constant(let k):
       let v = Value.int(k)
-      return { _ in v }
+      return made { { _ in v } }
     case .code(let c): return c
     }
   }
@@ -495,31 +495,31 @@ extension Compiler {
     switch (operand(lhs), operand(rhs)) {
     case (.slot(let a), .constant(let k)):
       let kv = Value.int(k)
-      return { f in
+      return made { { f in
         let x = f.slots[a]
         if case .int(let i) = x { return test(i, k) }
         return try slow(x, kv)
-      }
+      } }
     case (.slot(let a), .slot(let b)):
-      return { f in
+      return made { { f in
         let x = f.slots[a], y = f.slots[b]
         if case .int(let i) = x, case .int(let j) = y { return test(i, j) }
         return try slow(x, y)
-      }
+      } }
     case (.code(let l), .constant(let k)):
       let kv = Value.int(k)
-      return { f in
+      return made { { f in
         let x = try l(f)
         if case .int(let i) = x { return test(i, k) }
         return try slow(x, kv)
-      }
+      } }
     case (let lo, let ro):
       let l = code(lo), r = code(ro)
-      return { f in
+      return made { { f in
         let x = try l(f), y = try r(f)
         if case .int(let i) = x, case .int(let j) = y { return test(i, j) }
         return try slow(x, y)
-      }
+      } }
     }
   }
 
@@ -532,7 +532,7 @@ extension Compiler {
     if fn.isMain {
       guard let s = globals.allocate() else {
         error("too many names in the main program (more than \(globals.capacity))", range)
-        return { _ in .null }
+        return made { { _ in .null } }
       }
       resultSlot = .slot(s)
     } else {
@@ -549,7 +549,7 @@ extension Compiler {
     fn.loopDepth = savedLoopDepth
     let interp = self.interp
     let headerRange = nameExpr.range.union(SourceRange(file: range.file, start: range.start, end: nameExpr.range.end))
-    return { f in
+    return made { { f in
       let stepName = try name(f).displayString
       try store(f, .null)
       let outer = interp.currentStep
@@ -568,6 +568,6 @@ extension Compiler {
       let v = try load(f)
       try store(f, .null)
       return v
-    }
+    } }
   }
 }

@@ -6,16 +6,16 @@ extension Compiler {
     switch stmt.kind {
     case .expression(let e):
       let c = compileExpr(e)
-      return { f in _ = try c(f); return .normal }
+      return made { { f in _ = try c(f); return .normal } }
 
     case .binding(let name, let isMutable, let value):
       let c = compileExpr(value)
       guard let r = declareLocal(name, isMutable: isMutable, kind: .variable, type: staticType(value)) else {
-        return { _ in .normal }
+        return made { { _ in .normal } }
       }
       if !isMutable { recordShape(staticShape(value), of: name) }
       let store = storeCode(r)
-      return { f in try store(f, c(f)); return .normal }
+      return made { { f in try store(f, c(f)); return .normal } }
 
     case .assign(let target, let op, let value):
       return compileAssignment(target: target, op: op, value: value, range: range)
@@ -27,9 +27,9 @@ extension Compiler {
         let b = compileBlock(branches[0].body)
         if let elseBody {
           let o = compileBlock(elseBody)
-          return { f in try c(f) ? try b(f) : try o(f) }
+          return made { { f in try c(f) ? try b(f) : try o(f) } }
         }
-        return { f in try c(f) ? try b(f) : .normal }
+        return made { { f in try c(f) ? try b(f) : .normal } }
       }
       // else-if chains: the first branch whose condition holds runs, else the
       // else block. A loop over the branches, not one closure per branch
@@ -37,10 +37,10 @@ extension Compiler {
       // and overflow the stack when run or freed.
       let elseCode: StmtCode = elseBody.map { compileBlock($0) } ?? { _ in .normal }
       let compiled = branches.map { (condition: compileCondition($0.condition), body: compileBlock($0.body)) }
-      return { f in
+      return made { { f in
         for branch in compiled where try branch.condition(f) { return try branch.body(f) }
         return try elseCode(f)
-      }
+      } }
 
     case .forIn(let first, let second, let iterable, let body):
       return compileFor(first: first, second: second, iterable: iterable, body: body, range: range)
@@ -59,7 +59,7 @@ extension Compiler {
         if let unit = registerUnit(stmt) { return unit }
       }
       let interp = self.interp
-      return { f in
+      return made { { f in
         while try c(f) {
           try interp.checkCancelled()
           switch try b(f) {
@@ -69,34 +69,34 @@ extension Compiler {
           }
         }
         return .normal
-      }
+      } }
 
     case .breakLoop:
       if fn.stepDepth > 0 && fn.loopDepth == 0 {
         error("`break` cannot leave a step; end the loop inside the step instead", range)
       } else if fn.loopDepth == 0 { error("`break` outside of a loop; it can only appear inside `for` or `while`", range) }
-      return { _ in .breakLoop }
+      return made { { _ in .breakLoop } }
 
     case .continueLoop:
       if fn.stepDepth > 0 && fn.loopDepth == 0 {
         error("`continue` cannot leave a step; a step's value is its last expression", range)
       } else if fn.loopDepth == 0 { error("`continue` outside of a loop; it can only appear inside `for` or `while`", range) }
-      return { _ in .continueLoop }
+      return made { { _ in .continueLoop } }
 
     case .returnValue(let value):
       if fn.stepDepth > 0 {
         error("`return` cannot leave a step; a step's value is its last expression", range)
       } else if fn.isMain { error("`return` outside of a function", range) }
       let interp = self.interp
-      guard let value else { return { _ in interp.returnValue = .null; return .returned } }
+      guard let value else { return made { { _ in interp.returnValue = .null; return .returned } } }
       let c = compileExpr(value)
-      return { f in interp.returnValue = try c(f); return .returned }
+      return made { { f in interp.returnValue = try c(f); return .returned } }
 
     case .function(let decl):
       if decl.name != nil, let code = hoistedCode.removeValue(forKey: decl.range.start) {
         compileFunctionBody(decl, into: code)
       }
-      return { _ in .normal }
+      return made { { _ in .normal } }
 
     case .param(let p):
       return compileParam(p, range: range)
@@ -105,20 +105,20 @@ extension Compiler {
       let c = compileCondition(condition)
       let m = message.map { compileExpr($0) }
       let text = "requirement failed: \(condition.range.text)"
-      return { f in
+      return made { { f in
         if try c(f) { return .normal }
         let msg = try m.map { try $0(f).displayString } ?? text
         throw RuntimeError(msg, code: "requirement_failed", range: condition.range)
-      }
+      } }
 
     case .fail(let message, let code):
       let m = compileExpr(message)
       let c = code.map { compileExpr($0) }
-      return { f in
+      return made { { f in
         let msg = try m(f).displayString
         let codeText = try c.map { try $0(f).displayString } ?? "failed"
         throw RuntimeError(msg, code: codeText, range: range)
-      }
+      } }
 
     case .tryCatch(let body, let errorName, let handler):
       let b = compileBlock(body)
@@ -132,7 +132,7 @@ extension Compiler {
       let h = compileBlock(handler)
       popScope()
       let interp = self.interp
-      return { f in
+      return made { { f in
         let savedStep = interp.currentStep
         do {
           return try b(f)
@@ -143,7 +143,7 @@ extension Compiler {
           try bindError?(f, e.asValue)
           return try h(f)
         }
-      }
+      } }
 
     case .output(let name, let value):
       if !(fn.isMain && fn.scopes.isEmpty) { error("`output` can only appear at the top level of a runbook", range) }
@@ -154,16 +154,16 @@ extension Compiler {
       let c = compileExpr(value)
       outputShapes.append((name.name, staticShape(value) ?? .type(staticType(value) ?? .any)))
       let io = self.io, key = name.name
-      return { f in
+      return made { { f in
         let v = try c(f)
         if let i = io.outputs.firstIndex(where: { $0.name == key }) { io.outputs[i].value = v } else { io.outputs.append((key, v)) }
         return .normal
-      }
+      } }
 
     case .importFile:
       // Imports are loaded by the session before the importing file runs.
       if !(fn.isMain && fn.scopes.isEmpty) { error("`import` can only appear at the top level of a runbook", range) }
-      return { _ in .normal }
+      return made { { _ in .normal } }
     }
   }
 
@@ -172,7 +172,7 @@ extension Compiler {
   private func compileParam(_ p: ParamDecl, range: SourceRange) -> StmtCode {
     guard fn.isMain && fn.scopes.isEmpty else {
       error("`param` can only appear at the top level of a runbook", range)
-      return { _ in .normal }
+      return made { { _ in .normal } }
     }
     let type = ValueType(declared: p.type.name)
     if type == nil {
@@ -191,11 +191,11 @@ extension Compiler {
       defaultCode = compileExpr(d)
     }
     declaredParams.append(p)
-    guard let r = declareLocal(p.name, isMutable: false, kind: .runbookParam, type: type) else { return { _ in .normal } }
+    guard let r = declareLocal(p.name, isMutable: false, kind: .runbookParam, type: type) else { return made { { _ in .normal } } }
     let store = storeCode(r)
     let io = self.io, name = p.name.name
     let howToPass = isREPL ? "give it a default here, or declare it in a file and :load FILE \(name)=VALUE" : "pass it with --param \(name)=VALUE"
-    return { f in
+    return made { { f in
       if let supplied = io.paramValues[name] {
         try store(f, supplied)
       } else if let defaultCode {
@@ -205,7 +205,7 @@ extension Compiler {
         throw RuntimeError("missing value for param `\(name)`; \(howToPass)", code: "param_error", range: p.name.range)
       }
       return .normal
-    }
+    } }
   }
 
   // MARK: - Functions
@@ -220,7 +220,7 @@ extension Compiler {
   func compileFunctionBody(_ decl: FunctionDecl, into code: CompiledFunction) {
     let state = FunctionState(
       parent: fn, isMain: false,
-      usesCells: containsFunction(decl.body.statements) || decl.parameters.contains { $0.defaultValue.map(containsFunction) ?? false })
+      usesCells: decl.containsFunction)
     let saved = fn
     fn = state
     pushScope()
@@ -240,11 +240,11 @@ extension Compiler {
     for (i, p) in decl.parameters.enumerated() {
       if let d = p.defaultValue { code.defaults[i] = compileExpr(d) }
     }
-    let registerEligible = keepsFunctionBodies && interp.usesRegisterMachine && decl.parameters.allSatisfy { $0.defaultValue == nil }
+    let registerEligible = makesCode && interp.usesRegisterMachine && decl.parameters.allSatisfy { $0.defaultValue == nil }
       && RegisterEligibility.statements(decl.body.statements)
     if registerEligible { registerRecording += 1 }
     let body = compileBlock(decl.body, tail: .returnValue)
-    if keepsFunctionBodies { code.body = body }
+    if makesCode { code.body = body }
     if registerEligible { registerRecording -= 1 }
     popScope()
     code.frameSize = max(state.maxSlots, 1)
@@ -277,7 +277,7 @@ extension Compiler {
     } else {
       fn.maxSlots = max(fn.maxSlots, compiler.temporaryEnd)
     }
-    return { f in try registers.run(f) }
+    return made { { f in try registers.run(f) } }
   }
 
   // MARK: - Loops
@@ -296,14 +296,14 @@ extension Compiler {
     let b = compileBlock(body)
     fn.loopDepth -= 1
     popScope()
-    guard let r1 else { return { _ in .normal } }
+    guard let r1 else { return made { { _ in .normal } } }
     let interp = self.interp
     let iterRange = iterable.range
     let two = second != nil
 
     // The common case, an int range into a plain slot, runs without allocation.
     if !two, case .slot(let s) = r1 {
-      return { f in
+      return made { { f in
         let seq = try iter(f)
         if case .range(let r) = seq {
           var i = r.start
@@ -327,27 +327,27 @@ extension Compiler {
           f.slots[s] = a
           return try b(f)
         }
-      }
+      } }
     }
     let store1 = bindLoopVariable(r1)
     let store2 = r2.map { bindLoopVariable($0) }
-    return { f in
+    return made { { f in
       let seq = try iter(f)
       return try Compiler.iterate(seq, two: two, range: iterRange, interp: interp) { a, bValue in
         store1(f, a)
         if let store2 { store2(f, bValue) }
         return try b(f)
       }
-    }
+    } }
   }
 
   /// Loop variables get a fresh cell per iteration when captured, so each
   /// closure made in the loop sees its own value.
   private func bindLoopVariable(_ r: Resolution) -> (Frame, Value) -> Void {
     switch r {
-    case .cell(let s): return { f, v in f.cells[s] = Cell(v) }
-    case .slot(let s): return { f, v in f.slots[s] = v }
-    default: return { _, _ in }
+    case .cell(let s): return made { { f, v in f.cells[s] = Cell(v) } }
+    case .slot(let s): return made { { f, v in f.slots[s] = v } }
+    default: return made { { _, _ in } }
     }
   }
 

@@ -35,9 +35,35 @@ final class Compiler {
   var registerHints = RegisterHints()
   /// How many enclosing units being compiled may become register code (hints are kept while above 0).
   var registerRecording = 0
-  /// False when only diagnostics are wanted (`Session.check`): a function's
-  /// body is compiled and dropped, and no register code is made for it.
-  var keepsFunctionBodies = true
+  /// False when only diagnostics are wanted (`Session.check`): the syntax
+  /// is walked and checked as for a run, but no code is made (`made`), and
+  /// no register code.
+  var makesCode = true
+
+  // What compiled code stands for when none is made (nothing runs it).
+  // A closure that captures nothing allocates nothing.
+  static var noValue: ExprCode { { _ in .null } }
+  static var noFlow: StmtCode { { _ in .normal } }
+  static var noCondition: CondCode { { _ in false } }
+  static var noStore: (Frame, Value) throws -> Void { { _, _ in } }
+  static var noBinding: (Frame, Value) -> Void { { _, _ in } }
+  static var noUpdate: (Frame, (inout Value) throws -> Void) throws -> Void { { _, _ in } }
+
+  /// The code `make` returns, or a stand-in when no code is made: making a
+  /// closure allocates its context, and making and freeing the closures of
+  /// a large file was a third of checking it.
+  @inline(__always) func made(_ make: () -> ExprCode) -> ExprCode { makesCode ? make() : Compiler.noValue }
+  @inline(__always) func made(_ make: () -> StmtCode) -> StmtCode { makesCode ? make() : Compiler.noFlow }
+  @inline(__always) func made(_ make: () -> CondCode) -> CondCode { makesCode ? make() : Compiler.noCondition }
+  @inline(__always) func made(_ make: () -> (Frame, Value) throws -> Void) -> (Frame, Value) throws -> Void {
+    makesCode ? make() : Compiler.noStore
+  }
+  @inline(__always) func made(_ make: () -> (Frame, Value) -> Void) -> (Frame, Value) -> Void { makesCode ? make() : Compiler.noBinding }
+  @inline(__always) func made(
+    _ make: () -> (Frame, (inout Value) throws -> Void) throws -> Void
+  ) -> (Frame, (inout Value) throws -> Void) throws -> Void {
+    makesCode ? make() : Compiler.noUpdate
+  }
 
   init(interpreter: Interpreter, globals: GlobalScope, io: ProgramIO, isREPL: Bool, mainUsesCells: Bool) {
     self.interp = interpreter
@@ -63,14 +89,14 @@ final class Compiler {
     let hoisted = hoistFunctions(unit.statements, atTopLevel: true)
     let body = compileStatements(unit.statements)
     if !isREPL { warnUnusedGlobals(unit) }
-    return { f in
+    return made { { f in
       for h in hoisted { _ = try h.run(f) }
       for c in body {
         let flow = try c.run(f)
         if flow != .normal { return flow }
       }
       return .normal
-    }
+    } }
   }
 
   /// Top-level `let`/`var`/`param` names are known to function bodies from
@@ -169,7 +195,7 @@ final class Compiler {
   }
 
   func closureMaker(_ code: CompiledFunction) -> ExprCode {
-    return { f in
+    return made { { f in
       let sources = code.upvalueSources
       var cells: [Cell] = []
       cells.reserveCapacity(sources.count)
@@ -180,7 +206,7 @@ final class Compiler {
         }
       }
       return .function(FunctionBox(.closure(Closure(code: code, upvalues: cells))))
-    }
+    } }
   }
 
   /// Declares a name in the innermost scope; nil after reporting a duplicate.
@@ -302,40 +328,40 @@ final class Compiler {
 
   func loadCode(_ r: Resolution) -> ExprCode {
     switch r {
-    case .slot(let s): return { f in f.slots[s] }
-    case .cell(let s): return { f in f.cells[s]!.value }
-    case .upvalue(let u): return { f in f.closure!.upvalues[u].value }
+    case .slot(let s): return made { { f in f.slots[s] } }
+    case .cell(let s): return made { { f in f.cells[s]!.value } }
+    case .upvalue(let u): return made { { f in f.closure!.upvalues[u].value } }
     case .global(let g):
       let globals = interp.globals
-      return { _ in globals[g] }
+      return made { { _ in globals[g] } }
     case .builtin(let b):
       let v = Value.function(FunctionBox(.builtin(b)))
-      return { _ in v }
+      return made { { _ in v } }
     }
   }
 
   func storeCode(_ r: Resolution) -> (Frame, Value) throws -> Void {
     switch r {
-    case .slot(let s): return { f, v in f.slots[s] = v }
-    case .cell(let s): return { f, v in f.cells[s]!.value = v }
-    case .upvalue(let u): return { f, v in f.closure!.upvalues[u].value = v }
+    case .slot(let s): return made { { f, v in f.slots[s] = v } }
+    case .cell(let s): return made { { f, v in f.cells[s]!.value = v } }
+    case .upvalue(let u): return made { { f, v in f.closure!.upvalues[u].value = v } }
     case .global(let g):
       let globals = interp.globals
-      return { _, v in globals[g] = v }
-    case .builtin: return { _, _ in }
+      return made { { _, v in globals[g] = v } }
+    case .builtin: return made { { _, _ in } }
     }
   }
 
   /// In-place access to a variable's storage, for element updates.
   func withStorage(_ r: Resolution) -> (Frame, (inout Value) throws -> Void) throws -> Void {
     switch r {
-    case .slot(let s): return { f, body in try body(&f.slots[s]) }
-    case .cell(let s): return { f, body in try body(&f.cells[s]!.value) }
-    case .upvalue(let u): return { f, body in try body(&f.closure!.upvalues[u].value) }
+    case .slot(let s): return made { { f, body in try body(&f.slots[s]) } }
+    case .cell(let s): return made { { f, body in try body(&f.cells[s]!.value) } }
+    case .upvalue(let u): return made { { f, body in try body(&f.closure!.upvalues[u].value) } }
     case .global(let g):
       let globals = interp.globals
-      return { _, body in try body(&globals[g]) }
-    case .builtin: return { _, _ in }
+      return made { { _, body in try body(&globals[g]) } }
+    case .builtin: return made { { _, _ in } }
     }
   }
 
@@ -358,33 +384,33 @@ final class Compiler {
     let celled = popScope()
     if celled.isEmpty {
       switch codes.count {
-      case 0: return { _ in .normal }
+      case 0: return made { { _ in .normal } }
       case 1: return codes[0].run
       case 2:
         let a = codes[0].run, b = codes[1].run
-        return { f in
+        return made { { f in
           let r = try a(f)
           if r != .normal { return r }
           return try b(f)
-        }
+        } }
       default:
-        return { f in
+        return made { { f in
           for c in codes {
             let r = try c.run(f)
             if r != .normal { return r }
           }
           return .normal
-        }
+        } }
       }
     }
-    return { f in
+    return made { { f in
       for s in celled { f.cells[s] = Cell(.null) }
       for c in codes {
         let r = try c.run(f)
         if r != .normal { return r }
       }
       return .normal
-    }
+    } }
   }
 
   func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtBox] {

@@ -86,7 +86,7 @@ public final class Session {
   private var compiledSyntax: [SourceUnit] = []
   /// False while `check` runs: function bodies are compiled for their
   /// diagnostics and their code dropped at once.
-  private var keepsFunctionBodies = true
+  private var makesCode = true
   /// The main file's text while `compile(path:text:)` runs.
   private var mainText: String? = nil
   private var replEntries = 0
@@ -134,8 +134,8 @@ public final class Session {
   /// reused function by function, and what only speeds up running (the
   /// register machine's code) is not made.
   public func check(path: String, text: String? = nil) -> [Diagnostic] {
-    keepsFunctionBodies = false
-    defer { keepsFunctionBodies = true }
+    makesCode = false
+    defer { makesCode = true }
     return compile(path: path, text: text).diagnostics
   }
 
@@ -242,7 +242,7 @@ public final class Session {
     }
     let compiler = Compiler(interpreter: interpreter, globals: globals, io: io, isREPL: false,
                             mainUsesCells: mainProgramNeedsCells(unit.statements))
-    compiler.keepsFunctionBodies = keepsFunctionBodies
+    compiler.makesCode = makesCode
     compiler.runbookLoader = { [unowned self] relative, range in
       self.loadRunbook(Session.resolve(relative, in: directory), calledFrom: path, at: range)
     }

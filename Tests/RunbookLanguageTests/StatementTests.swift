@@ -59,5 +59,26 @@ import Testing
   @Test func blockOnTheNextLine() {
     #expect(sexpr("if a\n{\n b\n}") == "(if (a {b}))")
   }
+
+  /// Whether a function contains another decides whether its locals live in
+  /// cells; the parser records it, wherever the inner function is.
+  @Test(arguments: [
+    ("fn f(a) { return a + 1 }", false),
+    ("fn f(a) { fn g() { a }\n return g() }", true),
+    ("fn f(a) { let g = fn() { a }\n return g() }", true),
+    ("fn f(a) { if a { for x in [1] { print(map([x], fn(y) { y })) } } }", true),
+    ("fn f(a = fn() { 1 }) { a }", true),
+    ("fn f(a) { print(\"${map([a], fn(y) { y })}\") }", true),
+    ("fn f(a) { print(\"${a}\") }\nfn g() { fn h() { 1 }\n h() }", false),
+  ])
+  func functionsKnowWhetherTheyContainFunctions(source: String, contains: Bool) {
+    let (unit, diagnostics) = Parser.parse(SourceFile(path: "t", text: source))
+    #expect(diagnostics.isEmpty)
+    guard case .function(let decl)? = unit.statements.first?.kind else {
+      Issue.record("not a function declaration: \(source)")
+      return
+    }
+    #expect(decl.containsFunction == contains, "\(source)")
+  }
 }
 
