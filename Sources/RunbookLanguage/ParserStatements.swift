@@ -13,6 +13,8 @@ extension Parser {
   mutating func parseStatementList(inBlock: Bool) -> [Stmt] {
     trace("statementList")
     var statements: [Stmt] = []
+    // Most blocks hold a few statements: room for them at once, not 1, 2, 4.
+    statements.reserveCapacity(4)
     var progress = LoopProgress()
     while !aborted, progress.madeProgress(pos) {
       let token = peek()

@@ -224,12 +224,10 @@ extension Compiler {
     let saved = fn
     fn = state
     pushScope()
-    var seen: [String: SourceRange] = [:]
-    for p in decl.parameters {
-      if let prev = seen[p.name.name] {
-        error("parameter `\(p.name.name)` is declared twice (first at column \(prev.startLocation.column))", p.name.range)
+    for (i, p) in decl.parameters.enumerated() {
+      if let prev = decl.parameters[..<i].last(where: { $0.name.name == p.name.name }) {
+        error("parameter `\(p.name.name)` is declared twice (first at column \(prev.name.range.startLocation.column))", p.name.range)
       }
-      seen[p.name.name] = p.name.range
       let slot = state.nextSlot
       state.nextSlot += 1
       state.maxSlots = max(state.maxSlots, state.nextSlot)

@@ -415,6 +415,7 @@ final class Compiler {
 
   func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtBox] {
     var codes: [StmtBox] = []
+    codes.reserveCapacity(statements.count)
     var reportedUnreachable = false
     var exited = false
     for (i, stmt) in statements.enumerated() {

@@ -62,6 +62,13 @@ struct LocalScopes {
   /// Index in `names` of the first binding of each open scope, outermost first.
   private var starts: [Int] = []
 
+  init() {
+    // Room for a typical function's locals and nesting, made once.
+    names.reserveCapacity(8)
+    bindings.reserveCapacity(8)
+    starts.reserveCapacity(4)
+  }
+
   /// How many scopes are open.
   var count: Int { starts.count }
   var isEmpty: Bool { starts.isEmpty }
