@@ -143,8 +143,8 @@ public struct Parser {
     tokensStart = pos - keep
   }
 
-  mutating func peek() -> Token {
-    if ignoreNewlines { while token(pos).isNewline { pos += 1 } }
+  @inline(__always) mutating func peek() -> Token {
+    if ignoreNewlines { skipNewlines() }
     return token(pos)
   }
 

@@ -187,6 +187,7 @@ final class Compiler {
       let code = CompiledFunction(name: name.name, parameters: d.parameters.map(\.name.name), range: d.range)
       hoistedCode[d.range.start] = code
       if atTopLevel && fn.isMain { globals.bindings[name.name]?.functionCode = code }
+      guard makesCode else { continue }
       let make = closureMaker(code)
       let store = storeCode(resolution)
       codes.append(StmtBox { f in try store(f, make(f)); return .normal })
