@@ -2,14 +2,16 @@
 /// line and column that every diagnostic needs.
 public final class SourceFile: Sendable, Hashable {
   public let path: String
-  public let text: String
   /// UTF-8 offset of the first byte of each line.
   public let lineStarts: [Int]
+  /// The text, as UTF-8. (Only the bytes are kept: a second copy as a
+  /// String doubled the memory of the source, and nothing reads it often.)
   public let bytes: [UInt8]
+  /// The text, decoded from `bytes` at each use.
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
 
   public init(path: String, text: String) {
     self.path = path
-    self.text = text
     let bytes = Array(text.utf8)
     self.bytes = bytes
     var starts = [0]

@@ -207,12 +207,14 @@ public final class Session {
     if loadedFiles.contains(path) { return }
     let displayPath = Session.displayPath(path)
     let given = importedFrom == nil && !isImported ? mainText : nil
-    guard let text = given ?? FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }) else {
+    // The text read goes out of scope here: the file keeps its bytes only.
+    let read: SourceFile? = (given ?? FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }))
+      .map { SourceFile(path: displayPath, text: $0) }
+    guard let file = read else {
       let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
       return
     }
-    let file = SourceFile(path: displayPath, text: text)
     let (unit, syntax) = Parser.parse(file)
     diagnostics += syntax
     if syntax.contains(where: { $0.severity == .error }) { return }
