@@ -60,6 +60,22 @@ struct Activation {
 
   /// An operand: a register when it is 0 or more, else the constant `~operand`.
   @inline(__always) func value(_ o: Int32) -> Value { o >= 0 ? registers[Int(o)] : constants[Int(~o)] }
+  /// The int an operand holds, read where it is: copying the value out (and
+  /// destroying the copy) was most of an int operation.
+  @inline(__always) func int(_ o: Int32) -> Int? {
+    let p = o >= 0 ? registers + Int(o) : constants + Int(~o)
+    if case .int(let i) = p.pointee { return i }
+    return nil
+  }
+  /// Stores a value that holds no reference (an int or a bool) in a register,
+  /// without destroying the old value when it holds none either.
+  @inline(__always) func storePlain(_ dst: Int32, _ v: Value) {
+    let p = registers + Int(dst)
+    switch p.pointee {
+    case .null, .bool, .int, .float, .duration: p.initialize(to: v)
+    default: p.pointee = v
+    }
+  }
   @inline(__always) func range(_ r: Int32) -> SourceRange { unit._withUnsafeGuaranteedRef { $0.ranges[Int(r)] } }
 }
 
@@ -190,19 +206,18 @@ final class RegisterCode {
       case .storeGlobal(let g, let src):
         interp.globals[Int(g)] = here.value(src)
       case .binary(let op, let dst, let a, let b, let r):
-        let x = here.value(a), y = here.value(b)
-        if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
-          here.registers[Int(dst)] = v
+        if let i = here.int(a), let j = here.int(b), let v = RegisterCode.intBinary(op, i, j) {
+          here.storePlain(dst, v)
         } else {
-          here.registers[Int(dst)] = try Operators.binary(op, x, y, range: here.range(r), limits: limits)
+          here.registers[Int(dst)] = try Operators.binary(op, here.value(a), here.value(b), range: here.range(r), limits: limits)
         }
       case .compound(let op, let target, let isGlobal, let src, let r):
         let slot = isGlobal ? interp.globals + Int(target) : here.registers + Int(target)
-        let v = here.value(src)
-        if case .int(let a) = slot.pointee, case .int(let b) = v, let sum = RegisterCode.intBinary(op, a, b) {
-          slot.pointee = sum
+        if case .int(let a) = slot.pointee, let b = here.int(src), let sum = RegisterCode.intBinary(op, a, b) {
+          // The old value is an int: nothing to destroy.
+          slot.initialize(to: sum)
         } else {
-          try Compiler.combine(op, &slot.pointee, v, here.range(r), limits)
+          try Compiler.combine(op, &slot.pointee, here.value(src), here.range(r), limits)
         }
       case .selfAdd(let target, let isGlobal, let old, let src, let r):
         let slot = isGlobal ? interp.globals + Int(target) : here.registers + Int(target)
@@ -227,12 +242,11 @@ final class RegisterCode {
         pc = Int(to)
         continue
       case .jumpUnless(let op, let a, let b, let to, let r):
-        let x = here.value(a), y = here.value(b)
         let holds: Bool
-        if case .int(let i) = x, case .int(let j) = y {
+        if let i = here.int(a), let j = here.int(b) {
           holds = RegisterCode.intCompare(op, i, j)
         } else {
-          holds = try RegisterCode.compare(op, x, y, here.range(r))
+          holds = try RegisterCode.compare(op, here.value(a), here.value(b), here.range(r))
         }
         if !holds {
           pc = Int(to)
