@@ -295,11 +295,10 @@ final class RegisterCode {
         }
         var argument: Value
         if let op {
-          let x = here.value(a), y = here.value(b)
-          if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
+          if let i = here.int(a), let j = here.int(b), let v = RegisterCode.intBinary(op, i, j) {
             argument = v
           } else {
-            argument = try Operators.binary(op, x, y, range: here.range(opRange), limits: limits)
+            argument = try Operators.binary(op, here.value(a), here.value(b), range: here.range(opRange), limits: limits)
           }
         } else {
           argument = here.value(a)
@@ -321,12 +320,11 @@ final class RegisterCode {
         pc = RegisterCode.leave(&here, interp, result)
         continue
       case .returnBinary(let op, let a, let b, let r):
-        let x = here.value(a), y = here.value(b)
         let result: Value
-        if case .int(let i) = x, case .int(let j) = y, let v = RegisterCode.intBinary(op, i, j) {
+        if let i = here.int(a), let j = here.int(b), let v = RegisterCode.intBinary(op, i, j) {
           result = v
         } else {
-          result = try Operators.binary(op, x, y, range: here.range(r), limits: limits)
+          result = try Operators.binary(op, here.value(a), here.value(b), range: here.range(r), limits: limits)
         }
         if interp.pendingCount == outermost { return result }
         pc = RegisterCode.leave(&here, interp, result)
