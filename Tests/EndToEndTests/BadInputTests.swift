@@ -62,4 +62,14 @@ struct BadInputTests {
     #expect(r.status == 1)
     #expect(r.stderr.contains("double.runbook:2:26: error: a string of 1048576 bytes is over the limit of 1000000 bytes per value"), "\(r.stderr)")
   }
+
+  /// `check` reads only the limit from the environment, and still reports a bad one.
+  @Test func checkReportsABadValueLimit() throws {
+    let file = try BinaryRunner.temporaryFile("fine.runbook", "print(1)\n")
+    let bad = try BinaryRunner.run(["check", file.path], environment: ["RUNBOOK_MAX_VALUE_BYTES": "0"])
+    #expect(bad.status == 3)
+    #expect(bad.stderr.contains("RUNBOOK_MAX_VALUE_BYTES must be a positive number of bytes, not \"0\""), "\(bad.stderr)")
+    let good = try BinaryRunner.run(["check", file.path], environment: ["RUNBOOK_MAX_VALUE_BYTES": "1000000"])
+    #expect(good.status == 0, "\(good.stderr)")
+  }
 }

@@ -46,6 +46,20 @@ struct StateFileTests {
     #expect(try world.signedInUser().id == state.tenant.signedInUser)
   }
 
+  @Test("an id used twice names both places, in any letter case")
+  func duplicateID() throws {
+    var state = World.demoState()
+    let first = state.directory.users[0]
+    state.directory.groups[0].id = first.id.uppercased()
+    do {
+      _ = try World(state: state)
+      Issue.record("a duplicate id was accepted")
+    } catch {
+      #expect(error.message == "duplicate id \(first.id.uppercased()) (also at $.directory.users[0].id)")
+      #expect(error.path == "$.directory.groups[0].id")
+    }
+  }
+
   @Test("a syntax error names the file, line and column")
   func syntax() throws {
     let text = demo.replacingOccurrences(of: "\"kind\": \"StorageV2\"", with: "\"kind\": StorageV2")
