@@ -85,7 +85,7 @@ public struct Lexer {
     return code
   }
 
-  /// The keywords' packed spellings, `keywordSlots` per length (0 marks a free slot).
+  /// The keywords' packed spellings, `keywordSlots` per length (a nil keyword marks a free slot).
   static let keywordSlots = 8
   static let keywordCodes: [(code: UInt64, keyword: Keyword?)] = {
     var table = [(code: UInt64, keyword: Keyword?)](repeating: (0, nil), count: 9 * keywordSlots)

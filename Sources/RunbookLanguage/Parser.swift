@@ -25,14 +25,16 @@ public struct Parser {
     // Tokens are lexed as the parser asks for them, and those of finished
     // top-level statements are dropped: a large file's tokens are never
     // all in memory at once.
-    let (unit, lexDiagnostics, parser) = Lexer.withLexer(file) { lexer in
+    // The lexer (and so the parser holding it) reads the file's bytes
+    // through a pointer valid only inside `withLexer`: neither leaves it.
+    let (unit, lexDiagnostics, parseDiagnostics, productions) = Lexer.withLexer(file) { lexer in
       var parser = Parser(file: file, tokens: [], strings: [], tracing: tracing, isInterpolation: false)
       parser.lexer = lexer
       parser.lastConsumedEnd = parser.token(0).start
       let unit = parser.parseSourceUnit()
-      return (unit, parser.lexer?.diagnostics ?? [], parser)
+      return (unit, parser.lexer?.diagnostics ?? [], parser.diagnostics, parser.productions)
     }
-    let all = (lexDiagnostics + parser.diagnostics).enumerated().sorted {
+    let all = (lexDiagnostics + parseDiagnostics).enumerated().sorted {
       let a = $0.element.range?.start ?? 0, b = $1.element.range?.start ?? 0
       return a != b ? a < b : $0.offset < $1.offset
     }.map { found -> Diagnostic in
@@ -40,7 +42,7 @@ public struct Parser {
       d.code = "syntax"
       return d
     }
-    return (unit, all, parser.productions)
+    return (unit, all, productions)
   }
 
   let file: SourceFile
