@@ -44,8 +44,7 @@ public struct Lexer {
       // (which for a large file held the old and the new array at once).
       tokens.reserveCapacity(file.bytes.count / 2 + 16)
       while true {
-        let token = lexer.nextToken()
-        if token.isNewline, tokens.isEmpty || tokens.last!.isNewline { continue }
+        let token = lexer.nextToken(after: tokens.last)
         tokens.append(token)
         if token.isEndOfFile { break }
       }
@@ -155,6 +154,17 @@ public struct Lexer {
   }
 
   // MARK: - Tokens
+
+  /// The token after `previous` (nil at the start of the file), as the
+  /// parser sees them: a run of line breaks is one `.newline`, and none
+  /// comes first.
+  @inline(__always) mutating func nextToken(after previous: Token?) -> Token {
+    while true {
+      let token = nextToken()
+      if token.isNewline, previous?.isNewline ?? true { continue }
+      return token
+    }
+  }
 
   @inline(__always) mutating func nextToken() -> Token {
     skipTrivia()

@@ -123,9 +123,8 @@ public struct Parser {
     self.lexer = nil
     let wanted = index - tokensStart + 64
     while tokens.count <= wanted {
-      let next = lexer.nextToken()
-      // A run of line breaks is one `.newline`, and none comes first.
-      if next.isNewline, tokens.last?.isNewline ?? (tokensStart == 0) { continue }
+      // Only at the start is the window empty: dropping keeps a few tokens.
+      let next = lexer.nextToken(after: tokens.last)
       tokens.append(next)
       if next.isEndOfFile { break }
     }

@@ -47,7 +47,7 @@ public enum StringTokenPart: Sendable {
 /// bytes: a name's text is the token's span of the source, and a string's
 /// parts are in the lexer's table of strings (every token copy used to
 /// retain and release a name's storage or a string's parts).
-public enum TokenKind: Sendable, Equatable {
+public enum TokenKind: Sendable {
   /// A name; its text is the token's span.
   case name
   case keyword(Keyword)

@@ -67,15 +67,8 @@ struct Activation {
     if case .int(let i) = p.pointee { return i }
     return nil
   }
-  /// Stores a value that holds no reference (an int or a bool) in a register,
-  /// without destroying the old value when it holds none either.
-  @inline(__always) func storePlain(_ dst: Int32, _ v: Value) {
-    let p = registers + Int(dst)
-    switch p.pointee {
-    case .null, .bool, .int, .float, .duration: p.initialize(to: v)
-    default: p.pointee = v
-    }
-  }
+  /// Stores a value that holds no reference (an int or a bool) in a register.
+  @inline(__always) func storePlain(_ dst: Int32, _ v: Value) { Interpreter.overwrite(registers + Int(dst), withPlain: v) }
   @inline(__always) func range(_ r: Int32) -> SourceRange { unit._withUnsafeGuaranteedRef { $0.ranges[Int(r)] } }
 }
 
@@ -424,11 +417,19 @@ extension Interpreter {
   @inline(__always)
   static func release(_ slots: UnsafeMutablePointer<Value>, count: Int) {
     for i in 0..<count {
-      switch slots[i] {
-      case .null: break
-      case .bool, .int, .float, .duration: (slots + i).initialize(to: .null)
-      default: slots[i] = .null
-      }
+      if case .null = slots[i] { continue }
+      overwrite(slots + i, withPlain: .null)
+    }
+  }
+
+  /// Puts `v`, which holds no reference (nil, a bool, a number), in `slot`;
+  /// the old value is destroyed only when it holds one (the outlined
+  /// destroy of a value was a large part of an int operation).
+  @inline(__always)
+  static func overwrite(_ slot: UnsafeMutablePointer<Value>, withPlain v: Value) {
+    switch slot.pointee {
+    case .null, .bool, .int, .float, .duration: slot.initialize(to: v)
+    default: slot.pointee = v
     }
   }
 

@@ -69,8 +69,7 @@ struct LocalScopes {
     starts.reserveCapacity(4)
   }
 
-  /// How many scopes are open.
-  var count: Int { starts.count }
+  /// Whether no scope is open.
   var isEmpty: Bool { starts.isEmpty }
 
   // Yielded in place: a binding is large, and copying one in and out to

@@ -52,7 +52,6 @@ import Testing
     .init(file: "RunbookRuntime/Interpreter.swift", fragment: "code.defaults[", reason: "a parameter binds to its default only when it has one"),
     .init(file: "RunbookRuntime/Session.swift", fragment: "box.work!()", reason: "set before the thread starts"),
     .init(file: "RunbookRuntime/Session.swift", fragment: "box.result!", reason: "set before the semaphore is signalled"),
-    .init(file: "RunbookLanguage/Lexer.swift", fragment: "tokens.last!.isNewline", reason: "after `tokens.isEmpty ||`"),
     .init(file: "RunbookServices/DomainSupport.swift", fragment: "columns[k]!.value", reason: "k comes from columns.keys"),
     .init(file: "RunbookServices/DataverseBuiltins.swift", fragment: "acct!.id", reason: "after `acct == nil ||`"),
     .init(file: "RunbookEmulator/AzureRoutes.swift", fragment: "replicationLeft[principal.lowercased()]! -= 1", reason: "after the `default: 0` > 0 check"),
