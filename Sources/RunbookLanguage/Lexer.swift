@@ -367,6 +367,76 @@ public struct Lexer {
     return .string(index: strings.count - 1)
   }
 
+  // MARK: - Skipping code unlexed
+
+  /// The offset of the `}` that closes code starting at `start` (just
+  /// after a `{`), found by scanning bytes as `nextToken` would read them:
+  /// nested braces counted, comments and strings (with their escapes and
+  /// `${ }`) passed over. Makes no tokens and reports nothing. nil when the
+  /// file or a one-line string ends first, or nesting passes the limit:
+  /// the caller then lexes the code, which reports what is wrong.
+  /// (`Parser.parseDeclarations` skips function bodies this way; a check
+  /// compares its result with the full parse's, so a disagreement costs
+  /// time, never a wrong report.)
+  func closingBrace(from start: Int, nesting: Int = 0) -> Int? {
+    guard nesting <= Lexer.maxNesting else { return nil }
+    var i = start
+    var braces = 0
+    while i < bytes.count {
+      switch bytes[i] {
+      case UInt8(ascii: "{"): braces += 1
+      case UInt8(ascii: "}"):
+        if braces == 0 { return i }
+        braces -= 1
+      case UInt8(ascii: "#"):
+        while i < bytes.count, bytes[i] != 0x0A { i += 1 }
+        continue
+      case UInt8(ascii: "\""):
+        guard let end = endOfString(from: i, nesting: nesting) else { return nil }
+        i = end
+        continue
+      default: break
+      }
+      i += 1
+    }
+    return nil
+  }
+
+  /// The offset just past the string whose opening quote is at `start`.
+  private func endOfString(from start: Int, nesting: Int) -> Int? {
+    let quote = UInt8(ascii: "\"")
+    let triple = start + 2 < bytes.count && bytes[start + 1] == quote && bytes[start + 2] == quote
+    var i = start + (triple ? 3 : 1)
+    while i < bytes.count {
+      switch bytes[i] {
+      case quote:
+        if !triple { return i + 1 }
+        if i + 2 < bytes.count, bytes[i + 1] == quote, bytes[i + 2] == quote { return i + 3 }
+      case UInt8(ascii: "\\"):
+        if i + 1 < bytes.count, bytes[i + 1] == 0x0A, !triple { return nil }
+        i += 1
+      case 0x0A:
+        if !triple { return nil }
+      case UInt8(ascii: "$"):
+        if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "{") {
+          guard let close = closingBrace(from: i + 2, nesting: nesting + 1) else { return nil }
+          i = close
+        }
+      default: break
+      }
+      i += 1
+    }
+    return nil
+  }
+
+  /// Continues lexing at `offset` (after skipping code up to it).
+  mutating func resume(at offset: Int) {
+    pos = offset
+    var i = offset - 1
+    while i >= 0, bytes[i] == 0x20 || bytes[i] == 0x09 || bytes[i] == 0x0D { i -= 1 }
+    atLineStart = i < 0 || bytes[i] == 0x0A
+  }
+
   mutating func reportUnterminated(start: Int, triple: Bool) {
     defer { lastUnterminatedEnd = pos }
     if lastUnterminatedEnd == pos { return }

@@ -19,7 +19,26 @@ public struct Parser {
     run(file, tracing: true)
   }
 
-  static func run(_ file: SourceFile, tracing: Bool) -> (
+  /// Parses the file's top level only: the bodies of top-level `fn`
+  /// declarations are skipped (their blocks are empty, their ranges
+  /// exact). What a checker needs before any body: every top-level name.
+  /// Errors inside the skipped bodies are not found.
+  public static func parseDeclarations(_ file: SourceFile) -> (unit: SourceUnit, diagnostics: [Diagnostic]) {
+    let result = run(file, tracing: false, skipsFunctionBodies: true)
+    return (result.unit, result.diagnostics)
+  }
+
+  /// Parses a whole file, handing each top-level statement to `each` as
+  /// soon as it is parsed instead of keeping it, so that the syntax of a
+  /// large file is never all in memory. Statements stop being handed on
+  /// at the first syntax error. Returns the diagnostics `parse` would.
+  public static func parseEachStatement(_ file: SourceFile, _ each: (Stmt) -> Void) -> [Diagnostic] {
+    // `run` takes an optional closure, which Swift treats as escaping; it
+    // does not keep it.
+    withoutActuallyEscaping(each) { run(file, tracing: false, each: $0).diagnostics }
+  }
+
+  static func run(_ file: SourceFile, tracing: Bool, skipsFunctionBodies: Bool = false, each: ((Stmt) -> Void)? = nil) -> (
     unit: SourceUnit, diagnostics: [Diagnostic], productions: Set<String>
   ) {
     // Tokens are lexed as the parser asks for them, and those of finished
@@ -30,8 +49,9 @@ public struct Parser {
     let (unit, lexDiagnostics, parseDiagnostics, productions) = Lexer.withLexer(file) { lexer in
       var parser = Parser(file: file, tokens: [], strings: [], tracing: tracing, isInterpolation: false)
       parser.lexer = lexer
+      parser.skipsFunctionBodies = skipsFunctionBodies
       parser.lastConsumedEnd = parser.token(0).start
-      let unit = parser.parseSourceUnit()
+      let unit = parser.parseSourceUnit(each: each)
       return (unit, parser.lexer?.diagnostics ?? [], parser.diagnostics, parser.productions)
     }
     let all = (lexDiagnostics + parseDiagnostics).enumerated().sorted {
@@ -79,6 +99,18 @@ public struct Parser {
   var functionsParsed = 0
   /// Token index where the current statement began.
   var statementStart = -1
+  /// Set by `parseDeclarations`: top-level `fn` bodies are skipped, not parsed.
+  var skipsFunctionBodies = false {
+    // Tokens lexed ahead into a body that is skipped are thrown away.
+    didSet { lexAhead = skipsFunctionBodies ? 2 : 64 }
+  }
+  /// How many tokens the lexer runs ahead of the parser.
+  private var lexAhead = 64
+
+  /// True when no error has been found so far (by the lexer or the parser).
+  var isErrorFree: Bool {
+    !diagnostics.contains { $0.severity == .error } && !(lexer?.diagnostics.contains { $0.severity == .error } ?? false)
+  }
 
   init(file: SourceFile, tokens: [Token], strings: [[StringTokenPart]], tracing: Bool, isInterpolation: Bool) {
     self.file = file
@@ -121,7 +153,7 @@ public struct Parser {
   private mutating func lexToken(_ index: Int) -> Token {
     guard var lexer, tokens.last.map({ !$0.isEndOfFile }) ?? true else { return tokens[tokens.count - 1] }
     self.lexer = nil
-    let wanted = index - tokensStart + 64
+    let wanted = index - tokensStart + lexAhead
     while tokens.count <= wanted {
       // Only at the start is the window empty: dropping keeps a few tokens.
       let next = lexer.nextToken(after: tokens.last)
@@ -273,6 +305,23 @@ public struct Parser {
       }
     }
     return range(start, lastConsumedEnd)
+  }
+
+  /// Skips the `{ ... }` group at the current token without lexing what is
+  /// inside (`Lexer.closingBrace`): the tokens lexed ahead into it are
+  /// dropped and the lexer resumes at the closing `}`, which is consumed.
+  /// Lexes the group instead where the bytes cannot be matched.
+  mutating func skipUnlexed() -> SourceRange {
+    let open = token(pos)
+    guard let close = lexer?.closingBrace(from: open.end) else { return skipBraces() }
+    tokens.removeSubrange((pos + 1 - tokensStart)...)
+    // Changed in place: a copy of the lexer alive when it next lexes
+    // would make its string table shared, copied at every string.
+    lexer?.resume(at: close)
+    pos += 1
+    lastConsumedEnd = open.end
+    let closing = advance()
+    return range(open.start, closing.end)
   }
 
   /// Counts one level of nesting; false (after one report) when the limit is passed.

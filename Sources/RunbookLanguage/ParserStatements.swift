@@ -3,14 +3,16 @@ extension Parser {
   // MARK: - Files and blocks
 
   // sourceUnit = statementList , EOF ;
-  mutating func parseSourceUnit() -> SourceUnit {
+  /// With `each`, the statements are handed to it (while no error has
+  /// been found) instead of kept in the unit.
+  mutating func parseSourceUnit(each: ((Stmt) -> Void)? = nil) -> SourceUnit {
     trace("sourceUnit")
-    let statements = parseStatementList(inBlock: false)
+    let statements = parseStatementList(inBlock: false, each: each)
     return SourceUnit(file: file, statements: statements)
   }
 
   // statementList = { statement | NEWLINE | ";" } ;
-  mutating func parseStatementList(inBlock: Bool) -> [Stmt] {
+  mutating func parseStatementList(inBlock: Bool, each: ((Stmt) -> Void)? = nil) -> [Stmt] {
     trace("statementList")
     var statements: [Stmt] = []
     // Most blocks hold a few statements: room for them at once, not 1, 2, 4.
@@ -32,7 +34,12 @@ extension Parser {
       }
       if !inBlock { dropConsumedTokens() }
       let statementPos = pos
-      statements.append(parseStatement())
+      let statement = parseStatement()
+      if let each {
+        if isErrorFree { each(statement) }
+      } else {
+        statements.append(statement)
+      }
       if aborted { break }
       if recovering {
         synchronize(statementPos: statementPos, inBlock: inBlock)
@@ -54,12 +61,16 @@ extension Parser {
   }
 
   // block = "{" , statementList , "}" ;
-  mutating func parseBlock(owner: String) -> Block {
+  /// `skipped`: the braces are matched but nothing in them is parsed.
+  mutating func parseBlock(owner: String, skipped: Bool = false) -> Block {
     trace("block")
     if !at(.leftBrace), token(pos).isNewline {
       var i = pos
       while token(i).isNewline { i += 1 }
       if token(i).isPunctuator(.leftBrace) { pos = i }
+    }
+    if skipped, at(.leftBrace) {
+      return Block(statements: [], range: skipUnlexed())
     }
     if recovering, at(.leftBrace) {
       return Block(statements: [], range: skipBraces())
@@ -165,7 +176,7 @@ extension Parser {
     functionsParsed += 1
     let before = functionsParsed
     let parameters = parseParameterList()
-    let body = parseBlock(owner: "fn")
+    let body = parseBlock(owner: "fn", skipped: skipsFunctionBodies && depth == 0)
     let r = range(keyword).union(body.range)
     let decl = FunctionDecl(name: name, parameters: parameters, body: body, range: r, containsFunction: functionsParsed > before)
     return Stmt(.function(decl), r)

@@ -85,10 +85,9 @@ final class Compiler {
 
   /// Compiles a whole file (or REPL entry) as a continuation of the main program.
   func compileUnit(_ unit: SourceUnit, isImported: Bool) -> StmtCode {
-    predeclareGlobals(unit.statements, isImported: isImported)
-    let hoisted = hoistFunctions(unit.statements, atTopLevel: true)
+    let hoisted = beginUnit(declarations: unit, isImported: isImported)
     let body = compileStatements(unit.statements)
-    if !isREPL { warnUnusedGlobals(unit) }
+    endUnit(declarations: unit)
     return made { { f in
       for h in hoisted { _ = try h.run(f) }
       for c in body {
@@ -97,6 +96,19 @@ final class Compiler {
       }
       return .normal
     } }
+  }
+
+  /// What compiling a unit's statements needs first: its top-level names
+  /// declared, its top-level functions hoisted. `declarations` may be the
+  /// unit parsed without its function bodies (`Parser.parseDeclarations`).
+  func beginUnit(declarations unit: SourceUnit, isImported: Bool) -> [StmtBox] {
+    predeclareGlobals(unit.statements, isImported: isImported)
+    return hoistFunctions(unit.statements, atTopLevel: true)
+  }
+
+  /// What follows a unit's statements: warnings about unused top-level names.
+  func endUnit(declarations unit: SourceUnit) {
+    if !isREPL { warnUnusedGlobals(unit) }
   }
 
   /// Top-level `let`/`var`/`param` names are known to function bodies from
@@ -417,35 +429,47 @@ final class Compiler {
   func compileStatements(_ statements: [Stmt], tail: Tail = .discard) -> [StmtBox] {
     var codes: [StmtBox] = []
     codes.reserveCapacity(statements.count)
-    var reportedUnreachable = false
-    var exited = false
+    var sequence = StatementSequence()
     for (i, stmt) in statements.enumerated() {
-      if exited && !reportedUnreachable {
-        warning("this code is never reached", stmt.range, code: "unreachable")
-        reportedUnreachable = true
-      }
-      let isLast = i == statements.count - 1
-      if isLast, case .expression(let e) = stmt.kind {
-        switch tail {
-        case .discard: break
-        case .returnValue:
-          let c = compileExpr(e)
-          let interp = self.interp
-          codes.append(StmtBox { f in interp.returnValue = try c(f); return .returned })
-          continue
-        case .store(let store):
-          let c = compileExpr(e)
-          codes.append(StmtBox { f in try store(f, c(f)); return .normal })
-          continue
-        }
-      }
-      if case .function = stmt.kind { _ = compileStatement(stmt); continue }
-      codes.append(StmtBox(compileStatement(stmt)))
-      switch stmt.kind {
-      case .returnValue, .breakLoop, .continueLoop, .fail: exited = true
-      default: break
-      }
+      compileStatement(stmt, in: &sequence, isLast: i == statements.count - 1, tail: tail, into: &codes)
     }
     return codes
+  }
+
+  /// Where a run of statements is: whether one before leaves it
+  /// (then the rest is never reached, which is reported once).
+  struct StatementSequence {
+    var exited = false
+    var reportedUnreachable = false
+  }
+
+  /// Compiles the next statement of a sequence, appending its code.
+  func compileStatement(
+    _ stmt: Stmt, in sequence: inout StatementSequence, isLast: Bool, tail: Tail, into codes: inout [StmtBox]
+  ) {
+    if sequence.exited && !sequence.reportedUnreachable {
+      warning("this code is never reached", stmt.range, code: "unreachable")
+      sequence.reportedUnreachable = true
+    }
+    if isLast, case .expression(let e) = stmt.kind {
+      switch tail {
+      case .discard: break
+      case .returnValue:
+        let c = compileExpr(e)
+        let interp = self.interp
+        codes.append(StmtBox { f in interp.returnValue = try c(f); return .returned })
+        return
+      case .store(let store):
+        let c = compileExpr(e)
+        codes.append(StmtBox { f in try store(f, c(f)); return .normal })
+        return
+      }
+    }
+    if case .function = stmt.kind { _ = compileStatement(stmt); return }
+    codes.append(StmtBox(compileStatement(stmt)))
+    switch stmt.kind {
+    case .returnValue, .breakLoop, .continueLoop, .fail: sequence.exited = true
+    default: break
+    }
   }
 }

@@ -215,9 +215,81 @@ public final class Session {
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
       return
     }
+    if !makesCode, checkStreaming(file, path: path, chain: chain, isImported: isImported,
+                                  diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs) {
+      return
+    }
     let (unit, syntax) = Parser.parse(file)
     diagnostics += syntax
     if syntax.contains(where: { $0.severity == .error }) { return }
+    let compiler = beginFile(unit, path: path, chain: chain, isImported: isImported,
+                             diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs)
+    codes.append(compiler.compileUnit(unit, isImported: isImported))
+    compiledSyntax.append(unit)
+    endFile(compiler, isImported: isImported, diagnostics: &diagnostics, params: &params, outputs: &outputs)
+  }
+
+  /// Checks a file whose top level parses, without its syntax ever being all
+  /// in memory: a first pass parses the top level only (every top-level
+  /// name, so a body may use one declared further down), and then each
+  /// top-level statement is compiled as soon as it is parsed and dropped.
+  /// Reports what `compile` would. False, with nothing done, when the top
+  /// level has a syntax error (the caller then parses the whole file).
+  private func checkStreaming(
+    _ file: SourceFile, path: String, chain: [String], isImported: Bool,
+    diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo],
+    outputs: inout [(name: String, shape: Shape)]
+  ) -> Bool {
+    let (declarations, topLevelSyntax) = Parser.parseDeclarations(file)
+    if topLevelSyntax.contains(where: { $0.severity == .error }) { return false }
+    let before = (diagnostics.count, codes.count, params.count, outputs, loadedFiles, globals.bindings, globals.nextSlot)
+    let compiler = beginFile(declarations, path: path, chain: chain, isImported: isImported,
+                             diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs)
+    _ = compiler.beginUnit(declarations: declarations, isImported: isImported)
+    var sequence = Compiler.StatementSequence()
+    var dropped: [StmtBox] = []
+    // The second pass must find the statements the first did (it skipped
+    // bodies by their bytes); where it does not, the file is compiled whole.
+    var handed = 0
+    var diverged = false
+    let syntax = Parser.parseEachStatement(file) { statement in
+      guard !diverged else { return }
+      guard handed < declarations.statements.count, declarations.statements[handed].range == statement.range else {
+        diverged = true
+        return
+      }
+      handed += 1
+      compiler.compileStatement(statement, in: &sequence, isLast: false, tail: .discard, into: &dropped)
+      dropped.removeAll(keepingCapacity: true)
+    }
+    let syntaxFailed = syntax.contains(where: { $0.severity == .error })
+    if syntaxFailed || diverged || handed != declarations.statements.count {
+      // A syntax error inside a body is found only now: the file then
+      // reports its syntax alone, as `compile` does, and what was done
+      // for it is undone.
+      diagnostics.removeSubrange(before.0...)
+      codes.removeSubrange(before.1...)
+      params.removeSubrange(before.2...)
+      (outputs, loadedFiles, globals.bindings, globals.nextSlot) = (before.3, before.4, before.5, before.6)
+      guard syntaxFailed else { return false }
+      diagnostics += syntax
+      return true
+    }
+    diagnostics += syntax
+    compiler.endUnit(declarations: declarations)
+    endFile(compiler, isImported: isImported, diagnostics: &diagnostics, params: &params, outputs: &outputs)
+    return true
+  }
+
+  /// Compiles a parsed file's imports (first, in order, each once), reports
+  /// what an imported file may not declare, and makes the compiler for its
+  /// own statements, with its top-level names declared. `unit` may be the
+  /// file's top level only (`Parser.parseDeclarations`).
+  private func beginFile(
+    _ unit: SourceUnit, path: String, chain: [String], isImported: Bool,
+    diagnostics: inout [Diagnostic], codes: inout [StmtCode], params: inout [ParamInfo],
+    outputs: inout [(name: String, shape: Shape)]
+  ) -> Compiler {
     loadedFiles.insert(path)
 
     // Imports run first, in order, each once.
@@ -248,8 +320,14 @@ public final class Session {
     compiler.runbookLoader = { [unowned self] relative, range in
       self.loadRunbook(Session.resolve(relative, in: directory), calledFrom: path, at: range)
     }
-    codes.append(compiler.compileUnit(unit, isImported: isImported))
-    compiledSyntax.append(unit)
+    return compiler
+  }
+
+  /// Takes a compiled file's findings, params and outputs into the session's.
+  private func endFile(
+    _ compiler: Compiler, isImported: Bool,
+    diagnostics: inout [Diagnostic], params: inout [ParamInfo], outputs: inout [(name: String, shape: Shape)]
+  ) {
     diagnostics += compiler.diagnostics
     if !isImported { outputs = compiler.outputShapes }
     params += compiler.declaredParams.map { p in
