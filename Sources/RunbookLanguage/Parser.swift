@@ -102,7 +102,7 @@ public struct Parser {
   /// Set by `parseDeclarations`: top-level `fn` bodies are skipped, not parsed.
   var skipsFunctionBodies = false {
     // Tokens lexed ahead into a body that is skipped are thrown away.
-    didSet { lexAhead = skipsFunctionBodies ? 2 : 64 }
+    didSet { lexAhead = skipsFunctionBodies ? 8 : 64 }
   }
   /// How many tokens the lexer runs ahead of the parser.
   private var lexAhead = 64
@@ -151,8 +151,8 @@ public struct Parser {
   /// Lexes up to token `index` and a few dozen beyond (in one tight loop,
   /// with the lexer moved out of the parser while it runs).
   private mutating func lexToken(_ index: Int) -> Token {
-    guard var lexer, tokens.last.map({ !$0.isEndOfFile }) ?? true else { return tokens[tokens.count - 1] }
-    self.lexer = nil
+    // Moved out, not copied: a copy would retain and release each of its arrays.
+    guard tokens.last.map({ !$0.isEndOfFile }) ?? true, var lexer = lexer.take() else { return tokens[tokens.count - 1] }
     let wanted = index - tokensStart + lexAhead
     while tokens.count <= wanted {
       // Only at the start is the window empty: dropping keeps a few tokens.

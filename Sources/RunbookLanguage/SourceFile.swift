@@ -2,8 +2,9 @@
 /// line and column that every diagnostic needs.
 public final class SourceFile: Sendable, Hashable {
   public let path: String
-  /// UTF-8 offset of the first byte of each line.
-  public let lineStarts: [Int]
+  /// UTF-8 offset of the first byte of each line (32 bits, as in
+  /// `SourceRange`: half the memory of a large file's table).
+  let lineStarts: [UInt32]
   /// The text, as UTF-8. (Only the bytes are kept: a second copy as a
   /// String doubled the memory of the source, and nothing reads it often.)
   public let bytes: [UInt8]
@@ -14,8 +15,12 @@ public final class SourceFile: Sendable, Hashable {
     self.path = path
     let bytes = Array(text.utf8)
     self.bytes = bytes
-    var starts = [0]
-    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(i + 1) }
+    // Counted first, so the table is made once at its size.
+    let lineBreaks = bytes.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+    var starts: [UInt32] = []
+    starts.reserveCapacity(lineBreaks + 1)
+    starts.append(0)
+    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(UInt32(clamping: i + 1)) }
     self.lineStarts = starts
   }
 
@@ -25,9 +30,9 @@ public final class SourceFile: Sendable, Hashable {
     var lo = 0, hi = lineStarts.count - 1
     while lo < hi {
       let mid = (lo + hi + 1) / 2
-      if lineStarts[mid] <= clamped { lo = mid } else { hi = mid - 1 }
+      if Int(lineStarts[mid]) <= clamped { lo = mid } else { hi = mid - 1 }
     }
-    let lineStart = lineStarts[lo]
+    let lineStart = Int(lineStarts[lo])
     let prefix = bytes[lineStart..<clamped]
     // ASCII lines (nearly all) need no decoding: one byte is one character.
     let column = (prefix.allSatisfy { $0 < 0x80 } ? prefix.count : String(decoding: prefix, as: UTF8.self).count) + 1
@@ -37,8 +42,8 @@ public final class SourceFile: Sendable, Hashable {
   /// The text of a 1-based line, without its line break.
   public func lineText(_ line: Int) -> String {
     guard line >= 1, line <= lineStarts.count else { return "" }
-    let start = lineStarts[line - 1]
-    var end = line < lineStarts.count ? lineStarts[line] - 1 : bytes.count
+    let start = Int(lineStarts[line - 1])
+    var end = line < lineStarts.count ? Int(lineStarts[line]) - 1 : bytes.count
     if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
     return String(decoding: bytes[start..<max(start, end)], as: UTF8.self)
   }
