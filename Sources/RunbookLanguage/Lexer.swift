@@ -99,6 +99,34 @@ public struct Lexer {
     return table
   }()
 
+  /// The punctuator that starts with `first` (two bytes long when `second`
+  /// completes one), if any.
+  @inline(__always) static func punctuator(_ first: UInt8, followedBy second: UInt8?) -> Punctuator? {
+    let equals = second == UInt8(ascii: "=")
+    switch first {
+    case UInt8(ascii: "("): return .leftParen
+    case UInt8(ascii: ")"): return .rightParen
+    case UInt8(ascii: "["): return .leftBracket
+    case UInt8(ascii: "]"): return .rightBracket
+    case UInt8(ascii: "{"): return .leftBrace
+    case UInt8(ascii: "}"): return .rightBrace
+    case UInt8(ascii: ","): return .comma
+    case UInt8(ascii: ":"): return .colon
+    case UInt8(ascii: ";"): return .semicolon
+    case UInt8(ascii: "."): return .dot
+    case UInt8(ascii: "="): return equals ? .equal : .assign
+    case UInt8(ascii: "+"): return equals ? .addAssign : .plus
+    case UInt8(ascii: "-"): return equals ? .subtractAssign : .minus
+    case UInt8(ascii: "*"): return equals ? .multiplyAssign : .star
+    case UInt8(ascii: "/"): return equals ? .divideAssign : .slash
+    case UInt8(ascii: "%"): return .percent
+    case UInt8(ascii: "<"): return equals ? .lessEqual : .less
+    case UInt8(ascii: ">"): return equals ? .greaterEqual : .greater
+    case UInt8(ascii: "!"): return equals ? .notEqual : nil
+    default: return nil
+    }
+  }
+
   /// The keyword spelled by `bytes[start..<end]`, if any. (Making a String
   /// and looking it up with `Keyword(rawValue:)` was a tenth of lexing, and
   /// comparing arrays of bytes retained each one.)
@@ -195,12 +223,8 @@ public struct Lexer {
   mutating func lexPunctuator() -> TokenKind {
     let start = pos
     let b = bytes[pos]
-    if let b1 = byte(at: pos + 1), let p = Punctuator.pair(b, b1) {
-      pos += 2
-      return .punctuator(p)
-    }
-    if let p = Punctuator.byBytes.singles[Int(b)] {
-      pos += 1
+    if let p = Lexer.punctuator(b, followedBy: byte(at: pos + 1)) {
+      pos += p.rawValue.utf8.count
       return .punctuator(p)
     }
     if b == UInt8(ascii: "'") {

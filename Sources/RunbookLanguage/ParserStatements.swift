@@ -192,6 +192,8 @@ extension Parser {
     let (savedNewlines, savedMaps) = (ignoreNewlines, allowMapLiteral)
     (ignoreNewlines, allowMapLiteral) = (true, true)
     var parameters: [FunctionParam] = []
+    // Room for a few at once (one allocation, not 1 then 2 then 4); none for `()`.
+    if !at(.rightParen) { parameters.reserveCapacity(4) }
     var progress = LoopProgress()
     while !aborted, !at(.rightParen), !peek().isEndOfFile, progress.madeProgress(pos) {
       guard let parameter = parseParameter() else { break }

@@ -15,27 +15,6 @@ public enum Punctuator: String, Sendable, CaseIterable {
   case plus = "+", minus = "-", star = "*", slash = "/", percent = "%"
 }
 
-extension Punctuator {
-  /// The punctuators by their bytes, for the lexer: one-byte ones by the
-  /// byte, two-byte ones by their first byte with their second (making a
-  /// String of the bytes to look up `rawValue` was a third of lexing).
-  static let byBytes: (singles: [Punctuator?], pairs: [[(second: UInt8, punctuator: Punctuator)]]) = {
-    var singles = [Punctuator?](repeating: nil, count: 256)
-    var pairs = [[(second: UInt8, punctuator: Punctuator)]](repeating: [], count: 256)
-    for p in allCases {
-      let bytes = Array(p.rawValue.utf8)
-      if bytes.count == 1 { singles[Int(bytes[0])] = p } else { pairs[Int(bytes[0])].append((bytes[1], p)) }
-    }
-    return (singles, pairs)
-  }()
-
-  /// The two-byte punctuator made of `first` and `second`, if any.
-  @inline(__always) static func pair(_ first: UInt8, _ second: UInt8) -> Punctuator? {
-    for candidate in byBytes.pairs[Int(first)] where candidate.second == second { return candidate.punctuator }
-    return nil
-  }
-}
-
 /// A piece of a string token: literal text, or the tokens of an interpolated `${expr}`.
 public enum StringTokenPart: Sendable {
   case text(String)

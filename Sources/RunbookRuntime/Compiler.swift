@@ -466,7 +466,9 @@ final class Compiler {
       }
     }
     if case .function = stmt.kind { _ = compileStatement(stmt); return }
-    codes.append(StmtBox(compileStatement(stmt)))
+    let code = compileStatement(stmt)
+    // In a check nothing runs the codes: no box for each statement.
+    if makesCode { codes.append(StmtBox(code)) }
     switch stmt.kind {
     case .returnValue, .breakLoop, .continueLoop, .fail: sequence.exited = true
     default: break

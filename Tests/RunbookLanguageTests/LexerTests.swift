@@ -3,6 +3,24 @@ import Testing
 @testable import RunbookLanguage
 
 @Suite struct LexerTests {
+  /// Every punctuator's spelling lexes to it, alone and before each other
+  /// punctuator (with a space where two would read as one).
+  @Test func everyPunctuatorLexesAsSpelled() {
+    for p in Punctuator.allCases {
+      let (alone, _, problems) = Lexer.tokenize(SourceFile(path: "p", text: p.rawValue))
+      #expect(problems.isEmpty)
+      #expect(alone.count == 2 && alone[0].isPunctuator(p), "\(p.rawValue)")
+      for q in Punctuator.allCases {
+        let joined = p.rawValue + q.rawValue
+        let text = Punctuator(rawValue: String(joined.prefix(2))) != nil || joined.count > 2 && Punctuator(rawValue: String(joined.suffix(2))) != nil ? p.rawValue + " " + q.rawValue : joined
+        let (tokens, _, _) = Lexer.tokenize(SourceFile(path: "pq", text: text))
+        #expect(tokens.count == 3 && tokens[0].isPunctuator(p) && tokens[1].isPunctuator(q), "\(text)")
+      }
+    }
+    let (bang, _, problems) = Lexer.tokenize(SourceFile(path: "bang", text: "!"))
+    #expect(bang[0].isInvalid && problems.count == 1)
+  }
+
   @Test func integersWithSeparators() {
     #expect(sexpr("1_000_000") == "1000000")
     #expect(sexpr("42") == "42")
