@@ -15,13 +15,16 @@ public final class SourceFile: Sendable, Hashable {
     self.path = path
     let bytes = Array(text.utf8)
     self.bytes = bytes
-    // Counted first, so the table is made once at its size.
-    let lineBreaks = bytes.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-    var starts: [UInt32] = []
-    starts.reserveCapacity(lineBreaks + 1)
-    starts.append(0)
-    for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") { starts.append(UInt32(clamping: i + 1)) }
-    self.lineStarts = starts
+    self.lineStarts = bytes.withUnsafeBufferPointer { bytes in
+      // Counted first, so the table is made once at its size.
+      var lineBreaks = 0
+      for b in bytes where b == UInt8(ascii: "\n") { lineBreaks += 1 }
+      var starts: [UInt32] = []
+      starts.reserveCapacity(lineBreaks + 1)
+      starts.append(0)
+      for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") { starts.append(UInt32(clamping: i + 1)) }
+      return starts
+    }
   }
 
   /// 1-based line and column (in characters) of a UTF-8 offset.

@@ -145,7 +145,7 @@ final class Compiler {
       let binding = Binding(
         slot: slot, isMutable: mutable, kind: kind, range: name.range, isCelled: false,
         isUsed: isImported, isDeclared: isDeclared, staticType: type)
-      if let pending = replacedInREPL[name.name] {
+      if !replacedInREPL.isEmpty, let pending = replacedInREPL[name.name] {
         error("`\(name.name)` is already defined at line \(pending.range.startLocation.line)", name.range)
         continue
       }
@@ -183,12 +183,17 @@ final class Compiler {
   /// are in scope.
   private func hoistFunctions(_ statements: [Stmt], atTopLevel: Bool) -> [StmtBox] {
     var codes: [StmtBox] = []
+    let declaresGlobals = atTopLevel && fn.isMain
+    if declaresGlobals { hoistedCode.reserveCapacity(hoistedCode.count + statements.count) }
     for stmt in statements {
       guard case .function(let d) = stmt.kind, let name = d.name else { continue }
       let resolution: Resolution
-      if atTopLevel && fn.isMain {
-        guard let b = globals.bindings[name.name], b.range == name.range else { continue }
-        resolution = .slot(b.slot)
+      // The global's place in the table, found once for reading and updating.
+      var globalIndex: Dictionary<String, Binding>.Index? = nil
+      if declaresGlobals {
+        guard let i = globals.bindings.index(forKey: name.name), globals.bindings.values[i].range == name.range else { continue }
+        globalIndex = i
+        resolution = .slot(globals.bindings.values[i].slot)
       } else {
         if registry[name.name] != nil {
           error("`\(name.name)` is the name of a built-in; choose another name for this function", name.range)
@@ -198,7 +203,7 @@ final class Compiler {
       }
       let code = CompiledFunction(name: name.name, parameters: d.parameters.map(\.name.name), range: d.range)
       hoistedCode[d.range.start] = code
-      if atTopLevel && fn.isMain { globals.bindings[name.name]?.functionCode = code }
+      if let globalIndex { globals.bindings.values[globalIndex].functionCode = code }
       guard makesCode else { continue }
       let make = closureMaker(code)
       let store = storeCode(resolution)
