@@ -87,6 +87,13 @@ public final class Session {
   /// False while `check` runs: function bodies are compiled for their
   /// diagnostics and their code dropped at once.
   private var makesCode = true
+  /// The size in bytes from which `check` streams a file (`checkStreaming`):
+  /// two passes, so that its syntax is never all in memory. A smaller
+  /// file is parsed once, whole: under 128 KiB its tree takes a few MiB,
+  /// and the first pass would cost more than it saves (a sixth of
+  /// checking a 200-line runbook made mostly of top-level steps, which
+  /// the first pass parses in full). Tests set 0 to stream every file.
+  public var checkStreamingThreshold = 128 * 1024
   /// The main file's text while `compile(path:text:)` runs.
   private var mainText: String? = nil
   private var replEntries = 0
@@ -215,7 +222,7 @@ public final class Session {
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
       return
     }
-    if !makesCode, checkStreaming(file, path: path, chain: chain, isImported: isImported,
+    if !makesCode, file.bytes.count >= checkStreamingThreshold, checkStreaming(file, path: path, chain: chain, isImported: isImported,
                                   diagnostics: &diagnostics, codes: &codes, params: &params, outputs: &outputs) {
       return
     }

@@ -10,8 +10,10 @@ import Testing
 struct CheckTests {
   static func rendered(_ diagnostics: [Diagnostic]) -> [String] { diagnostics.map { $0.render() } }
 
-  static func session() -> Session {
-    Session(registry: CoreBuiltins.makeRegistry(), host: SilentHost(), environment: [:])
+  static func session(streaming: Bool = false) -> Session {
+    let session = Session(registry: CoreBuiltins.makeRegistry(), host: SilentHost(), environment: [:])
+    if streaming { session.checkStreamingThreshold = 0 }
+    return session
   }
 
   final class SilentHost: InterpreterHost {
@@ -27,6 +29,8 @@ struct CheckTests {
     let compiled = Self.rendered(Self.session().compile(path: path).diagnostics)
     let checked = Self.rendered(Self.session().check(path: path))
     #expect(checked == compiled)
+    let streamed = Self.rendered(Self.session(streaming: true).check(path: path))
+    #expect(streamed == compiled)
   }
 
   /// Diagnostics found inside function bodies (nested, unused, mistyped)
@@ -72,7 +76,7 @@ struct CheckTests {
 
   @Test("a streamed check reports what compile reports", arguments: streamingCases)
   func streamedCheck(_ text: String) {
-    let checked = Self.rendered(Self.session().check(path: "streamed.runbook", text: text))
+    let checked = Self.rendered(Self.session(streaming: true).check(path: "streamed.runbook", text: text))
     let compiled = Self.rendered(Self.session().compile(path: "streamed.runbook", text: text).diagnostics)
     #expect(checked == compiled)
     #expect(!checked.isEmpty, "every case has a finding")
@@ -90,7 +94,7 @@ struct CheckTests {
                  "import \"good.runbook\"\nimport \"bad.runbook\"\nfn main() { return helper(x: 1) }\n"] {
       let main = dir.appendingPathComponent("main.runbook").path
       try text.write(toFile: main, atomically: true, encoding: .utf8)
-      let checked = Self.rendered(Self.session().check(path: main))
+      let checked = Self.rendered(Self.session(streaming: true).check(path: main))
       let compiled = Self.rendered(Self.session().compile(path: main).diagnostics)
       #expect(checked == compiled)
       #expect(!checked.isEmpty)

@@ -154,7 +154,11 @@ public struct FuzzHarness {
   let scratch: URL
   /// Where each input is written before it runs (a longer campaign keeps the one that crashed).
   let recorder: InputRecorder?
-  let checkSession = Session(registry: CoreBuiltins.makeRegistry(), host: DiscardingHost(), environment: [:])
+  let checkSession: Session = {
+    let session = Session(registry: CoreBuiltins.makeRegistry(), host: DiscardingHost(), environment: [:])
+    session.checkStreamingThreshold = 0
+    return session
+  }()
 
   public init(target: Target, saveInputsTo: URL? = nil) throws {
     self.target = target
@@ -173,8 +177,13 @@ public struct FuzzHarness {
       // fresh session's 65,536 global slots cost more than checking a file.
       let path = scratch.appendingPathComponent("input.runbook")
       checkSession.reset()
-      let (_, diagnostics) = checkSession.compile(path: path.path, text: String(decoding: input, as: UTF8.self))
+      let text = String(decoding: input, as: UTF8.self)
+      let (_, diagnostics) = checkSession.compile(path: path.path, text: text)
       for d in Diagnostic.bounded(diagnostics) { _ = d.render() }
+      // `check` streams (every file, here) and must report exactly what compiling reports.
+      checkSession.reset()
+      let checked = checkSession.check(path: path.path, text: text)
+      precondition(checked.map { $0.render() } == diagnostics.map { $0.render() }, "check and compile disagree")
     case .interpreter:
       let world = World.demoTenant()
       let registry = CoreBuiltins.makeRegistry()
