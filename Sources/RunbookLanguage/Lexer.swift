@@ -187,9 +187,16 @@ public struct Lexer {
   /// parser sees them: a run of line breaks is one `.newline`, and none
   /// comes first.
   @inline(__always) mutating func nextToken(after previous: Token?) -> Token {
+    nextToken(afterNewline: previous?.isNewline ?? true)
+  }
+
+  /// The same, told whether the token before was a line break (or there
+  /// was none): a loop keeps that in a register instead of reading back
+  /// the token it just stored, a stall at every token.
+  @inline(__always) mutating func nextToken(afterNewline: Bool) -> Token {
     while true {
       let token = nextToken()
-      if token.isNewline, previous?.isNewline ?? true { continue }
+      if token.isNewline, afterNewline { continue }
       return token
     }
   }

@@ -154,10 +154,12 @@ public struct Parser {
     // Moved out, not copied: a copy would retain and release each of its arrays.
     guard tokens.last.map({ !$0.isEndOfFile }) ?? true, var lexer = lexer.take() else { return tokens[tokens.count - 1] }
     let wanted = index - tokensStart + lexAhead
+    // Only at the start is the window empty: dropping keeps a few tokens.
+    var afterNewline = tokens.last?.isNewline ?? true
     while tokens.count <= wanted {
-      // Only at the start is the window empty: dropping keeps a few tokens.
-      let next = lexer.nextToken(after: tokens.last)
+      let next = lexer.nextToken(afterNewline: afterNewline)
       tokens.append(next)
+      afterNewline = next.isNewline
       if next.isEndOfFile { break }
     }
     self.lexer = lexer
