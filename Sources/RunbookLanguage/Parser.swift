@@ -256,11 +256,12 @@ public struct Parser {
   }
 
   /// Reports a missing closing token, naming the construct and the line it opened on.
-  mutating func expectClosing(_ p: Punctuator, closing what: String, opener: Token) -> SourceRange {
+  /// (`what` is made only when the closer is missing.)
+  mutating func expectClosing(_ p: Punctuator, closing what: @autoclosure () -> String, opener: Token) -> SourceRange {
     if let close = eat(p) { return range(close) }
     let line = range(opener).startLocation.line
     let note = Diagnostic(.note, "`\(range(opener).text)` opened here", at: range(opener))
-    error("expected `\(p.rawValue)` to close the \(what) opened at line \(line)", at: missingRange(), notes: [note])
+    error("expected `\(p.rawValue)` to close the \(what()) opened at line \(line)", at: missingRange(), notes: [note])
     if let close = skipToClosing(p) { return range(close) }
     return range(lastConsumedEnd, lastConsumedEnd)
   }

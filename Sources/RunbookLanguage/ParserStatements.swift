@@ -128,14 +128,15 @@ extension Parser {
   }
 
   /// A name token, or a report "expected <what>, found X" and nil.
-  mutating func expectName(_ what: String) -> Identifier? {
+  /// (`what` is made only when the name is missing: most calls never need it.)
+  mutating func expectName(_ what: @autoclosure () -> String) -> Identifier? {
     let token = peek()
     if token.isName {
       let name = text(token)
       advance()
       return Identifier(name, range(token))
     }
-    error("expected \(what), found \(describe(token))", at: token.isNewline || token.isEndOfFile ? missingRange() : range(token))
+    error("expected \(what()), found \(describe(token))", at: token.isNewline || token.isEndOfFile ? missingRange() : range(token))
     return nil
   }
 

@@ -11,19 +11,69 @@ public final class SourceFile: Sendable, Hashable {
   /// The text, decoded from `bytes` at each use.
   public var text: String { String(decoding: bytes, as: UTF8.self) }
 
-  public init(path: String, text: String) {
+  public convenience init(path: String, text: String) {
+    self.init(path: path, validUTF8: Array(text.utf8))
+  }
+
+  /// A file read as bytes: nil when they are not UTF-8. (Checked here, not by
+  /// decoding them into a String first, which would copy the text twice.)
+  public convenience init?(path: String, utf8 bytes: [UInt8]) {
+    guard SourceFile.isUTF8(bytes) else { return nil }
+    self.init(path: path, validUTF8: bytes)
+  }
+
+  private init(path: String, validUTF8 bytes: [UInt8]) {
     self.path = path
-    let bytes = Array(text.utf8)
     self.bytes = bytes
-    self.lineStarts = bytes.withUnsafeBufferPointer { bytes in
-      // Counted first, so the table is made once at its size.
-      var lineBreaks = 0
-      for b in bytes where b == UInt8(ascii: "\n") { lineBreaks += 1 }
-      var starts: [UInt32] = []
-      starts.reserveCapacity(lineBreaks + 1)
-      starts.append(0)
-      for i in bytes.indices where bytes[i] == UInt8(ascii: "\n") { starts.append(UInt32(clamping: i + 1)) }
-      return starts
+    self.lineStarts = SourceFile.lineStarts(of: bytes)
+  }
+
+  /// Whether `bytes` are UTF-8: ASCII, nearly always, is known eight bytes at a time.
+  static func isUTF8(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { raw in
+      var i = 0
+      while i + 8 <= raw.count {
+        if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+        i += 8
+      }
+      while i < raw.count, raw[i] < 0x80 { i += 1 }
+      if i == raw.count { return true }
+      return String(validating: raw[i...], as: UTF8.self) != nil
+    }
+  }
+
+  /// The offset of each line's first byte. The text is read eight bytes at a
+  /// time, a word's line breaks found by its bits; the table is counted
+  /// first, so it is made once at its size.
+  static func lineStarts(of bytes: [UInt8]) -> [UInt32] {
+    bytes.withUnsafeBytes { raw in
+      let words = raw.count / 8
+      /// The high bit of each byte of word `w` that is a line break, exactly.
+      @inline(__always) func lineBreaks(inWord w: Int) -> UInt64 {
+        let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: w * 8, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+        return ~(((x & lows) &+ lows) | x | lows)
+      }
+      var count = 1
+      for w in 0..<words { count += lineBreaks(inWord: w).nonzeroBitCount }
+      for j in words * 8..<raw.count where raw[j] == UInt8(ascii: "\n") { count += 1 }
+      return [UInt32](unsafeUninitializedCapacity: count) { starts, made in
+        starts[0] = 0
+        var n = 1
+        for w in 0..<words {
+          var breaks = lineBreaks(inWord: w)
+          while breaks != 0 {
+            starts[n] = UInt32(clamping: w * 8 + breaks.trailingZeroBitCount / 8 + 1)
+            n += 1
+            breaks &= breaks &- 1
+          }
+        }
+        for j in words * 8..<raw.count where raw[j] == UInt8(ascii: "\n") {
+          starts[n] = UInt32(clamping: j + 1)
+          n += 1
+        }
+        made = n
+      }
     }
   }
 

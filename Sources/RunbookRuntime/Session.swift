@@ -215,8 +215,8 @@ public final class Session {
     let displayPath = Session.displayPath(path)
     let given = importedFrom == nil && !isImported ? mainText : nil
     // The text read goes out of scope here: the file keeps its bytes only.
-    let read: SourceFile? = (given ?? FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }))
-      .map { SourceFile(path: displayPath, text: $0) }
+    let read: SourceFile? = given.map { SourceFile(path: displayPath, text: $0) }
+      ?? FileManager.default.contents(atPath: path).flatMap { SourceFile(path: displayPath, utf8: [UInt8]($0)) }
     guard let file = read else {
       let reason = FileManager.default.fileExists(atPath: path) ? "it is not readable UTF-8 text" : "no such file"
       diagnostics.append(Diagnostic(.error, "cannot read `\(displayPath)`: \(reason)", at: importedFrom))
