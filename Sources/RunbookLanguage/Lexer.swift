@@ -547,6 +547,7 @@ public struct Lexer {
       return nil
     }
     var tokens: [Token] = []
+    tokens.reserveCapacity(4)
     var braces = 0
     while true {
       skipTrivia()
@@ -557,6 +558,7 @@ public struct Lexer {
       }
       if b == UInt8(ascii: "}"), braces == 0 {
         pos += 1
+        tokens.append(Token(.endOfFile, start: pos - 1, end: pos, isFirstOnLine: false))
         return .code(tokens, range: range(start, pos))
       }
       let token = nextToken()

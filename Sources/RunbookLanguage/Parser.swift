@@ -100,12 +100,10 @@ public struct Parser {
   /// Token index where the current statement began.
   var statementStart = -1
   /// Set by `parseDeclarations`: top-level `fn` bodies are skipped, not parsed.
-  var skipsFunctionBodies = false {
-    // Tokens lexed ahead into a body that is skipped are thrown away.
-    didSet { lexAhead = skipsFunctionBodies ? 8 : 64 }
-  }
-  /// How many tokens the lexer runs ahead of the parser.
-  private var lexAhead = 64
+  var skipsFunctionBodies = false
+  /// How many tokens the lexer runs ahead of the parser (few when bodies
+  /// are skipped: tokens lexed ahead into a skipped body are thrown away).
+  private var lexAhead: Int { skipsFunctionBodies ? 8 : 64 }
 
   /// True when no error has been found so far (by the lexer or the parser).
   var isErrorFree: Bool {

@@ -326,13 +326,11 @@ extension Parser {
     trace("interpolation")
     guard enterNesting() else { return Expr(.invalid, codeRange) }
     defer { leaveNesting() }
-    let closing = range(codeRange.end - 1, codeRange.end)
-    guard !codeTokens.isEmpty else {
+    guard codeTokens.count > 1 else {
       error("expected an expression inside `${}`", at: codeRange)
       return Expr(.invalid, codeRange)
     }
-    let end = Token(.endOfFile, start: closing.start, end: closing.end, isFirstOnLine: false)
-    var sub = Parser(file: file, tokens: codeTokens + [end], strings: stringTable, tracing: tracing, isInterpolation: true)
+    var sub = Parser(file: file, tokens: codeTokens, strings: stringTable, tracing: tracing, isInterpolation: true)
     sub.ignoreNewlines = true
     sub.depth = depth
     sub.nestingReported = nestingReported

@@ -18,7 +18,8 @@ public enum Punctuator: String, Sendable, CaseIterable {
 /// A piece of a string token: literal text, or the tokens of an interpolated `${expr}`.
 public enum StringTokenPart: Sendable {
   case text(String)
-  /// The tokens between `${` and `}`; `range` covers the whole `${...}`.
+  /// The tokens between `${` and `}`, then an end-of-input token at the `}`
+  /// (what a parser of them stops at); `range` covers the whole `${...}`.
   case code([Token], range: SourceRange)
 }
 

@@ -220,7 +220,7 @@ extension Compiler {
   func compileFunctionBody(_ decl: FunctionDecl, into code: CompiledFunction) {
     let state = FunctionState(
       parent: fn, isMain: false,
-      usesCells: decl.containsFunction)
+      usesCells: decl.containsFunction, scopes: spareScopes.take() ?? LocalScopes())
     let saved = fn
     fn = state
     pushScope()
@@ -245,6 +245,7 @@ extension Compiler {
     if makesCode { code.body = body }
     if registerEligible { registerRecording -= 1 }
     popScope()
+    spareScopes = state.scopes.handOver()
     code.frameSize = max(state.maxSlots, 1)
     code.celledParameters = state.usesCells ? Array(0..<decl.parameters.count) : []
     code.usesCells = state.usesCells

@@ -69,6 +69,19 @@ struct LocalScopes {
     starts.reserveCapacity(4)
   }
 
+  private init(withoutStorage: Void) {}
+
+  /// This value's storage, emptied, for another function's scopes; this
+  /// value is left with none (so the storage handed over is not shared).
+  mutating func handOver() -> LocalScopes {
+    var storage = self
+    self = LocalScopes(withoutStorage: ())
+    storage.names.removeAll(keepingCapacity: true)
+    storage.bindings.removeAll(keepingCapacity: true)
+    storage.starts.removeAll(keepingCapacity: true)
+    return storage
+  }
+
   /// Whether no scope is open.
   var isEmpty: Bool { starts.isEmpty }
 
@@ -120,7 +133,7 @@ final class FunctionState {
   let isMain: Bool
   /// Whether locals live in cells, because a nested function may capture them.
   let usesCells: Bool
-  var scopes = LocalScopes()
+  var scopes: LocalScopes
   var nextSlot = 0
   var maxSlots = 0
   var upvalues: [(name: String, source: UpvalueSource)] = []
@@ -128,8 +141,8 @@ final class FunctionState {
   /// Steps being compiled in this function: `return`, `break` and `continue` cannot leave one.
   var stepDepth = 0
 
-  init(parent: FunctionState?, isMain: Bool, usesCells: Bool) {
-    self.parent = parent; self.isMain = isMain; self.usesCells = usesCells
+  init(parent: FunctionState?, isMain: Bool, usesCells: Bool, scopes: LocalScopes = LocalScopes()) {
+    self.parent = parent; self.isMain = isMain; self.usesCells = usesCells; self.scopes = scopes
   }
 
   /// The innermost local binding of `name`, with its index in `scopes`.

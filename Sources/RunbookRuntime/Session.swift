@@ -266,7 +266,7 @@ public final class Session {
         return
       }
       handed += 1
-      compiler.compileStatement(statement, in: &sequence, isLast: false, tail: .discard, into: &dropped)
+      compiler.compileNext(statement, in: &sequence, isLast: false, tail: .discard, into: &dropped)
       dropped.removeAll(keepingCapacity: true)
     }
     let syntaxFailed = syntax.contains(where: { $0.severity == .error })
