@@ -17,9 +17,11 @@ public final class SourceFile: Sendable, Hashable {
 
   /// A file read as bytes: nil when they are not UTF-8. (Checked here, not by
   /// decoding them into a String first, which would copy the text twice.)
+  /// A leading byte-order mark, which editors on Windows write, is dropped.
   public convenience init?(path: String, utf8 bytes: [UInt8]) {
     guard SourceFile.isUTF8(bytes) else { return nil }
-    self.init(path: path, validUTF8: bytes)
+    let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+    self.init(path: path, validUTF8: bytes.starts(with: byteOrderMark) ? Array(bytes.dropFirst(3)) : bytes)
   }
 
   private init(path: String, validUTF8 bytes: [UInt8]) {

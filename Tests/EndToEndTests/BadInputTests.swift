@@ -33,6 +33,25 @@ struct BadInputTests {
     #expect(big.stderr.contains("bad-params.runbook:2:7: error: integer overflow in `+`"), "\(big.stderr)")
   }
 
+  /// A runbook saved with a byte-order mark (as editors on Windows save
+  /// it) runs and checks as without one; bytes that are not UTF-8 are
+  /// refused with the file's name.
+  @Test func byteOrderMarkIsIgnoredAndInvalidUTF8Refused() throws {
+    let marked = try BinaryRunner.temporaryFile("bom.runbook", "print(\"hi\")\n")
+    try (Data([0xEF, 0xBB, 0xBF]) + Data("let unused = 1\nprint(\"hi\")\n".utf8)).write(to: marked)
+    let run = try BinaryRunner.run(["run", marked.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stdout == "hi\n")
+    let check = try BinaryRunner.run(["check", marked.path])
+    #expect(check.stderr.contains("bom.runbook:1:5: warning: `unused` is never used"), "\(check.stderr)")
+
+    try (Data("print(1)\n".utf8) + Data([0xC3, 0x28])).write(to: marked)
+    let bad = try BinaryRunner.run(["check", marked.path])
+    #expect(bad.status != 0)
+    #expect(bad.stderr.contains("cannot read `"), "\(bad.stderr)")
+    #expect(bad.stderr.contains("bom.runbook`: it is not readable UTF-8 text"), "\(bad.stderr)")
+  }
+
   @Test func saveStateIntoAMissingDirectoryFailsBeforeTheRun() throws {
     let file = try BinaryRunner.temporaryFile("save.runbook", "print(\"ran\")\n")
     let r = try BinaryRunner.run(["run", "--dry-run", file.path, "--save-state", "/nonexistent-dir-\(getpid())/out.json"])

@@ -32,6 +32,8 @@ import Testing
         #expect((SourceFile(path: "f", utf8: bytes) != nil) == valid, "\(bytes)")
       }
     }
+    let marked = SourceFile(path: "f", utf8: [0xEF, 0xBB, 0xBF] + Array("print(1)\n".utf8))
+    #expect(marked?.text == "print(1)\n", "a byte-order mark is not part of the text")
     let file = SourceFile(path: "f", utf8: Array("a\nbé\n".utf8))
     #expect(file?.text == "a\nbé\n")
     #expect(file?.location(of: 5) == SourceLocation(line: 2, column: 3))
