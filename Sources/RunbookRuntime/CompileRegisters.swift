@@ -89,6 +89,11 @@ struct RegisterCompiler {
   private(set) var temporaryEnd: Int
   /// One past the highest temporary written since the last clear.
   private var statementHigh: Int
+  /// The temporaries some instruction may leave a reference in (a string,
+  /// list or map): only those need clearing. The others only ever hold
+  /// ints, floats, durations or bools, and clearing them was an
+  /// instruction per statement of a loop for nothing.
+  private var referenceTemporaries = Set<Int32>()
   /// Each enclosing loop's start and the `break` jumps to patch to its end.
   private var loops: [(start: Int, breaks: [Int])] = []
 
@@ -127,6 +132,23 @@ struct RegisterCompiler {
   @discardableResult
   private mutating func emit(_ i: Instruction) -> Int {
     instructions.append(i)
+    switch i {
+    case .move(let dst, _), .loadGlobal(let dst, _), .call(_, let dst, _, _), .callOne(_, let dst, _, _, _, _, _):
+      referenceTemporaries.insert(dst)
+    case .binary(let op, let dst, _, _, _):
+      // Only `+` can make a reference (joined lists or maps); the other
+      // operators give numbers, durations or bools, or fail.
+      if op == .add || op == .and || op == .or { referenceTemporaries.insert(dst) }
+    case .compound(_, let target, let isGlobal, _, _):
+      if !isGlobal { referenceTemporaries.insert(target) }
+    case .selfAdd(let target, let isGlobal, let old, _, _):
+      if !isGlobal { referenceTemporaries.insert(target) }
+      referenceTemporaries.insert(old)
+    case .storeGlobal, .clear, .negate, .not, .jump, .jumpUnless, .jumpIfFalsy, .jumpIfTruthy, .loopCheck, .enter,
+      .returnValue, .returnBinary, .end:
+      // Write no register, or only a number or a bool (`enter` a frame's base).
+      break
+    }
     return instructions.count - 1
   }
 
@@ -272,7 +294,10 @@ struct RegisterCompiler {
   /// may hold lists or strings), so that none makes a value look shared to a
   /// later in-place append.
   private mutating func clearTemporaries(from mark: Int) {
-    if statementHigh > mark { emit(.clear(from: Int32(mark), count: Int32(statementHigh - mark))) }
+    guard statementHigh > mark, (mark..<statementHigh).contains(where: { referenceTemporaries.contains(Int32($0)) }) else {
+      return
+    }
+    emit(.clear(from: Int32(mark), count: Int32(statementHigh - mark)))
   }
   // MARK: Conditions
 

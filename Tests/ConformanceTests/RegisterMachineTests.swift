@@ -354,6 +354,24 @@ struct RegisterMachineTests {
     #expect(session.globals.bindings["withDefault"]?.functionCode?.registerCode == nil, "a default keeps closures")
   }
 
+  /// A statement's temporaries are cleared after it only when one may hold
+  /// a reference (a string, list or map, which would look shared to an
+  /// in-place append): counted in the code, for arithmetic and for `+`.
+  @Test func onlyTemporariesThatMayHoldAReferenceAreCleared() throws {
+    func clears(_ statement: String) throws -> Int {
+      let session = Session(registry: CoreBuiltins.makeRegistry(), host: CapturingHost(), environment: [:])
+      let text = "fn f(n, x) {\n  var total = 0\n  var i = 0\n  while i < n {\n    \(statement)\n    i += 1\n  }\n  return total\n}\nf(3, 1)\n"
+      let (program, diagnostics) = session.compile(path: "clears.runbook", text: text)
+      #expect(program != nil, "\(diagnostics)")
+      let code = try #require(session.globals.bindings["f"]?.functionCode?.registerCode)
+      return (0..<code.instructionCount).filter { if case .clear = code.instructions[$0] { true } else { false } }.count
+    }
+    #expect(try clears("total += i * i % 7") == 0)
+    #expect(try clears("if i * 2 > n - 1 { total -= 1 }") == 0)
+    #expect(try clears("total += (x + i) * 2") == 1, "`x + i` may join two lists")
+    #expect(try clears("total += f(0, x) * 2") == 1, "a call may return a list")
+  }
+
   /// A list appended to in a loop of register code moves its buffer about
   /// log2(n) times, not n: no temporary keeps it alive to look shared. The
   /// loop is register code; `note` (a built-in call) runs on closures.
