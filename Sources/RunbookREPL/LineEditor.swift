@@ -20,12 +20,60 @@ final class LineEditorCallbackState: Sendable {
   typealias Provider = @Sendable (_ word: String, _ lineBeforeWord: String) -> [String]
   let completion = Mutex<Provider?>(nil)
   let interrupts = Atomic<Int>(0)
+  /// A pipe the SIGINT handler writes a byte into, and `readKey` waits on
+  /// beside the terminal (-1 when there is none): a Ctrl-C that comes while
+  /// libedit works between two reads wakes the next wait, where a signal
+  /// alone would only have interrupted a read already under way.
+  let interruptPipeRead = Atomic<Int32>(-1)
+  let interruptPipeWrite = Atomic<Int32>(-1)
 }
 
 let lineEditorCallbackState = LineEditorCallbackState()
 
 private func handleInterrupt(_ signal: Int32) {
   lineEditorCallbackState.interrupts.add(1, ordering: .sequentiallyConsistent)
+  let pipe = lineEditorCallbackState.interruptPipeWrite.load(ordering: .sequentiallyConsistent)
+  var byte: UInt8 = 1
+  // Non-blocking: when the pipe is full, it already says "interrupted".
+  if pipe >= 0 { _ = write(pipe, &byte, 1) }
+}
+
+/// libedit's key reader (`rl_getc_function`): the next character typed, as
+/// a Unicode scalar (libedit takes the value as a wide character, so the
+/// UTF-8 is decoded here), or -1 at the end of input or on Ctrl-C, which
+/// makes `readline` return NULL.
+private func readKey(_ stream: UnsafeMutablePointer<FILE>?) -> Int32 {
+  let input = stream.map { fileno($0) } ?? STDIN_FILENO
+  let interruptPipe = lineEditorCallbackState.interruptPipeRead.load(ordering: .sequentiallyConsistent)
+  /// The next byte, or nil at the end of input, on an error or on Ctrl-C.
+  func nextByte() -> UInt8? {
+    while true {
+      var waits = [pollfd(fd: input, events: Int16(POLLIN), revents: 0), pollfd(fd: interruptPipe, events: Int16(POLLIN), revents: 0)]
+      if poll(&waits, interruptPipe >= 0 ? 2 : 1, -1) < 0 {
+        if errno == EINTR { continue }  // the handler's byte is in the pipe by now
+        return nil
+      }
+      // The byte stays in the pipe until the next `read(prompt:)` drains it.
+      if interruptPipe >= 0, waits[1].revents & Int16(POLLIN) != 0 { return nil }
+      guard waits[0].revents != 0 else { continue }
+      var byte: UInt8 = 0
+      let count = read(input, &byte, 1)
+      if count == 1 { return byte }
+      if count < 0, errno == EINTR || errno == EAGAIN { continue }
+      return nil
+    }
+  }
+  guard let first = nextByte() else { return -1 }
+  if first < 0x80 { return Int32(first) }
+  let following = first >= 0xF0 ? 3 : first >= 0xE0 ? 2 : first >= 0xC0 ? 1 : 0
+  var bytes = [first]
+  for _ in 0..<following {
+    guard let next = nextByte() else { return -1 }
+    bytes.append(next)
+  }
+  let replacement: Int32 = 0xFFFD
+  guard following > 0, let scalar = String(validating: bytes, as: UTF8.self)?.unicodeScalars.first else { return replacement }
+  return Int32(scalar.value)
 }
 
 /// libedit's completion hook: asks the installed provider, and returns a
@@ -106,6 +154,16 @@ public final class LineEditor: LineReader {
   /// tells Ctrl-C apart from Ctrl-D.
   private func installInterruptHandler() {
     _ = lineEditorCallbackState.interrupts.load(ordering: .relaxed)  // initialise the global first
+    var ends: [Int32] = [-1, -1]
+    if pipe(&ends) == 0 {
+      for end in ends {
+        _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+      }
+      lineEditorCallbackState.interruptPipeRead.store(ends[0], ordering: .sequentiallyConsistent)
+      lineEditorCallbackState.interruptPipeWrite.store(ends[1], ordering: .sequentiallyConsistent)
+      rl_getc_function = readKey
+    }
     var action = sigaction()
     action.__sigaction_handler.sa_handler = handleInterrupt
     sigemptyset(&action.sa_mask)
@@ -115,6 +173,12 @@ public final class LineEditor: LineReader {
 
   public func read(prompt: String) -> LineInput {
     let before = lineEditorCallbackState.interrupts.load(ordering: .sequentiallyConsistent)
+    // Ctrl-C pressed before this prompt (during an evaluation) is not for it.
+    drainInterruptPipe()
+    if lineEditorCallbackState.interrupts.load(ordering: .sequentiallyConsistent) != before {
+      FileHandle.standardOutput.write(Data("\n".utf8))
+      return .interrupted
+    }
     guard let line = readline(prompt) else {
       // libedit echoes ^C or ^D without a newline.
       FileHandle.standardOutput.write(Data("\n".utf8))
@@ -123,6 +187,13 @@ public final class LineEditor: LineReader {
     }
     defer { free(line) }
     return .line(String(cString: line))
+  }
+
+  private func drainInterruptPipe() {
+    let pipe = lineEditorCallbackState.interruptPipeRead.load(ordering: .sequentiallyConsistent)
+    guard pipe >= 0 else { return }
+    var bytes = [UInt8](repeating: 0, count: 64)
+    while Glibc.read(pipe, &bytes, bytes.count) > 0 {}
   }
 
   public func recordHistory(_ entry: String) {
@@ -153,6 +224,11 @@ public final class LineEditor: LineReader {
     isClosed = true
     lineEditorCallbackState.completion.withLock { $0 = nil }
     sigaction(SIGINT, &previousAction, nil)
+    let ends = (
+      lineEditorCallbackState.interruptPipeWrite.exchange(-1, ordering: .sequentiallyConsistent),
+      lineEditorCallbackState.interruptPipeRead.exchange(-1, ordering: .sequentiallyConsistent))
+    if ends.0 >= 0 { Glibc.close(ends.0) }
+    if ends.1 >= 0 { Glibc.close(ends.1) }
   }
 
   /// The terminal's width, or 80.
