@@ -137,7 +137,8 @@ struct RegisterCompiler {
       referenceTemporaries.insert(dst)
     case .binary(let op, let dst, _, _, _):
       // Only `+` can make a reference (joined lists or maps); the other
-      // operators give numbers, durations or bools, or fail.
+      // operators give numbers, durations or bools, or fail. (`and` and
+      // `or` give an operand, but compile to jumps and moves, not here.)
       if op == .add || op == .and || op == .or { referenceTemporaries.insert(dst) }
     case .compound(_, let target, let isGlobal, _, _):
       if !isGlobal { referenceTemporaries.insert(target) }
