@@ -152,18 +152,6 @@ public struct Lexer {
     isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46)
   }
 
-  /// True when only whitespace lies between `offset` and the end of the text.
-  func onlyWhitespaceFollows(_ offset: Int) -> Bool {
-    var i = offset
-    while i < bytes.count {
-      switch bytes[i] {
-      case 0x20, 0x09, 0x0D, 0x0A: i += 1
-      default: return false
-      }
-    }
-    return true
-  }
-
   /// Skips spaces, tabs, carriage returns and comments (not line breaks).
   mutating func skipTrivia() {
     while let b = current {
@@ -471,13 +459,15 @@ public struct Lexer {
   mutating func reportUnterminated(start: Int, triple: Bool) {
     defer { lastUnterminatedEnd = pos }
     if lastUnterminatedEnd == pos { return }
-    let incomplete = pos >= bytes.count || onlyWhitespaceFollows(pos)
     if triple {
       error("unterminated string; close it with `\"\"\"`", start, pos, incomplete: true)
     } else {
+      // Never incomplete: the line break that ended the input ends the
+      // string, so no further line can close it (a REPL that asked for one
+      // would report this error after it).
       error(
         "unterminated string; close it with `\"` before the end of the line (use `\\n` or `\"\"\"` for line breaks)",
-        start, pos, incomplete: incomplete)
+        start, pos)
     }
   }
 

@@ -441,7 +441,16 @@ public final class Session {
   /// Whether a REPL entry ends inside an unfinished construct.
   public static func isIncomplete(_ source: String) -> Bool {
     let (_, diagnostics) = Parser.parse(SourceFile(path: "<repl>", text: source))
-    return diagnostics.contains { $0.isIncompleteInput }
+    return awaitsMoreInput(diagnostics)
+  }
+
+  /// Whether more lines could make an entry with these syntax errors valid:
+  /// some error is at the end of the input (an open brace, bracket or
+  /// triple-quoted string) and none is one that no later line can fix (an
+  /// unterminated one-line string, an unexpected token before the end).
+  static func awaitsMoreInput(_ syntax: [Diagnostic]) -> Bool {
+    let errors = syntax.filter { $0.severity == .error }
+    return !errors.isEmpty && errors.allSatisfy(\.isIncompleteInput)
   }
 
   /// Parses, checks and runs one REPL entry as a continuation of the session.
@@ -451,7 +460,7 @@ public final class Session {
       let file = SourceFile(path: path, text: source)
       let (unit, syntax) = Parser.parse(file)
       if syntax.contains(where: { $0.severity == .error }) {
-        return EvaluationOutcome(diagnostics: syntax, error: nil, value: nil, isIncomplete: syntax.contains { $0.isIncompleteInput })
+        return EvaluationOutcome(diagnostics: syntax, error: nil, value: nil, isIncomplete: Session.awaitsMoreInput(syntax))
       }
       if let imp = unit.statements.first(where: { if case .importFile = $0.kind { return true }; return false }) {
         return EvaluationOutcome(diagnostics: [.error("`import` is not available in the REPL; use `:load FILE`", at: imp.range)],

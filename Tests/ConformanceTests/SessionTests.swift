@@ -53,7 +53,14 @@ struct SessionTests {
   @Test func incompleteInputIsDetected() {
     #expect(Session.isIncomplete("step \"x\" {"))
     #expect(Session.isIncomplete("let xs = [1,"))
-    #expect(Session.isIncomplete("print(\"abc"))
+    #expect(Session.isIncomplete("let s = \"\"\"abc"))
+    #expect(Session.isIncomplete("let s = \"\"\"\na ${x}"))
+    #expect(Session.isIncomplete("if x {\n  let y = f(1,"))
+    // A one-line string ends with its line: more lines cannot close it.
+    #expect(!Session.isIncomplete("print(\"abc"))
+    #expect(!Session.isIncomplete("let s = \"a${1 +"))
+    // An error before the end stands whatever follows.
+    #expect(!Session.isIncomplete("print(1 2, ["))
     #expect(!Session.isIncomplete("print(1)"))
     #expect(!Session.isIncomplete("print(1))"))
   }

@@ -132,10 +132,12 @@ import Testing
     #expect(errors("é") == ["1:1: unexpected character `é`"])
   }
 
-  @Test func unterminatedStringAtEndOfInputIsIncomplete() {
+  @Test func unterminatedStringAtEndOfInputIsNotIncomplete() {
+    // The line break that ends the input ends a one-line string: no further
+    // line can close it, so the REPL reports it at once.
     let d = parse(#"let s = "abc"#).diagnostics
     #expect(d.count == 1)
-    #expect(d.first?.isIncompleteInput == true)
+    #expect(d.first?.isIncompleteInput == false)
     #expect(d.first?.message == #"unterminated string; close it with `"` before the end of the line (use `\n` or `"""` for line breaks)"#)
   }
 
@@ -155,7 +157,7 @@ import Testing
   @Test func unterminatedNestedStringReportedOnce() {
     let d = parse(#"let s = "a ${f("b"#).diagnostics
     #expect(d.count == 1)
-    #expect(d.first?.isIncompleteInput == true)
+    #expect(d.first?.isIncompleteInput == false)
   }
 
   @Test func backslashAtEndOfLineIsOneError() {

@@ -72,7 +72,7 @@ import Testing
 
   @Test(arguments: [
     "let x = ((((", "f(", "[1, [2, {a: (", "if x {", "while", "x = \"\"\"abc", "fn f(a,", "step \"s\" {\n  let x = 1\n",
-    "try { } catch e {", "x = \"abc ${", "let x =", "1 +", "a.", "if a { } else", "for x in", "let y = \"a ${f(\"b\"",
+    "try { } catch e {", "let x =", "1 +", "a.", "if a { } else", "for x in",
   ])
   func incompleteInputIsFlagged(text: String) {
     let d = parse(text).diagnostics
@@ -83,6 +83,8 @@ import Testing
   @Test(arguments: [
     "let x = 1", "x = )", "f(1 2)", "let x = [1 2]", "}", "let x = \"abc\nlet y = 2", "a < b < c", "if x { } }",
     "let x = 12abc", "1 + 2 = 3",
+    // A one-line string ends with its line, inside an interpolation too.
+    "x = \"abc ${", "let y = \"a ${f(\"b\"", "print(\"abc",
   ])
   func completeInputIsNeverFlagged(text: String) {
     #expect(parse(text).diagnostics.allSatisfy { !$0.isIncompleteInput })
