@@ -88,7 +88,7 @@ public final class Closure: @unchecked Sendable {
 public final class Interpreter: @unchecked Sendable {
   public let host: InterpreterHost
   public let registry: BuiltinRegistry
-  public let environment: [String: String]
+  public let environment: EnvironmentVariables
   /// Size caps on values (`RUNBOOK_MAX_VALUE_BYTES` in `environment`).
   public let limits: ResourceLimits
   /// Why the environment's limit setting was refused, reported by `Session.compile`.
@@ -132,11 +132,11 @@ public final class Interpreter: @unchecked Sendable {
   /// (RegisterVM.swift); off, everything runs as closures (tests compare the two).
   var usesRegisterMachine = true
 
-  public convenience init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String]) {
+  public convenience init(host: InterpreterHost, registry: BuiltinRegistry, environment: EnvironmentVariables) {
     self.init(host: host, registry: registry, environment: environment, globalCapacity: Interpreter.defaultGlobalCapacity)
   }
 
-  init(host: InterpreterHost, registry: BuiltinRegistry, environment: [String: String], globalCapacity: Int) {
+  init(host: InterpreterHost, registry: BuiltinRegistry, environment: EnvironmentVariables, globalCapacity: Int) {
     self.host = host; self.registry = registry; self.environment = environment
     self.globalCapacity = globalCapacity
     do {

@@ -102,12 +102,12 @@ public final class Session {
   /// Runbooks called from this session's files, by canonical path.
   private var called: [String: CalledRunbook] = [:]
 
-  public convenience init(registry: BuiltinRegistry, host: InterpreterHost, environment: [String: String] = ProcessInfo.processInfo.environment) {
+  public convenience init(registry: BuiltinRegistry, host: InterpreterHost, environment: EnvironmentVariables = .process) {
     self.init(registry: registry, host: host, environment: environment, globalCapacity: Interpreter.defaultGlobalCapacity)
   }
 
   /// A session holding at most `globalCapacity` top-level names (tests use a small one).
-  init(registry: BuiltinRegistry, host: InterpreterHost, environment: [String: String], globalCapacity: Int) {
+  init(registry: BuiltinRegistry, host: InterpreterHost, environment: EnvironmentVariables, globalCapacity: Int) {
     interpreter = Interpreter(host: host, registry: registry, environment: environment, globalCapacity: globalCapacity)
     globals = GlobalScope(capacity: interpreter.globalCapacity) { [interpreter] in interpreter.prepareGlobal($0) }
   }

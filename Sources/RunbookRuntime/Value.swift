@@ -114,7 +114,7 @@ public struct ResourceLimits: Sendable {
   public init(maxValueBytes: Int) { self.maxValueBytes = max(1, maxValueBytes) }
 
   /// The limits an environment asks for; a malformed value is an error, not ignored.
-  public init(environment: [String: String]) throws {
+  public init(environment: EnvironmentVariables) throws {
     guard let text = environment[Self.environmentVariable] else { self = .standard; return }
     guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n > 0 else {
       throw RuntimeError("\(Self.environmentVariable) must be a positive number of bytes, not \(Value.quote(text))", code: "limit")

@@ -349,14 +349,8 @@ struct CheckCommand: ParsableCommand {
     var checked: [Session] = []
     // One registry for every file: sessions only read it.
     let registry = Backend.withoutServices().registry
-    // Nothing runs, so of the environment only the limits a check reports
-    // on: reading all of it made the process's first `[String: String]`,
-    // whose metadata costs a scan of the binary's conformances (0.3 ms).
-    let environment = getenv(ResourceLimits.environmentVariable).map {
-      [ResourceLimits.environmentVariable: String(cString: $0)]
-    } ?? [:]
     for file in files {
-      let session = Session(registry: registry, host: ConsoleHost(showSteps: false), environment: environment)
+      let session = Session(registry: registry, host: ConsoleHost(showSteps: false))
       checked.append(session)
       let diagnostics = session.check(path: file)
       if format == .json {

@@ -1,6 +1,9 @@
 import RunbookLanguage
 import RunbookRuntime
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The session API the REPL uses: entries continue one program.
 @Suite("REPL sessions")
@@ -48,6 +51,21 @@ struct SessionTests {
     #expect(failed.error?.code == "index_error")
     #expect(s.evaluate("print(len(xs))").succeeded)
     #expect(host.text == "1\n")
+  }
+
+  @Test func envReadsTheProcessEnvironmentAtLookUpOrAFixedSet() throws {
+    let path = String(cString: try #require(getenv("PATH")))
+    #expect(EnvironmentVariables.process["PATH"] == path)
+    #expect(EnvironmentVariables.process["RUNBOOK_TEST_SURELY_UNSET_VARIABLE"] == nil)
+    let fixed: EnvironmentVariables = ["GREETING": "hello"]
+    #expect(fixed["GREETING"] == "hello" && fixed["PATH"] == nil)
+
+    let host = Silent()
+    let own = Session(registry: CoreBuiltins.makeRegistry(), host: host, environment: fixed)
+    #expect(own.evaluate(#"print(env("GREETING"), env("PATH", default: "none"))"#).succeeded)
+    let processWide = Session(registry: CoreBuiltins.makeRegistry(), host: host)
+    #expect(processWide.evaluate(#"print(env("PATH") == "\#(path)")"#).succeeded)
+    #expect(host.text == "hello none\ntrue\n")
   }
 
   @Test func incompleteInputIsDetected() {

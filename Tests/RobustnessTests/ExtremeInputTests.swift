@@ -16,7 +16,7 @@ import Testing
   }
 
   /// Runs a program with the dry-run domain built-ins over `world`.
-  func run(_ source: String, world: World = .demoTenant(), environment: [String: String] = [:]) -> (output: String, error: RuntimeError?) {
+  func run(_ source: String, world: World = .demoTenant(), environment: EnvironmentVariables = [:]) -> (output: String, error: RuntimeError?) {
     let registry = CoreBuiltins.makeRegistry()
     registerDomainBuiltins(into: registry, services: world.services, recorder: PlanRecorder())
     let host = CapturingHost()
@@ -45,7 +45,7 @@ import Testing
 
   @Test("lists, interpolation, join, replace and self-nesting lists are capped, and the cap is catchable")
   func otherGrowth() throws {
-    let small = [ResourceLimits.environmentVariable: "65536"]
+    let small: EnvironmentVariables = [ResourceLimits.environmentVariable: "65536"]
     let (output, error) = run("""
       fn code(f) {
         try { f() } catch e { return e.code }
